@@ -1,0 +1,119 @@
+"""The servable registry: a servable is a few declarative lines.
+
+A method declares its input and output names and one *batch function*. The server decodes and
+checks a request first (reference_server.checks), then calls the batch function once per request
+with every instance's decoded inputs:
+
+* numeric tensors arrive as read-only host numpy arrays with the shape as sent;
+* MS_STRING arrives as ``str``, MS_BYTES as ``bytes``.
+
+The function returns one outcome per instance, in order: a mapping output name -> value (numpy or
+cupy arrays, numpy or Python scalars, ``str``, ``bytes``), or an ``InstanceError`` for an instance
+that failed alone. An exception escaping the batch function fails every instance with code 3.
+
+``per_instance`` adapts a function of one instance, turning what it raises into that instance's
+code-3 error with upstream's stage text; ``InstanceError`` raised inside passes through as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from protos.arrays import ArrayBackend
+
+Inputs = Mapping[str, Any]
+Outputs = Mapping[str, Any]
+
+# Error codes of the protocol (ErrorMsg.error_code).
+SUCCESS = 0
+FAILED = 1
+INVALID_INPUTS = 2
+SYSTEM_ERROR = 3
+SERVABLE_UNAVAILABLE = 5
+
+
+class InstanceError(Exception):
+    """One instance failed; the others of its request are unaffected."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Outcome = Outputs | InstanceError
+BatchFunction = Callable[[Sequence[Inputs], ArrayBackend], Sequence[Outcome]]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    run: BatchFunction
+
+
+@dataclass(frozen=True)
+class Servable:
+    name: str
+    # version number -> method name -> Method
+    versions: Mapping[int, Mapping[str, Method]] = field(default_factory=dict)
+
+    @property
+    def latest_version(self) -> int:
+        return max(self.versions)
+
+
+def stage_error_text(servable: str, function: str, method: str, stage: int, detail: str) -> str:
+    """Upstream's text for a Python stage that raised (code 3)."""
+    return (
+        f"Call Function '{servable}.{function}' Failed, method: '{method}', "
+        f"stage index(begin with 1): {stage}, error msg: {detail}"
+    )
+
+
+def per_instance(
+    servable: str,
+    method: str,
+    function: Callable[[Inputs, ArrayBackend], Outputs],
+    stage: int = 1,
+) -> BatchFunction:
+    """A batch function that calls ``function`` on each instance alone."""
+
+    def run(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for inputs in batch:
+            try:
+                outcomes.append(function(inputs, backend))
+            except InstanceError as exc:
+                outcomes.append(exc)
+            except Exception as exc:
+                text = stage_error_text(servable, function.__name__, method, stage, str(exc))
+                outcomes.append(InstanceError(SYSTEM_ERROR, text))
+        return outcomes
+
+    return run
+
+
+class Registry:
+    """The servables a server deploys, looked up by exact name and version (0 = latest)."""
+
+    def __init__(self, servables: Sequence[Servable] = ()) -> None:
+        self._servables: dict[str, Servable] = {}
+        for servable in servables:
+            self.add(servable)
+
+    def add(self, servable: Servable) -> None:
+        if not servable.versions:
+            raise ValueError(f"servable {servable.name!r} declares no version")
+        if servable.name in self._servables:
+            raise ValueError(f"servable {servable.name!r} is already registered")
+        self._servables[servable.name] = servable
+
+    def servable(self, name: str) -> Servable | None:
+        return self._servables.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._servables)
