@@ -22,7 +22,7 @@ from protos import ms_service_pb2 as pb
 class DType:
     """One row of the dtype table."""
 
-    code: int  # DataType enum value on the wire
+    code: pb.DataType  # DataType enum value on the wire (an int at run time)
     name: str  # DataType enum name, e.g. "MS_FLOAT32"
     numpy: np.dtype | None  # little-endian numpy dtype; None for MS_STRING / MS_BYTES
     msi_name: str  # upstream's model-side type name, used in error texts
@@ -36,7 +36,7 @@ class DType:
         return 0 if self.numpy is None else self.numpy.itemsize
 
 
-def _row(code: int, numpy_str: str | None, msi_name: str) -> DType:
+def _row(code: pb.DataType, numpy_str: str | None, msi_name: str) -> DType:
     return DType(
         code=code,
         name=pb.DataType.Name(code),
