@@ -1,1 +1,36 @@
-"""reference_client"""
+"""A drop-in for ``mindspore_serving.client`` (MindSpore Serving r1.6)::
+
+    from reference_client import Client        # was: from mindspore_serving.client import Client
+
+    with Client("127.0.0.1:5500", "add", "add_common") as client:
+        print(client.infer([{"x1": x1, "x2": x2}]))
+
+Modules: ``values`` (the pure value <-> Tensor codec and reply parsing), ``transport``
+(``open_channel`` and ``SSLConfig``), ``client`` (the thin Client), ``errors`` (the exception
+tree).
+"""
+
+from protos.arrays import GPUUnavailableError
+from reference_client.client import DEFAULT_TIMEOUT_S, AsyncResult, Client, ClientGrpcAsyncResult
+from reference_client.errors import (
+    ClientClosedError,
+    ClientError,
+    InvalidInputError,
+    MalformedReplyError,
+)
+from reference_client.transport import MAX_MESSAGE_BYTES, SSLConfig, open_channel
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "MAX_MESSAGE_BYTES",
+    "AsyncResult",
+    "Client",
+    "ClientClosedError",
+    "ClientError",
+    "ClientGrpcAsyncResult",
+    "GPUUnavailableError",
+    "InvalidInputError",
+    "MalformedReplyError",
+    "SSLConfig",
+    "open_channel",
+]

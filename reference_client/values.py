@@ -1,0 +1,182 @@
+"""Python values <-> Tensors, instances -> PredictRequest, PredictReply -> results. No I/O.
+
+Built on protos.codec (the one dtype table). The mapping is upstream's client's:
+
+========================================  =======================  ===============
+instance value                            wire dtype               dims
+========================================  =======================  ===============
+numpy array (or a CuPy array)             its own dtype            its own shape
+numpy scalar (``np.float32(1)``)          its own dtype            ``[]``
+``str``                                   MS_STRING (UTF-8)        ``[1]``
+``bool`` (checked before ``int``)         MS_BOOL                  ``[1]``
+``int``                                   MS_INT64                 ``[1]``
+``float``                                 MS_FLOAT64               ``[1]``
+``bytes``                                 MS_BYTES                 ``[1]``
+========================================  =======================  ===============
+
+Numeric data always goes out little-endian and C-ordered, whatever the input's byte order or
+strides. A reply becomes a list with one dict per instance (numeric outputs as read-only numpy
+arrays with the wire shape, ``[]`` giving a 0-d array; MS_STRING as str; MS_BYTES as bytes; a
+tensor with several ``bytes_val`` as a list), or ``{"error": TEXT}`` for a request-level error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from protos import codec
+from protos import ms_service_pb2 as pb
+from protos.arrays import is_device_array, to_host
+from reference_client.errors import InvalidInputError, MalformedReplyError
+
+Instance: TypeAlias = Mapping[str, Any]
+Instances: TypeAlias = Instance | Sequence[Instance]
+InstanceResult: TypeAlias = dict[str, Any]
+Result: TypeAlias = list[InstanceResult] | dict[str, str]
+ArrayConverter: TypeAlias = Callable[[np.ndarray], Any]
+
+_INT64 = np.iinfo(np.int64)
+
+
+def _unchanged(array: np.ndarray) -> Any:
+    return array
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+def value_to_tensor(value: Any) -> pb.Tensor:
+    """One instance value as a Tensor; InvalidInputError (a RuntimeError) if it has no mapping."""
+    if isinstance(value, np.ndarray) or is_device_array(value):
+        return _array_tensor(to_host(value))  # one device-to-host copy for a CuPy array
+    # A numpy scalar keeps its own dtype and goes out with dims [] (np.float64 is also a float,
+    # so this test must come before the Python ones).
+    if isinstance(value, np.number | np.bool_):
+        return _array_tensor(np.asarray(value))
+    if isinstance(value, str):
+        try:
+            return codec.text_tensor(value, dims=(1,))
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(f"str value is not encodable as UTF-8: {exc.reason}") from None
+    # bool is an int subclass: it must be tested first or True would go out as MS_INT64.
+    if isinstance(value, bool):
+        return codec.array_to_tensor(np.array([value], dtype=np.bool_))
+    if isinstance(value, int):
+        if not _INT64.min <= value <= _INT64.max:
+            raise InvalidInputError(f"int value {value} is out of the int64 range")
+        return codec.array_to_tensor(np.array([value], dtype=np.int64))
+    if isinstance(value, float):
+        return codec.array_to_tensor(np.array([value], dtype=np.float64))
+    if isinstance(value, bytes):
+        return codec.bytes_tensor(value, dims=(1,))
+    raise InvalidInputError(f"Not support value type {type(value)}")
+
+
+def _array_tensor(array: np.ndarray) -> pb.Tensor:
+    try:
+        return codec.array_to_tensor(array)
+    except codec.CodecError:
+        raise InvalidInputError(f"Unknown data type {array.dtype}") from None
+
+
+def instance_message(instance: Any) -> pb.Instance:
+    """One instance (a mapping input name -> value) as an Instance message."""
+    if not isinstance(instance, Mapping):
+        raise InvalidInputError("instance should be a map")
+    message = pb.Instance()
+    for name, value in instance.items():
+        if not isinstance(name, str):
+            raise InvalidInputError(f"instance input name should be str, but actually {type(name)}")
+        message.items[name].CopyFrom(value_to_tensor(value))
+    return message
+
+
+def build_request(
+    servable_name: str, method_name: str, version_number: int, instances: Any
+) -> pb.PredictRequest:
+    """The PredictRequest for a dict or a list/tuple of dicts; every check runs before it exists.
+
+    The caller has checked the three spec fields (see reference_client.arguments).
+    """
+    if not isinstance(instances, list | tuple):
+        instances = (instances,)
+    request = pb.PredictRequest(
+        servable_spec=pb.ServableSpec(
+            name=servable_name, method_name=method_name, version_number=version_number
+        ),
+    )
+    request.instances.extend(instance_message(instance) for instance in instances)
+    return request
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies
+
+
+def tensor_to_value(tensor: pb.Tensor, convert_array: ArrayConverter = _unchanged) -> Any:
+    """One output Tensor as a Python value; MalformedReplyError if it breaks the wire rules.
+
+    ``convert_array`` receives each numeric output as a read-only numpy array (the client passes
+    protos.arrays.to_device_output for CuPy outputs).
+    """
+    if tensor.dtype == codec.STRING.code:
+        try:
+            texts = [bytes(item).decode("utf-8") for item in tensor.bytes_val]
+        except UnicodeDecodeError as exc:
+            raise MalformedReplyError(f"MS_STRING output is not UTF-8: {exc.reason}") from None
+        return texts[0] if len(texts) == 1 else texts
+    if tensor.dtype == codec.BYTES.code:
+        blobs = [bytes(item) for item in tensor.bytes_val]
+        return blobs[0] if len(blobs) == 1 else blobs
+    try:
+        array = codec.tensor_to_array(tensor)
+    except codec.CodecError as exc:
+        raise MalformedReplyError(f"malformed output tensor: {exc}") from None
+    return convert_array(array)
+
+
+def _error_text(raw: bytes) -> str:
+    # Error texts are for people: a stray invalid byte must not hide the rest of the message.
+    return bytes(raw).decode("utf-8", errors="replace")
+
+
+def parse_reply(reply: pb.PredictReply, convert_array: ArrayConverter = _unchanged) -> Result:
+    """A PredictReply as upstream's client returns it.
+
+    The three reply shapes: N instances and no error; one error with a non-zero code (the
+    request failed: ``{"error": TEXT}``); N instances and N errors, where a failed instance's
+    slot becomes ``{"error": TEXT}``. Any other error count raises MalformedReplyError.
+    """
+    errors = reply.error_msg
+    if len(errors) == 1 and errors[0].error_code != 0:
+        return {"error": _error_text(errors[0].error_msg)}
+    count = len(reply.instances)
+    if len(errors) not in (0, count):
+        raise MalformedReplyError(
+            f"reply has {len(errors)} error entries for {count} instances: expected 0, 1 or {count}"
+        )
+    results: list[InstanceResult] = []
+    for index, instance in enumerate(reply.instances):
+        if errors and errors[index].error_code != 0:
+            results.append({"error": _error_text(errors[index].error_msg)})
+            continue
+        outputs: InstanceResult = {}
+        for name, tensor in instance.items.items():
+            try:
+                outputs[name] = tensor_to_value(tensor, convert_array)
+            except MalformedReplyError as exc:
+                raise MalformedReplyError(f"instance {index} output '{name}': {exc}") from None
+        results.append(outputs)
+    return results
+
+
+def rpc_failure_result(code: tuple[int, str], details: str | None) -> dict[str, str]:
+    """Upstream's dict for a failed RPC.
+
+    ``code`` is grpc.StatusCode's value, e.g. ``(14, 'unavailable')``, printed as a tuple.
+    """
+    return {"error": f"Grpc Error, {code}, {details}"}
