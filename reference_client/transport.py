@@ -26,7 +26,9 @@ class SSLConfig:
     All three are paths of PEM files. ``certificate`` and ``private_key`` (the client's own chain
     and key, for mutual TLS) come together or not at all. ``custom_ca`` is the trust root for the
     server's certificate; None means gRPC's default roots. There is no target-name override: the
-    server's certificate must name the host in the address (``localhost`` for ``unix:`` paths).
+    server's certificate must name the host in the address. For a ``unix:`` address gRPC
+    verifies the percent-encoded socket path, so TLS over a unix socket needs open_channel's
+    ``options=[("grpc.ssl_target_name_override", NAME)]``, which upstream's client lacks.
     """
 
     def __init__(
