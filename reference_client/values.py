@@ -51,48 +51,65 @@ def _unchanged(array: np.ndarray) -> Any:
 
 def value_to_tensor(value: Any) -> pb.Tensor:
     """One instance value as a Tensor; InvalidInputError (a RuntimeError) if it has no mapping."""
+    tensor = pb.Tensor()
+    fill_tensor(tensor, value)
+    return tensor
+
+
+def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
+    """Write one instance value into an empty Tensor in place (no copy of the finished tensor).
+
+    InvalidInputError (a RuntimeError) for a value with no wire mapping.
+    """
     if isinstance(value, np.ndarray) or is_device_array(value):
-        return _array_tensor(to_host(value))  # one device-to-host copy for a CuPy array
+        _fill_array(tensor, to_host(value))  # one device-to-host copy for a CuPy array
     # A numpy scalar keeps its own dtype and goes out with dims [] (np.float64 is also a float,
     # so this test must come before the Python ones).
-    if isinstance(value, np.number | np.bool_):
-        return _array_tensor(np.asarray(value))
-    if isinstance(value, str):
+    elif isinstance(value, np.number | np.bool_):
+        _fill_array(tensor, np.asarray(value))
+    elif isinstance(value, str):
         try:
-            return codec.text_tensor(value, dims=(1,))
+            encoded = value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise InvalidInputError(f"str value is not encodable as UTF-8: {exc.reason}") from None
+        _fill_single(tensor, codec.STRING, encoded)
     # bool is an int subclass: it must be tested first or True would go out as MS_INT64.
-    if isinstance(value, bool):
-        return codec.array_to_tensor(np.array([value], dtype=np.bool_))
-    if isinstance(value, int):
+    elif isinstance(value, bool):
+        _fill_array(tensor, np.array([value], dtype=np.bool_))
+    elif isinstance(value, int):
         if not _INT64.min <= value <= _INT64.max:
             raise InvalidInputError(f"int value {value} is out of the int64 range")
-        return codec.array_to_tensor(np.array([value], dtype=np.int64))
-    if isinstance(value, float):
-        return codec.array_to_tensor(np.array([value], dtype=np.float64))
-    if isinstance(value, bytes):
-        return codec.bytes_tensor(value, dims=(1,))
-    raise InvalidInputError(f"Not support value type {type(value)}")
+        _fill_array(tensor, np.array([value], dtype=np.int64))
+    elif isinstance(value, float):
+        _fill_array(tensor, np.array([value], dtype=np.float64))
+    elif isinstance(value, bytes):
+        _fill_single(tensor, codec.BYTES, value)
+    else:
+        raise InvalidInputError(f"Not support value type {type(value)}")
 
 
-def _array_tensor(array: np.ndarray) -> pb.Tensor:
+def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:
     try:
-        return codec.array_to_tensor(array)
+        codec.fill_array_tensor(tensor, array)
     except codec.CodecError:
         raise InvalidInputError(f"Unknown data type {array.dtype}") from None
 
 
-def instance_message(instance: Any) -> pb.Instance:
-    """One instance (a mapping input name -> value) as an Instance message."""
+def _fill_single(tensor: pb.Tensor, dtype: codec.DType, value: bytes) -> None:
+    # str and bytes go out as one bytes_val element with dims [1], as upstream's client sends them.
+    tensor.dtype = dtype.code
+    tensor.shape.dims.append(1)
+    tensor.bytes_val.append(value)
+
+
+def fill_instance(message: pb.Instance, instance: Any) -> None:
+    """Write one instance (a mapping input name -> value) into an empty Instance in place."""
     if not isinstance(instance, Mapping):
         raise InvalidInputError("instance should be a map")
-    message = pb.Instance()
     for name, value in instance.items():
         if not isinstance(name, str):
             raise InvalidInputError(f"instance input name should be str, but actually {type(name)}")
-        message.items[name].CopyFrom(value_to_tensor(value))
-    return message
+        fill_tensor(message.items[name], value)
 
 
 def build_request(
@@ -109,7 +126,8 @@ def build_request(
             name=servable_name, method_name=method_name, version_number=version_number
         ),
     )
-    request.instances.extend(instance_message(instance) for instance in instances)
+    for instance in instances:
+        fill_instance(request.instances.add(), instance)
     return request
 
 

@@ -147,7 +147,7 @@ def test_value_to_tensor_golden(
     if data is None:
         assert tensor.WhichOneof("tensor_data") is None
     else:
-        assert tensor.WhichOneof("tensor_data") == "data" or data == b""
+        assert tensor.WhichOneof("tensor_data") == "data"  # set even when empty, as upstream
         assert tensor.data == data
 
 
@@ -164,6 +164,9 @@ def test_tensor_wire_bytes_golden() -> None:
     # Tensor{shape{dims:[1]}, dtype:MS_BYTES, bytes_val:[b"a\0"]}: 22 = field 4, length-delimited.
     expected_bytes = b"\x0a\x03\x0a\x01\x01\x10\x0e\x22\x02a\x00"
     assert value_to_tensor(b"a\x00").SerializeToString() == expected_bytes
+    # An empty int8 [3,0] tensor still carries its (empty) data field: 1a 00.
+    expected_empty = b"\x0a\x04\x0a\x02\x03\x00\x10\x02\x1a\x00"
+    assert value_to_tensor(np.zeros((3, 0), np.int8)).SerializeToString() == expected_empty
 
 
 def test_request_wire_bytes_golden() -> None:
