@@ -5,11 +5,14 @@ checks a request first (reference_server.checks), then calls the batch function 
 with every instance's decoded inputs:
 
 * numeric tensors arrive as read-only host numpy arrays with the shape as sent;
-* MS_STRING arrives as ``str``, MS_BYTES as ``bytes``.
+* MS_STRING arrives as ``str``, MS_BYTES as ``bytes``;
+* a method declared with ``wire_inputs=True`` gets the checked ``protos.ms_service_pb2.Tensor``
+  objects instead (for an echo that must keep the wire form, e.g. a string's dims).
 
 The function returns one outcome per instance, in order: a mapping output name -> value (numpy or
-cupy arrays, numpy or Python scalars, ``str``, ``bytes``), or an ``InstanceError`` for an instance
-that failed alone. An exception escaping the batch function fails every instance with code 3.
+cupy arrays, numpy or Python scalars, ``str``, ``bytes``, or a ``Tensor`` copied verbatim), or an
+``InstanceError`` for an instance that failed alone. An exception escaping the batch function
+fails every instance with code 3.
 
 ``per_instance`` adapts a function of one instance, turning what it raises into that instance's
 code-3 error with upstream's stage text; ``InstanceError`` raised inside passes through as is.
@@ -21,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from protos.arrays import ArrayBackend
+from protos.arrays import NUMPY_BACKEND, ArrayBackend
 
 Inputs = Mapping[str, Any]
 Outputs = Mapping[str, Any]
@@ -53,6 +56,8 @@ class Method:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     run: BatchFunction
+    # True: the batch function gets each input as its checked wire Tensor, not decoded.
+    wire_inputs: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class Servable:
     @property
     def latest_version(self) -> int:
         return max(self.versions)
+
+
+def method_table(*methods: Method) -> dict[str, Method]:
+    """Methods keyed by their names, for ``Servable(versions={1: method_table(...)})``."""
+    return {method.name: method for method in methods}
 
 
 def stage_error_text(servable: str, function: str, method: str, stage: int, detail: str) -> str:
@@ -98,9 +108,15 @@ def per_instance(
 
 
 class Registry:
-    """The servables a server deploys, looked up by exact name and version (0 = latest)."""
+    """The servables a server deploys, looked up by exact name and version (0 = latest).
 
-    def __init__(self, servables: Sequence[Servable] = ()) -> None:
+    ``backend`` is where the batch functions compute (passed to every call).
+    """
+
+    def __init__(
+        self, servables: Sequence[Servable] = (), backend: ArrayBackend = NUMPY_BACKEND
+    ) -> None:
+        self.backend = backend
         self._servables: dict[str, Servable] = {}
         for servable in servables:
             self.add(servable)
@@ -117,3 +133,12 @@ class Registry:
 
     def names(self) -> list[str]:
         return sorted(self._servables)
+
+    def methods(self, name: str, version: int) -> Mapping[str, Method] | None:
+        """The methods of ``name`` at ``version`` (0 = the highest deployed); None if absent."""
+        servable = self._servables.get(name)
+        if servable is None:
+            return None
+        if version == 0:
+            version = servable.latest_version
+        return servable.versions.get(version)

@@ -1,0 +1,5 @@
+"""``python -m reference_server``: see reference_server.cli."""
+
+from reference_server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Reply assembly (protocol.md §2): the three reply shapes, output values -> tensors, truncation.
+
+Pure: outcomes in, a PredictReply out. Every error text that leaves the server passes through
+``truncate``.
+
+The three shapes:
+1. every instance OK -> N instances, no error entry;
+2. a request-level error, or every instance failed with the same (code, text) -> no instance,
+   one error entry;
+3. otherwise -> N instances and N error entries in request order; an OK instance has its
+   outputs and (0, ""), a failed one is an empty Instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from protos import arrays, codec
+from protos import ms_service_pb2 as pb
+from reference_server.registry import SUCCESS, SYSTEM_ERROR, InstanceError, Outcome
+
+MAX_ERROR_CHARS = 384
+_KEEP = MAX_ERROR_CHARS // 2
+
+
+def truncate(text: str) -> str:
+    """Texts over 384 characters keep their first and last 192, joined by ``...``."""
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[:_KEEP] + "..." + text[-_KEEP:]
+
+
+def error_reply(spec: pb.ServableSpec, code: int, text: str) -> pb.PredictReply:
+    """Shape 2: one error entry, no instance; the request's spec echoed verbatim."""
+    reply = pb.PredictReply()
+    reply.servable_spec.CopyFrom(spec)
+    reply.error_msg.add(error_code=code, error_msg=truncate(text).encode("utf-8"))
+    return reply
+
+
+class OutputError(ValueError):
+    """A method returned an output that cannot go on the wire."""
+
+
+# Python scalars map to fixed wire dtypes (protocol.md §2); numpy scalars keep their own.
+_PYTHON_SCALARS: tuple[tuple[type, np.dtype], ...] = (
+    (bool, np.dtype(np.bool_)),
+    (int, np.dtype(np.int64)),
+    (float, np.dtype(np.float64)),
+)
+
+
+def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
+    """Write one output value into ``tensor`` (a fresh map entry of the reply)."""
+    if isinstance(value, pb.Tensor):
+        tensor.CopyFrom(value)
+        return
+    if isinstance(value, str):
+        tensor.dtype = codec.STRING.code
+        tensor.bytes_val.append(value.encode("utf-8"))
+        return
+    if isinstance(value, bytes | bytearray | memoryview):
+        tensor.dtype = codec.BYTES.code
+        tensor.bytes_val.append(bytes(value))
+        return
+    for python_type, numpy_dtype in _PYTHON_SCALARS:
+        if type(value) is python_type:  # exact: bool is an int, and np.float64 is a float
+            try:
+                value = np.asarray(value, dtype=numpy_dtype)
+            except OverflowError as exc:
+                raise OutputError(f"value {value} does not fit {numpy_dtype}") from exc
+            break
+    else:
+        if arrays.is_device_array(value):
+            value = arrays.to_host(value)
+        elif not isinstance(value, np.ndarray | np.generic):
+            raise OutputError(f"unsupported output type {type(value).__name__}")
+    array = np.asarray(value)
+    try:
+        dtype = codec.dtype_of_numpy(array.dtype)
+    except codec.CodecError as exc:
+        raise OutputError(str(exc)) from exc
+    tensor.dtype = dtype.code
+    tensor.shape.dims.extend(array.shape)
+    tensor.data = np.ascontiguousarray(array, dtype=dtype.numpy).tobytes()
+
+
+def _outputs_instance(
+    instance: pb.Instance, outputs: Sequence[str], values: Any
+) -> InstanceError | None:
+    """Fill ``instance`` with the declared outputs; an InstanceError (code 3) if one is bad."""
+    items = instance.items
+    for name in outputs:
+        try:
+            value = values[name]
+        except (KeyError, TypeError):
+            instance.Clear()
+            text = f"Serving Error: the method returned no output {name}"
+            return InstanceError(SYSTEM_ERROR, text)
+        try:
+            fill_tensor(items[name], value)
+        except OutputError as exc:
+            instance.Clear()
+            return InstanceError(SYSTEM_ERROR, f"Serving Error: output {name}: {exc}")
+    return None
+
+
+def outcomes_reply(
+    spec: pb.ServableSpec, outputs: Sequence[str], outcomes: Sequence[Outcome]
+) -> pb.PredictReply:
+    """The reply for one outcome per request instance, in request order (shapes 1-3)."""
+    reply = pb.PredictReply()
+    reply.servable_spec.CopyFrom(spec)
+    failures: list[InstanceError | None] = []
+    for outcome in outcomes:
+        instance = reply.instances.add()
+        if isinstance(outcome, InstanceError):
+            failures.append(outcome)
+        else:
+            failures.append(_outputs_instance(instance, outputs, outcome))
+    failed = [f for f in failures if f is not None]
+    if not failed:
+        return reply  # shape 1
+    first = failed[0]
+    if len(failed) == len(failures) and all(
+        f.code == first.code and f.message == first.message for f in failed
+    ):
+        return error_reply(spec, first.code, first.message)  # shape 2
+    for failure in failures:  # shape 3
+        if failure is None:
+            reply.error_msg.add(error_code=SUCCESS)
+        else:
+            reply.error_msg.add(
+                error_code=failure.code, error_msg=truncate(failure.message).encode("utf-8")
+            )
+    return reply

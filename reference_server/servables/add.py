@@ -1,0 +1,105 @@
+"""The kit's ``add`` servable, version 1 (conformance-kit.md §1).
+
+``add_common`` behaves as a model with two float32 [2,2] inputs; ``add_cast`` adds any numeric
+inputs of equal shape as float32. The valid instances of a request cross to the compute device
+as one batch: one host-to-device copy, one add, one device-to-host copy per shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from protos import codec
+from protos import ms_service_pb2 as pb
+from protos.arrays import ArrayBackend
+from reference_server.registry import (
+    SYSTEM_ERROR,
+    Inputs,
+    InstanceError,
+    Method,
+    Outcome,
+    Servable,
+    method_table,
+    stage_error_text,
+)
+from reference_server.servables.model_inputs import ModelInput, model_input_error
+
+SERVABLE = "add"
+FLOAT32 = codec.BY_CODE[pb.MS_FLOAT32]
+MATRIX = ModelInput(nbytes=16, dtype=FLOAT32)  # float32 [2, 2]
+
+
+def add_common(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
+    outcomes: list[Outcome | None] = []
+    valid: list[int] = []
+    for index, inputs in enumerate(batch):
+        error = model_input_error((inputs["x1"], inputs["x2"]), (MATRIX, MATRIX))
+        outcomes.append(error)
+        if error is None:
+            valid.append(index)
+    if valid:
+        host = np.empty((2, len(valid), 2, 2), dtype=np.float32)
+        for row, index in enumerate(valid):
+            host[0, row] = batch[index]["x1"].reshape(2, 2)
+            host[1, row] = batch[index]["x2"].reshape(2, 2)
+        _add_pairs(host, valid, outcomes, backend)
+    return _complete(outcomes)
+
+
+def add_cast(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
+    outcomes: list[Outcome | None] = []
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, inputs in enumerate(batch):
+        problem = _cast_problem(inputs["x1"], inputs["x2"])
+        if problem is None:
+            by_shape.setdefault(inputs["x1"].shape, []).append(index)
+            outcomes.append(None)
+        else:
+            text = stage_error_text(SERVABLE, "add_cast", "add_cast", 1, problem)
+            outcomes.append(InstanceError(SYSTEM_ERROR, text))
+    for shape, members in by_shape.items():
+        host = np.empty((2, len(members), *shape), dtype=np.float32)
+        for row, index in enumerate(members):
+            host[0, row] = batch[index]["x1"]  # numpy casts on assignment
+            host[1, row] = batch[index]["x2"]
+        _add_pairs(host, members, outcomes, backend)
+    return _complete(outcomes)
+
+
+def _cast_problem(x1: object, x2: object) -> str | None:
+    for name, value in (("x1", x1), ("x2", x2)):
+        if not isinstance(value, np.ndarray):
+            return f"input {name} should be a numeric tensor, but actually {type(value).__name__}"
+    assert isinstance(x1, np.ndarray) and isinstance(x2, np.ndarray)
+    if x1.shape != x2.shape:
+        return f"inputs x1 and x2 should have the same shape, but got {x1.shape} and {x2.shape}"
+    return None
+
+
+def _add_pairs(
+    host: np.ndarray, indexes: list[int], outcomes: list[Outcome | None], backend: ArrayBackend
+) -> None:
+    """``host[0] + host[1]`` on the backend's device; row k answers instance ``indexes[k]``."""
+    device = backend.to_device(host)
+    result = backend.to_host(device[0] + device[1])
+    for row, index in enumerate(indexes):
+        outcomes[index] = {"y": result[row]}
+
+
+def _complete(outcomes: list[Outcome | None]) -> list[Outcome]:
+    assert all(outcome is not None for outcome in outcomes)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def add_servable() -> Servable:
+    return Servable(
+        SERVABLE,
+        {
+            1: method_table(
+                Method("add_common", ("x1", "x2"), ("y",), add_common),
+                Method("add_cast", ("x1", "x2"), ("y",), add_cast),
+            )
+        },
+    )
