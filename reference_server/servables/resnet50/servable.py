@@ -65,6 +65,10 @@ class ModelCache:
                 self._by_backend[backend.name] = model
         return model
 
+    def built(self) -> tuple[str, ...]:
+        """The backends a model has been built for so far."""
+        return tuple(self._by_backend)
+
     def _load_host(self) -> ResNet50:
         if self._weights is None:
             return seeded_host_model()
