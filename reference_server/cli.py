@@ -25,7 +25,6 @@ import re
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -244,16 +243,23 @@ def _start(
     return server, backend
 
 
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    stop_requested = threading.Event()
+    # Block the stop signals before any thread exists: gRPC's threads inherit the mask, so the
+    # signals wait for this thread's sigwait() instead of landing on a thread that cannot act
+    # on them (a Python handler runs only once the main thread runs bytecode again).
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return _serve(argv)
+    finally:
+        while STOP_SIGNALS & signal.sigpending():  # a second signal during the grace period
+            signal.sigwait(STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
-    def request_stop(signum: int, frame: object) -> None:
-        stop_requested.set()
 
-    # Before anything else: a harness may signal as soon as the ready line is out.
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
+def _serve(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         ssl_config = ssl_config_from(args)
@@ -270,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{PROG}: serving on {server.address} ({server.tls_mode}, device {backend.name})",
         flush=True,
     )
-    stop_requested.wait()
+    signal.sigwait(STOP_SIGNALS)
     server.stop(args.grace)
     return 0
 

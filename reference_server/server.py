@@ -177,15 +177,16 @@ class ReferenceServer:
         with self._lock:
             server, executor, listen = self._server, self._executor, self._listen
             inode = self._socket_inode
+            if server is None:
+                return
+            done = server.stop(grace)  # returns at once; new calls are refused from here on
             self._server = self._executor = None
             self._address = self._port = self._socket_inode = None
-        if server is None:
-            return
-        done = server.stop(grace)
         done.wait((grace or 0.0) + 5.0)
         if executor is not None:
             executor.shutdown(wait=False)
-        # Only the socket file we bound: a later server may already have replaced it.
+        # gRPC unlinks the socket file itself on shutdown; this covers versions that do not,
+        # and removes only the file this server bound.
         path = listen.unix_path if listen is not None else None
         if path is not None and inode is not None and _inode(path) == inode:
             with contextlib.suppress(FileNotFoundError):

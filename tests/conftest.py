@@ -1,0 +1,60 @@
+"""Fixtures shared by the project's tests (helpers live in tests/support).
+
+* ``short_dir``    a fresh short directory under /tmp (for unix sockets), removed afterwards
+* ``tls_files``    session-wide trustme material as PEM files (support.tls.TLSFiles)
+* ``start_server`` factory: ``start_server(registry=None, address="127.0.0.1:0", ssl_config=None,
+                   max_msg_mb_size=100, queue_limit=..., max_workers=...)`` -> a running
+                   ReferenceServer (kit servables by default), stopped at the end of the test
+* ``kit_server``   one plaintext TCP ReferenceServer with the kit's servables, per session
+* ``kit_stub``     a raw MSServiceStub connected to ``kit_server``
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.paths import short_tmp_dir
+from support.rpc import stub_for
+from support.servers import running_server
+from support.tls import TLSFiles, make_tls_files
+
+from protos import ms_service_pb2_grpc
+from reference_server import ReferenceServer
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    with short_tmp_dir() as directory:
+        yield directory
+
+
+@pytest.fixture(scope="session")
+def tls_files() -> Iterator[TLSFiles]:
+    with short_tmp_dir("mstls") as directory:
+        yield make_tls_files(directory)
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., ReferenceServer]]:
+    with contextlib.ExitStack() as stack:
+
+        def start(*args: Any, **kwargs: Any) -> ReferenceServer:
+            return stack.enter_context(running_server(*args, **kwargs))
+
+        yield start
+
+
+@pytest.fixture(scope="session")
+def kit_server() -> Iterator[ReferenceServer]:
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def kit_stub(kit_server: ReferenceServer) -> Iterator[ms_service_pb2_grpc.MSServiceStub]:
+    with stub_for(kit_server.address) as stub:
+        yield stub
