@@ -118,7 +118,7 @@ def decode_tensor(tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
     MS_BYTES -> bytes. ``keep_wire``: check the same way but return ``tensor`` itself.
     """
     code = tensor.dtype
-    dims = tensor.shape.dims
+    dims = tuple(tensor.shape.dims)
     if code in _TEXT_CODES:
         if len(tensor.bytes_val) != 1:
             raise TensorProblem(TEXT_VALUE_COUNT)
@@ -145,14 +145,15 @@ def decode_tensor(tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
     dtype = codec.BY_CODE.get(code)
     if dtype is None:  # MS_UNKNOWN or a number outside the enum
         raise TensorProblem(UNKNOWN_DTYPE)
-    if tensor.WhichOneof("tensor_data") == "shm_data":
-        raise TensorProblem(SHARED_MEMORY)
     data = tensor.data  # one copy out of the message: read it once
     if len(data) != count * dtype.itemsize:
-        raise TensorProblem(data_size_invalid(len(data)))
+        # Shared-memory data (in the oneof instead of ``data``) is not ours to attach.
+        shared = tensor.WhichOneof("tensor_data") == "shm_data"
+        raise TensorProblem(SHARED_MEMORY if shared else data_size_invalid(len(data)))
     if keep_wire:
         return tensor
-    return np.frombuffer(data, dtype=dtype.numpy).reshape(tuple(dims))
+    # Read-only (the buffer is bytes), no copy; one call instead of frombuffer + reshape.
+    return np.ndarray(dims, dtype.numpy, data)
 
 
 def check_request(request: pb.PredictRequest, registry: Registry) -> CheckedRequest | RequestError:

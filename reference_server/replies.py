@@ -55,6 +55,9 @@ _PYTHON_SCALARS: tuple[tuple[type, np.dtype], ...] = (
 
 def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
     """Write one output value into ``tensor`` (a fresh map entry of the reply)."""
+    if type(value) is np.ndarray:  # the common case first
+        _fill_array(tensor, value)
+        return
     if isinstance(value, pb.Tensor):
         tensor.CopyFrom(value)
         return
@@ -78,14 +81,19 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
             value = arrays.to_host(value)
         elif not isinstance(value, np.ndarray | np.generic):
             raise OutputError(f"unsupported output type {type(value).__name__}")
-    array = np.asarray(value)
+    _fill_array(tensor, np.asarray(value))
+
+
+def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:
     try:
         dtype = codec.dtype_of_numpy(array.dtype)
     except codec.CodecError as exc:
         raise OutputError(str(exc)) from exc
+    if array.dtype.byteorder == ">":
+        array = array.astype(dtype.numpy)
     tensor.dtype = dtype.code
     tensor.shape.dims.extend(array.shape)
-    tensor.data = np.ascontiguousarray(array, dtype=dtype.numpy).tobytes()
+    tensor.data = array.tobytes()  # C order, whatever the strides
 
 
 def _outputs_instance(

@@ -40,10 +40,10 @@ def add_common(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
         if error is None:
             valid.append(index)
     if valid:
-        host = np.empty((2, len(valid), 2, 2), dtype=np.float32)
-        for row, index in enumerate(valid):
-            host[0, row] = batch[index]["x1"].reshape(2, 2)
-            host[1, row] = batch[index]["x2"].reshape(2, 2)
+        # All float32 with 4 elements, whatever their shapes: their bytes, joined, are the batch.
+        matrices = [batch[i]["x1"] for i in valid] + [batch[i]["x2"] for i in valid]
+        joined = b"".join([matrix.tobytes() for matrix in matrices])
+        host = np.frombuffer(joined, dtype=np.float32).reshape(2, len(valid), 2, 2)
         _add_pairs(host, valid, outcomes, backend)
     return _complete(outcomes)
 

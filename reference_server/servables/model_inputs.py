@@ -47,6 +47,12 @@ def size_and_dtype(value: Any) -> tuple[int, codec.DType]:
 def model_input_error(values: Sequence[Any], model: Sequence[ModelInput]) -> InstanceError | None:
     """The first mismatch between one instance's inputs and the model's, or None."""
     for index, (value, expected) in enumerate(zip(values, model, strict=True)):
+        if (
+            type(value) is np.ndarray
+            and value.nbytes == expected.nbytes
+            and value.dtype == expected.dtype.numpy
+        ):
+            continue  # the common case, without building the texts' inputs
         nbytes, dtype = size_and_dtype(value)
         if nbytes != expected.nbytes:
             return InstanceError(INVALID_INPUTS, size_mismatch(index, nbytes, expected.nbytes))
