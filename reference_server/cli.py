@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import os
 import re
 import signal
@@ -37,7 +35,6 @@ if TYPE_CHECKING:  # gRPC is imported only once the arguments are good
     from reference_server.server import ReferenceServer
 
 PROG = "reference_server"
-RESNET_MODULE = "reference_server.servables.resnet50"
 USAGE_ERROR = 2
 START_ERROR = 1
 
@@ -182,11 +179,10 @@ def _check_resnet_weights(path: Path | None) -> None:
     if path is None:
         return
     _check_readable("--resnet-weights", path)
-    if importlib.util.find_spec(RESNET_MODULE) is None:
-        raise UsageError("--resnet-weights: this installation has no resnet50 servable")
-    resnet50 = importlib.import_module(RESNET_MODULE)
+    from reference_server.servables.resnet50 import validate_weights_file
+
     try:
-        resnet50.validate_weights_file(path)
+        validate_weights_file(path)
     except ValueError as exc:
         raise UsageError(f"--resnet-weights {path}: {exc}") from None
 
