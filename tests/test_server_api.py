@@ -244,5 +244,6 @@ def test_start_servables_accepts_a_registry(module_api: None) -> None:
     registry = Registry()
     assert reference_server.start_servables(registry) is registry
     kit = reference_server.start_servables(device="cpu")
-    assert kit.names()[:2] == ["add", "conformance"]
+    assert kit.names() == ["add", "conformance", "resnet50"]
+    assert sorted(kit.methods("conformance", 0) or ()) == ["echo", "fail"]
     assert kit.backend.name == "numpy"
