@@ -184,7 +184,7 @@ def _check_resnet_weights(path: Path | None) -> None:
     try:
         validate_weights_file(path)
     except ValueError as exc:
-        raise UsageError(f"--resnet-weights {path}: {exc}") from None
+        raise UsageError(f"--resnet-weights: {exc}") from None
 
 
 @contextlib.contextmanager
