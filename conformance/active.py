@@ -1,0 +1,210 @@
+"""The plugin's active part: one object per pytest run that certifies a server.
+
+Lifecycle (the controller, or the only process without xdist):
+configure -> check options, fix the hypothesis mode; sessionstart -> start/probe the servers
+(exit status 2 if that fails); collection -> deselect unrequested profiles, mark inapplicable
+ones; each report -> requirement outcome; sessionfinish -> JSON report, certificate, exit
+status; unconfigure -> stop the servers. An xdist worker receives the run as a dict instead of
+starting anything, and reports its results through ``report.user_properties``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any, NoReturn
+
+import pytest
+
+from conformance import hypo, repro
+from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID, requirement_of
+from conformance.options import OptionsError, RunOptions, build
+from conformance.report import Results, terminal_lines, write_json
+from conformance.requirements import BY_ID
+from conformance.run import (
+    Launched,
+    LaunchError,
+    RunContext,
+    choose_seed,
+    make_scratch,
+    start,
+)
+
+CONTEXT = pytest.StashKey[RunContext]()
+_WORKER_KEY = "conformance_context"
+_SUITES_PACKAGE = "conformance.suites"
+
+
+def _harness_error(message: str) -> NoReturn:
+    pytest.exit(f"conformance: {message}", returncode=2)
+
+
+def _options(config: pytest.Config) -> RunOptions:
+    get = config.getoption
+    names = (
+        "target",
+        "server_cmd",
+        "tls_ca",
+        "tls_cert",
+        "tls_key",
+        "max_msg_mb_size",
+        "ready_timeout",
+        "thorough",
+        "seed",
+        "json_report",
+        "certificate",
+        "expect_failures",
+    )
+    values: dict[str, Any] = {name: get(f"conformance_{name}") for name in names}
+    values["profiles"] = get("conformance_profile")
+    return build(values)
+
+
+def activate(config: pytest.Config) -> None:
+    try:
+        options = _options(config)
+    except OptionsError as exc:
+        _harness_error(str(exc))
+    workerinput = getattr(config, "workerinput", None)
+    given: RunContext | None = None
+    if workerinput is not None:  # an xdist worker: the controller started everything
+        given = RunContext.from_dict(json.loads(workerinput[_WORKER_KEY]))
+        seed, scratch = given.seed, given.scratch
+    else:
+        seed, scratch = choose_seed(options), make_scratch()
+    # Before collection: the suites read the hypothesis mode when they are imported.
+    hypo.configure(seed, options.thorough, os.path.join(scratch, "hypothesis"))
+    run = ConformanceRun(config, options, seed, scratch, given)
+    config.pluginmanager.register(run, "conformance-run")
+    from conformance import fixtures
+
+    config.pluginmanager.register(fixtures, "conformance-fixtures")
+
+
+class ConformanceRun:
+    def __init__(
+        self,
+        config: pytest.Config,
+        options: RunOptions,
+        seed: int | None,
+        scratch: str,
+        worker_context: RunContext | None,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.seed = seed
+        self.scratch = scratch
+        self.is_worker = worker_context is not None
+        self.context = worker_context
+        self.launched: Launched | None = None
+        self.results = Results()
+        self.summary: dict[str, Any] | None = None
+
+    # -- start ---------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.is_worker:
+            try:
+                self.context, self.launched = start(self.options, self.seed, self.scratch)
+            except (LaunchError, OptionsError) as exc:
+                _harness_error(str(exc))
+        assert self.context is not None
+        self.config.stash[CONTEXT] = self.context
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: hand the run to each worker (the servers are the controller's)."""
+        assert self.context is not None
+        node.workerinput[_WORKER_KEY] = json.dumps(self.context.to_dict())
+
+    # -- collection ----------------------------------------------------------------------------
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        context = self.context
+        assert context is not None
+        kept, dropped = [], []
+        for item in items:
+            requirement_id = requirement_of(item)
+            if requirement_id is None:
+                module = getattr(item, "module", None)
+                if module is not None and module.__name__.startswith(_SUITES_PACKAGE):
+                    raise pytest.UsageError(f"{item.nodeid}: suite test without a requirement")
+                kept.append(item)
+                continue
+            profile = BY_ID[requirement_id].profile
+            if profile not in context.requested:
+                dropped.append(item)
+                continue
+            item.user_properties.append((PROPERTY_ID, requirement_id))
+            if profile in context.not_applicable:
+                reason = NOT_APPLICABLE + context.not_applicable[profile]
+                item.add_marker(pytest.mark.skip(reason=reason))
+            kept.append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    # -- running -------------------------------------------------------------------------------
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        repro.clear()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report: pytest.TestReport = yield
+        requirement_id = dict(item.user_properties).get(PROPERTY_ID)
+        if requirement_id is None or not report.failed:
+            return report
+        report.user_properties.append((PROPERTY_FAILED, report.when))
+        snippet = repro.last_snippet()
+        if snippet is not None:
+            report.sections.append((f"conformance {requirement_id}: reproduce", snippet))
+        if requirement_id in self.options.expected_failures:
+            # Listed in the expectation file: reported as xfailed, aggregated as a failure.
+            report.outcome = "skipped"
+            report.wasxfail = f"{requirement_id} is listed as an expected failure"
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.is_worker:
+            self.results.add(report)
+
+    # -- finish --------------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker or self.context is None:
+            return
+        status = int(exitstatus)
+        preliminary = self.results.summarize(self.context, self.options, status)
+        if preliminary["unexpected_passes"] and status == 0:
+            status = 1
+            session.exitstatus = status
+        self.summary = self.results.summarize(self.context, self.options, status)
+        if self.options.json_report:
+            write_json(self.summary, self.options.json_report)
+        if self.options.certificate:
+            from conformance.certificate import write
+
+            write(self.summary, self.options.certificate)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.summary is None:
+            return
+        terminalreporter.section("conformance")
+        for line in terminal_lines(self.summary):
+            terminalreporter.write_line(line)
+        for option, path in (
+            ("JSON report", self.options.json_report),
+            ("certificate", self.options.certificate),
+        ):
+            if path:
+                terminalreporter.write_line(f"{option}: {path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.launched is not None:
+            self.launched.stop()
+            self.launched = None
+        elif not self.is_worker:
+            shutil.rmtree(self.scratch, ignore_errors=True)  # start() never ran
+        hypo.reset()

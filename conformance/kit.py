@@ -1,0 +1,88 @@
+"""The kit's servables as the suites see them (conformance-kit §1): names, versions, request
+builders and the checks of what each method returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from conformance import checks
+from conformance.wire import Server, make_request
+from protos import codec
+from protos import ms_service_pb2 as pb
+
+CONFORMANCE = "conformance"
+ECHO, FAIL = "echo", "fail"
+CONFORMANCE_VERSIONS = (1, 2)
+LATEST = 2
+ADD = "add"
+ADD_COMMON, ADD_CAST = "add_common", "add_cast"
+ADD_VERSIONS = (1,)
+SERVABLES = {CONFORMANCE: (ECHO, FAIL), ADD: (ADD_COMMON, ADD_CAST)}
+MODEL_INPUT_BYTES = 16  # add_common behaves as a model with two float32 [2,2] inputs
+
+CONCURRENT_THREADS = 8
+
+
+def echo_request(xs: Sequence[pb.Tensor], version: int = 0) -> pb.PredictRequest:
+    return make_request(CONFORMANCE, ECHO, [{"x": x} for x in xs], version)
+
+
+def fail_request(
+    xs: Sequence[pb.Tensor], errors: Sequence[str], version: int = 0
+) -> pb.PredictRequest:
+    instances = [{"x": x, "error": codec.text_tensor(e)} for x, e in zip(xs, errors, strict=True)]
+    return make_request(CONFORMANCE, FAIL, instances, version)
+
+
+def add_request(method: str, pairs: Sequence[tuple[pb.Tensor, pb.Tensor]]) -> pb.PredictRequest:
+    return make_request(ADD, method, [{"x1": a, "x2": b} for a, b in pairs])
+
+
+def check_echo(
+    instance: pb.Instance, sent: pb.Tensor, where: str, version: int | None = None
+) -> None:
+    """echo's outputs: y is x bit-exactly; version (if given) is the serving version."""
+    __tracebackhide__ = True
+    checks.same_tensor(checks.output(instance, "y", where), sent, f"{where}, output y")
+    if version is not None:
+        got = checks.int64_scalar(checks.output(instance, "version", where), f"{where}, version")
+        if got != version:
+            checks.fail(f"{where}: version output {got}, expected {version}")
+
+
+def as_float32(tensor: pb.Tensor) -> np.ndarray:
+    """A numeric tensor's values converted to float32 (bools as 0/1)."""
+    return codec.tensor_to_array(tensor).astype(np.float32)
+
+
+def check_float32_sum(
+    instance: pb.Instance,
+    x1: pb.Tensor,
+    x2: pb.Tensor,
+    dims: Sequence[int],
+    where: str,
+) -> None:
+    """y is float32(x1) + float32(x2) with ``dims`` (NaN compares equal to NaN)."""
+    __tracebackhide__ = True
+    y = checks.output(instance, "y", where)
+    if y.dtype != pb.MS_FLOAT32 or list(y.shape.dims) != list(dims):
+        checks.fail(
+            f"{where}: y should be MS_FLOAT32 dims {list(dims)}, got {checks.tensor_summary(y)}"
+        )
+    with np.errstate(all="ignore"):
+        expected = (as_float32(x1).ravel() + as_float32(x2).ravel()).astype(np.float32)
+    got = codec.tensor_to_array(y).ravel()
+    if not np.array_equal(got, expected, equal_nan=True):
+        checks.fail(f"{where}: y = {got.tolist()}, expected x1 + x2 = {expected.tolist()}")
+
+
+def run_concurrently(
+    server: Server, requests: Sequence[pb.PredictRequest], timeout_s: float = 30.0
+) -> list[pb.PredictReply]:
+    """Send every request at once from a bounded pool; replies in request order."""
+    with ThreadPoolExecutor(max_workers=CONCURRENT_THREADS) as pool:
+        futures = [pool.submit(server.predict, r, timeout_s, note=False) for r in requests]
+        return [future.result(timeout=timeout_s + 5) for future in futures]

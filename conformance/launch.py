@@ -1,0 +1,145 @@
+"""Starting and stopping a server under test from a ``--server-cmd`` command line.
+
+The command is a template: the placeholders below are replaced by exactly one shell word each
+(``shlex.quote``d, so an empty value stays an empty word) and the result runs under /bin/sh in a
+new process group, which is how the whole group is stopped: SIGTERM, then SIGKILL after a grace
+period. Other braces in the command (``${HOME}``, Python dict literals) are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PLACEHOLDERS = (
+    "address",
+    "certificate",
+    "private_key",
+    "custom_ca",
+    "verify_client",
+    "max_msg_mb_size",
+)
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+DEFAULT_MAX_MSG_MB_SIZE = 100  # upstream's default
+STOP_GRACE_S = 5.0
+_TAIL_BYTES = 4000
+
+
+class LaunchError(Exception):
+    """The harness could not get a server under test running (exit status 2)."""
+
+
+def placeholders_in(command: str) -> frozenset[str]:
+    return frozenset(match.group(1) for match in _PLACEHOLDER.finditer(command))
+
+
+def expand(command: str, values: Mapping[str, str]) -> str:
+    """The command with each placeholder replaced by its value as one shell word."""
+    return _PLACEHOLDER.sub(lambda match: shlex.quote(values[match.group(1)]), command)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the harness asks of one launched server; empty certificate = plaintext."""
+
+    address: str
+    certificate: str = ""
+    private_key: str = ""
+    custom_ca: str = ""
+    verify_client: bool = False
+    max_msg_mb_size: int = DEFAULT_MAX_MSG_MB_SIZE
+
+    def values(self) -> dict[str, str]:
+        return {
+            "address": self.address,
+            "certificate": self.certificate,
+            "private_key": self.private_key,
+            "custom_ca": self.custom_ca,
+            "verify_client": "true" if self.verify_client else "false",
+            "max_msg_mb_size": str(self.max_msg_mb_size),
+        }
+
+
+def free_tcp_address() -> str:
+    """A 127.0.0.1 port that is free now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def short_unix_address(directory: str) -> str:
+    """unix:PATH inside ``directory``, which must be short (socket paths max out at 107 bytes)."""
+    path = os.path.join(directory, "s.sock")
+    if len(path.encode()) > 100:
+        raise LaunchError(f"unix socket path too long for the platform: {path}")
+    return f"unix:{path}"
+
+
+class ServerProcess:
+    """One running server command; its output goes to a log file for the failure report."""
+
+    def __init__(self, label: str, command: str, settings: ServerSettings, log_dir: str) -> None:
+        self.label = label
+        self.settings = settings
+        self.command_line = expand(command, settings.values())
+        fd, self.log_path = tempfile.mkstemp(prefix=f"{label}-", suffix=".log", dir=log_dir)
+        with os.fdopen(fd, "wb") as log:
+            self._process = subprocess.Popen(
+                ["/bin/sh", "-c", self.command_line],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() reaches its children
+            )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def exit_status(self) -> int | None:
+        """None while running, else the exit status."""
+        return self._process.poll()
+
+    def tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - _TAIL_BYTES))
+                text = log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text.strip()
+
+    def failure(self, why: str) -> LaunchError:
+        """A LaunchError naming the command, the reason and the tail of its output."""
+        tail = self.tail() or "(no output)"
+        indented = "\n".join("    " + line for line in tail.splitlines())
+        return LaunchError(
+            f"server '{self.label}' {why}\n  command: {self.command_line}\n"
+            f"  last output:\n{indented}"
+        )
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> int | None:
+        """SIGTERM to the process group, SIGKILL after ``grace_s``; returns the exit status."""
+        if self._process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self._process.wait(timeout=grace_s)
+        # Children the shell left behind in the group go too.
+        self._signal_group(signal.SIGKILL)
+        return self._process.returncode
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signum)

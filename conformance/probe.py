@@ -1,0 +1,91 @@
+"""Readiness: is a server under test answering yet?
+
+Ready means "answers a Predict with a well-formed reply": the probe asks for a servable that
+no server deploys, so any reply (an error entry included) will do. A server whose own
+certificate no client can accept (the expired one) is ready once it completes a TLS handshake.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+
+import grpc
+
+from conformance.endpoints import Endpoint
+from conformance.launch import LaunchError, ServerProcess
+from protos import ms_service_pb2 as pb
+from protos import ms_service_pb2_grpc
+
+PROBE_SERVABLE = "conformance-readiness-probe"
+_ATTEMPT_S = 1.0
+_MIN_PERIOD_S = 0.1
+
+
+def probe_request() -> pb.PredictRequest:
+    request = pb.PredictRequest(
+        servable_spec=pb.ServableSpec(name=PROBE_SERVABLE, method_name="probe")
+    )
+    request.instances.add()  # never zero instances: upstream would not answer that
+    return request
+
+
+def predict_once(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """None if the server answered a Predict, else why not."""
+    with endpoint.open_channel(isolated=True) as channel:
+        stub = ms_service_pb2_grpc.MSServiceStub(channel)
+        try:
+            stub.Predict(probe_request(), timeout=timeout_s, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            return f"{exc.code().name}: {exc.details()}"
+    return None
+
+
+def handshake_once(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """None if the server completed a TLS handshake (certificate not checked), else why not."""
+    host, _, port = endpoint.address.rpartition(":")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    try:
+        with (
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host.strip("[]")),
+        ):
+            return None
+    except (OSError, ValueError) as exc:
+        return f"TLS handshake failed: {exc}"
+
+
+Probe = Callable[[Endpoint, float], "str | None"]
+
+
+def wait_ready(
+    endpoint: Endpoint,
+    deadline: float,
+    process: ServerProcess | None = None,
+    probe: Probe = predict_once,
+) -> None:
+    """Poll until ``probe`` succeeds; LaunchError if the process exits or time runs out."""
+    why = "was never probed"
+    while True:
+        if process is not None and (status := process.exit_status()) is not None:
+            raise process.failure(f"exited with status {status} before it was ready")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            message = f"did not become ready at {endpoint.describe()}: {why}"
+            if process is not None:
+                raise process.failure(message)
+            raise LaunchError(f"target {message}")
+        started = time.monotonic()
+        problem = probe(endpoint, min(_ATTEMPT_S, remaining))
+        if problem is None:
+            return
+        why = problem
+        # A refused connection fails at once: pace the attempts instead of spinning.
+        pause = min(_MIN_PERIOD_S - (time.monotonic() - started), deadline - time.monotonic())
+        if pause > 0:
+            time.sleep(pause)

@@ -1,0 +1,5 @@
+"""The shipped conformance suite: ``pytest --pyargs conformance --conformance-...`` runs it.
+
+Each test checks exactly one catalogue requirement (conformance.requirements), named with
+``@requirement``; its profile decides whether it runs.
+"""

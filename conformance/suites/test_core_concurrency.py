@@ -1,0 +1,47 @@
+"""core: concurrent requests are never mixed up."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import checks, kit, repro
+from conformance import strategies as gen
+from conformance.hypo import examples
+from conformance.marks import requirement
+from conformance.wire import Server
+from protos import ms_service_pb2 as pb
+
+CALLS = 32
+
+
+def payloads() -> st.SearchStrategy[list[list[pb.Tensor]]]:
+    """CALLS requests of 1-3 instances each, every request distinct from the others."""
+    requests = st.lists(gen.tensors(), min_size=1, max_size=3)
+    return st.lists(
+        requests,
+        min_size=CALLS,
+        max_size=CALLS,
+        unique_by=lambda xs: b"|".join(x.SerializeToString(deterministic=True) for x in xs),
+    )
+
+
+def check_concurrent(server: Server, batches: list[list[pb.Tensor]]) -> None:
+    __tracebackhide__ = True
+    requests = [kit.echo_request(xs) for xs in batches]
+    replies = kit.run_concurrently(server, requests)
+    for call, (xs, request, reply) in enumerate(zip(batches, requests, replies, strict=True)):
+        try:
+            instances = checks.all_ok(reply, len(xs), f"concurrent call {call}")
+            for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
+                kit.check_echo(instance, x, f"concurrent call {call}, instance {index}")
+        except AssertionError:
+            repro.record(server.endpoint, request)  # the call that went wrong, for the report
+            raise
+
+
+@requirement("CORE-CONCURRENT-NO-MIXUP")
+@examples(3, shrink=False)
+@given(batches=payloads())
+def test_concurrent_no_mixup(conformance_server: Server, batches: list[list[pb.Tensor]]) -> None:
+    check_concurrent(conformance_server, batches)

@@ -1,0 +1,183 @@
+"""core: per-instance errors and the three reply shapes, through conformance.fail and
+add.add_common / add.add_cast."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import checks, kit
+from conformance import strategies as gen
+from conformance.hypo import examples
+from conformance.marks import requirement
+from conformance.wire import Server
+from protos import codec
+from protos import ms_service_pb2 as pb
+
+MODEL_DIMS = [2, 2]
+
+
+@st.composite
+def _fail_requests(
+    draw: st.DrawFn, patterns: st.SearchStrategy[list[str]]
+) -> tuple[list[pb.Tensor], list[str]]:
+    errors = draw(patterns)
+    xs = [draw(gen.tensors()) for _ in errors]
+    return xs, errors
+
+
+def _mixed() -> st.SearchStrategy[list[str]]:
+    return gen.fail_patterns(min_size=2).filter(lambda p: "" in p and any(p))
+
+
+@requirement("CORE-FAIL-PATTERN")
+@examples(40)
+@given(request=_fail_requests(gen.fail_patterns()))
+def test_fail_pattern(
+    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+) -> None:
+    xs, errors = request
+    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    got = checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
+    for index, (outcome, x) in enumerate(zip(got, xs, strict=True)):
+        if isinstance(outcome, pb.Instance):
+            kit.check_echo(outcome, x, f"fail instance {index} (error '')")
+
+
+@requirement("CORE-REPLY-ALL-OK")
+@examples(15)
+@given(xs=st.lists(gen.tensors(), min_size=1, max_size=6))
+def test_reply_all_ok(conformance_server: Server, xs: list[pb.Tensor]) -> None:
+    reply = conformance_server.predict(kit.fail_request(xs, [""] * len(xs)))
+    checks.all_ok(reply, len(xs), f"fail with {len(xs)} succeeding instances")
+
+
+@requirement("CORE-REPLY-MIXED")
+@examples(30)
+@given(request=_fail_requests(_mixed()))
+def test_reply_mixed(
+    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+) -> None:
+    xs, errors = request
+    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    count = len(errors)
+    if len(reply.instances) != count or len(reply.error_msg) != count:
+        checks.fail(
+            f"{count} instances, some failing: expected {count} instances and {count} "
+            f"errors, got {checks.describe(reply)}"
+        )
+    for index, (error, entry, instance) in enumerate(
+        zip(errors, reply.error_msg, reply.instances, strict=True)
+    ):
+        if error:
+            assert entry.error_code != 0, f"instance {index} failed but its entry has code 0"
+            assert not instance.items, f"failed instance {index} carries outputs"
+        else:
+            assert entry.error_code == 0, f"OK instance {index} has code {entry.error_code}"
+            assert not entry.error_msg, f"OK instance {index} has error text {entry.error_msg!r}"
+            assert instance.items, f"OK instance {index} carries no outputs"
+
+
+@requirement("CORE-REPLY-ALL-FAILED")
+@examples(15)
+@given(request=_fail_requests(st.lists(gen.error_texts(), min_size=1, max_size=5)))
+def test_reply_all_failed(
+    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+) -> None:
+    xs, errors = request
+    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    checks.expect_pattern(reply, [True] * len(errors), "fail with every instance failing")
+
+
+def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
+    # 16 bytes of float32; the shape is never compared (protocol §3.4).
+    dims = st.sampled_from([MODEL_DIMS, [4], [1, 4], [4, 1]])
+    return gen.numeric_tensors(dtypes=st.just(gen.FLOAT32), dims=dims)
+
+
+def _wrong_size_inputs() -> st.SearchStrategy[pb.Tensor]:
+    return gen.numeric_tensors(dims=gen.shapes(max_rank=3)).filter(
+        lambda t: len(t.data) != kit.MODEL_INPUT_BYTES
+    )
+
+
+def _wrong_dtype_inputs() -> st.SearchStrategy[pb.Tensor]:
+    # Exactly 16 bytes, so only the dtype is wrong.
+    others = [d for d in codec.NUMERIC_DTYPES if d is not gen.FLOAT32]
+    return st.sampled_from(others).flatmap(
+        lambda d: gen.numeric_tensors(
+            dtypes=st.just(d), dims=st.just([kit.MODEL_INPUT_BYTES // d.itemsize])
+        )
+    )
+
+
+def _add_common_case(
+    bad: st.SearchStrategy[pb.Tensor],
+) -> st.SearchStrategy[tuple[pb.Tensor, pb.Tensor, bool]]:
+    """(x1, x2, should_fail): each input independently good or bad."""
+    return st.tuples(st.booleans(), st.booleans()).flatmap(
+        lambda flags: st.tuples(
+            bad if flags[0] else _model_inputs(),
+            bad if flags[1] else _model_inputs(),
+            st.just(flags[0] or flags[1]),
+        )
+    )
+
+
+def _check_add_common(
+    server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]], what: str
+) -> None:
+    reply = server.predict(kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases]))
+    got = checks.expect_pattern(reply, [bad for _, _, bad in cases], what)
+    for index, (outcome, (x1, x2, _)) in enumerate(zip(got, cases, strict=True)):
+        if isinstance(outcome, pb.Instance):
+            kit.check_float32_sum(outcome, x1, x2, MODEL_DIMS, f"add_common instance {index}")
+
+
+@requirement("CORE-ADD-COMMON-RESULT")
+@examples(20)
+@given(
+    cases=st.lists(
+        st.tuples(_model_inputs(), _model_inputs(), st.just(False)), min_size=1, max_size=4
+    )
+)
+def test_add_common_result(
+    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+) -> None:
+    _check_add_common(conformance_server, cases, "add_common on float32 [2,2] inputs")
+
+
+@requirement("CORE-ADD-COMMON-SIZE")
+@examples(25)
+@given(cases=st.lists(_add_common_case(_wrong_size_inputs()), min_size=1, max_size=5))
+def test_add_common_size(
+    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+) -> None:
+    _check_add_common(conformance_server, cases, "add_common with wrong byte sizes")
+
+
+@requirement("CORE-ADD-COMMON-DTYPE")
+@examples(25)
+@given(cases=st.lists(_add_common_case(_wrong_dtype_inputs()), min_size=1, max_size=5))
+def test_add_common_dtype(
+    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+) -> None:
+    _check_add_common(conformance_server, cases, "add_common with wrong dtypes")
+
+
+@st.composite
+def _cast_pairs(draw: st.DrawFn) -> tuple[pb.Tensor, pb.Tensor]:
+    dims = draw(gen.shapes(max_rank=3))
+    x1 = draw(gen.numeric_tensors(dims=st.just(dims)))
+    x2 = draw(gen.numeric_tensors(dims=st.just(dims)))
+    return x1, x2
+
+
+@requirement("CORE-ADD-CAST-RESULT")
+@examples(25)
+@given(pairs=st.lists(_cast_pairs(), min_size=1, max_size=3))
+def test_add_cast(conformance_server: Server, pairs: list[tuple[pb.Tensor, pb.Tensor]]) -> None:
+    reply = conformance_server.predict(kit.add_request(kit.ADD_CAST, pairs))
+    instances = checks.all_ok(reply, len(pairs), "add_cast on numeric inputs of equal shape")
+    for index, (instance, (x1, x2)) in enumerate(zip(instances, pairs, strict=True)):
+        kit.check_float32_sum(instance, x1, x2, list(x1.shape.dims), f"add_cast instance {index}")

@@ -1,0 +1,76 @@
+"""limits: max_msg_mb_size is enforced both ways (protocol §4)."""
+
+from __future__ import annotations
+
+import grpc
+
+from conformance import checks, kit
+from conformance.marks import not_applicable, requirement
+from conformance.tlscheck import echo_ok
+from conformance.wire import RpcFailure, Server
+from protos import ms_service_pb2 as pb
+
+MIB = 1 << 20
+MARGIN = 4096  # bytes under or over the limit: far from it in protobuf terms, close in MiB
+
+
+def _limit_bytes(server: Server) -> int:
+    if server.endpoint.max_msg_mb_size is None:
+        not_applicable("the server's max_msg_mb_size is not known")
+    return server.endpoint.max_msg_mb_size * MIB
+
+
+def _uint8(count: int, fill: int = 0x5A) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=pb.MS_UINT8, data=bytes([fill]) * count)
+    tensor.shape.dims.append(count)
+    return tensor
+
+
+def echo_of_size(total: int) -> pb.PredictRequest:
+    """An echo request whose serialized size is exactly ``total`` bytes (or a byte more)."""
+    count = total
+    for _ in range(4):  # the length prefixes grow with the payload: converge in a few steps
+        request = kit.echo_request([_uint8(count)])
+        count += total - request.ByteSize()
+    return kit.echo_request([_uint8(max(0, count))])
+
+
+def _expect_exhausted(outcome: pb.PredictReply | RpcFailure, what: str) -> None:
+    __tracebackhide__ = True
+    if not isinstance(outcome, RpcFailure):
+        checks.fail(f"{what}: expected RESOURCE_EXHAUSTED, the call was served")
+    if outcome.code != grpc.StatusCode.RESOURCE_EXHAUSTED:
+        checks.fail(f"{what}: expected RESOURCE_EXHAUSTED, got {outcome}")
+
+
+@requirement("LIMITS-UNDER-LIMIT-OK")
+def test_under_limit(conformance_limits: Server) -> None:
+    limit = _limit_bytes(conformance_limits)
+    request = echo_of_size(limit - MARGIN)
+    x = request.instances[0].items["x"]
+    reply = conformance_limits.call(request, 60.0)
+    if isinstance(reply, RpcFailure):
+        checks.fail(f"a {request.ByteSize()}-byte request under the {limit}-byte limit got {reply}")
+    y = checks.output(checks.all_ok(reply, 1, "echo under the limit")[0], "y", "echo")
+    assert y.data == x.data and y.dtype == x.dtype, "echo under the limit changed the payload"
+
+
+@requirement("LIMITS-REQUEST-OVER-LIMIT")
+def test_request_over_limit(conformance_limits: Server) -> None:
+    limit = _limit_bytes(conformance_limits)
+    request = echo_of_size(limit + MARGIN)
+    _expect_exhausted(
+        conformance_limits.call(request, 60.0), f"a request {MARGIN} bytes over the limit"
+    )
+    echo_ok(conformance_limits.endpoint, "after a request over the limit")
+
+
+@requirement("LIMITS-REPLY-OVER-LIMIT")
+def test_reply_over_limit(conformance_limits: Server) -> None:
+    # add_cast turns int8 into float32: a request at 0.8x the limit makes a reply at 1.6x.
+    count = int(_limit_bytes(conformance_limits) * 0.4)
+    x = pb.Tensor(dtype=pb.MS_INT8, data=bytes(count))
+    x.shape.dims.append(count)
+    request = kit.add_request(kit.ADD_CAST, [(x, x)])
+    _expect_exhausted(conformance_limits.call(request, 60.0), "a reply over the limit")
+    echo_ok(conformance_limits.endpoint, "after a reply over the limit")

@@ -1,0 +1,209 @@
+"""strict (SHOULD): upstream's exact codes and texts, and upstream defects not copied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import checks, kit
+from conformance import strategies as gen
+from conformance.hypo import examples
+from conformance.malformed import CASES, Case, input_check_failed
+from conformance.marks import requirement
+from conformance.tlscheck import echo_ok
+from conformance.wire import RpcFailure, Server, make_request
+from protos import codec
+from protos import ms_service_pb2 as pb
+
+INVALID_INPUTS, SYSTEM_ERROR = 2, 3
+MAX_TEXT = 384
+
+
+def _spec_text(servable: str, method: str, version: int) -> str:
+    text = f"servable({servable}) method({method}) "
+    return text + (f" version({version}) " if version else "")
+
+
+def _expect(error: checks.Failed, code: int, text: str, what: str) -> None:
+    __tracebackhide__ = True
+    if (error.code, error.text) != (code, text):
+        checks.fail(f"{what}: expected ({code}, {text!r}), got ({error.code}, {error.text!r})")
+
+
+def _x() -> dict[str, pb.Tensor]:
+    return {"x": codec.text_tensor("strict")}
+
+
+@requirement("STRICT-TEXT-UNKNOWN-SERVABLE")
+@pytest.mark.parametrize("name", ["no-such-servable", "Conformance", ""])
+def test_text_unknown_servable(conformance_server: Server, name: str) -> None:
+    reply = conformance_server.predict(make_request(name, kit.ECHO, [_x()]))
+    expected = f"Request {_spec_text(name, kit.ECHO, 0)}, servable is not available"
+    _expect(
+        checks.request_error(reply, "unknown servable"),
+        INVALID_INPUTS,
+        expected,
+        "unknown servable",
+    )
+
+
+@requirement("STRICT-TEXT-UNKNOWN-VERSION")
+@pytest.mark.parametrize("version", [3, 2**64 - 1])
+def test_text_unknown_version(conformance_server: Server, version: int) -> None:
+    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version))
+    expected = (
+        f"Request {_spec_text(kit.CONFORMANCE, kit.ECHO, version)}, servable is not available"
+    )
+    _expect(
+        checks.request_error(reply, "unknown version"), INVALID_INPUTS, expected, "unknown version"
+    )
+
+
+@requirement("STRICT-TEXT-UNKNOWN-METHOD")
+def test_text_unknown_method(conformance_server: Server) -> None:
+    reply = conformance_server.predict(make_request(kit.CONFORMANCE, "no-such-method", [_x()]))
+    expected = (
+        f"Request {_spec_text(kit.CONFORMANCE, 'no-such-method', 0)}, method is not available"
+    )
+    _expect(
+        checks.request_error(reply, "unknown method"), INVALID_INPUTS, expected, "unknown method"
+    )
+
+
+@requirement("STRICT-TEXT-MISSING-INPUT")
+def test_text_missing_input(conformance_server: Server) -> None:
+    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}]))
+    expected = (
+        f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
+    )
+    _expect(checks.request_error(reply, "missing input"), INVALID_INPUTS, expected, "missing input")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=requirement(c.strict_requirement), id=c.strict_requirement)
+        for c in CASES
+    ],
+)
+@examples(8)
+@given(data=st.data())
+def test_text_malformed(conformance_server: Server, case: Case, data: st.DataObject) -> None:
+    x = data.draw(case.tensors(), "malformed x")
+    reply = conformance_server.predict(kit.echo_request([x]))
+    expected = input_check_failed("x", case.detail(x))
+    _expect(checks.request_error(reply, "malformed x"), INVALID_INPUTS, expected, "malformed x")
+
+
+def _float32(dims: list[int]) -> pb.Tensor:
+    return codec.array_to_tensor(np.zeros(dims, "<f4"))
+
+
+def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor) -> checks.Failed:
+    good = _float32([2, 2])
+    reply = server.predict(kit.add_request(kit.ADD_COMMON, [(good, good), (x1, x2)]))
+    outcome = checks.expect_pattern(reply, [False, True], "add_common, second instance bad")[1]
+    assert isinstance(outcome, checks.Failed)
+    return outcome
+
+
+@requirement("STRICT-TEXT-ADD-COMMON-SIZE")
+@pytest.mark.parametrize("index", [0, 1])
+def test_text_add_common_size(conformance_server: Server, index: int) -> None:
+    pair = [_float32([2, 2]), _float32([2, 2])]
+    pair[index] = _float32([3])
+    error = _add_common_error(conformance_server, *pair)
+    expected = f"Given model input {index} size 12 not match the size 16 defined in model"
+    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of 12 bytes")
+
+
+@requirement("STRICT-TEXT-ADD-COMMON-DTYPE")
+@pytest.mark.parametrize("index", [0, 1])
+def test_text_add_common_dtype(conformance_server: Server, index: int) -> None:
+    pair = [_float32([2, 2]), _float32([2, 2])]
+    pair[index] = codec.array_to_tensor(np.zeros([4], "<i4"))
+    error = _add_common_error(conformance_server, *pair)
+    expected = (
+        f"Given model input {index} data type kMSI_Int32 not match the data type kMSI_Float32 "
+        "defined in model"
+    )
+    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of int32")
+
+
+def _fail_outcomes(server: Server, errors: list[str]) -> list[checks.Outcome]:
+    xs = [codec.text_tensor(f"x{i}") for i in range(len(errors))]
+    reply = server.predict(kit.fail_request(xs, errors))
+    return checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
+
+
+@requirement("STRICT-FAIL-TEXT")
+@examples(15)
+@given(error=gen.error_texts())
+def test_fail_text(conformance_server: Server, error: str) -> None:
+    outcome = _fail_outcomes(conformance_server, ["", error])[1]
+    assert isinstance(outcome, checks.Failed)
+    assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code}, expected 3"
+    assert error in outcome.text, f"fail's text {outcome.text!r} does not contain {error!r}"
+
+
+@requirement("STRICT-TEXT-TRUNCATION")
+def test_text_truncation(conformance_server: Server) -> None:
+    error = "HEAD-" + "".join(f"{i:04d}" for i in range(250)) + "-TAIL"
+    outcome = _fail_outcomes(conformance_server, ["", error])[1]
+    assert isinstance(outcome, checks.Failed)
+    text = outcome.text
+    half = MAX_TEXT // 2
+    assert len(text) == MAX_TEXT + 3, f"a long error text is {len(text)} characters, expected 387"
+    assert text[half : half + 3] == "...", f"no '...' after the first {half} characters: {text!r}"
+    assert text.endswith(error[-half:]), f"the text does not keep the last {half}: {text!r}"
+
+
+@requirement("STRICT-ZERO-INSTANCES")
+def test_zero_instances(conformance_server: Server) -> None:
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [])
+    reply = conformance_server.call(request, 5.0)
+    if isinstance(reply, RpcFailure):
+        checks.fail(f"a request with zero instances must be answered at once; got {reply}")
+    error = checks.request_error(reply, "zero instances")
+    assert error.code == INVALID_INPUTS, f"zero instances: code {error.code}, expected 2"
+
+
+@requirement("STRICT-COLLAPSE-IDENTICAL-FAILURES")
+@examples(10)
+@given(error=gen.error_texts(), count=st.integers(2, 5))
+def test_collapse_identical_failures(conformance_server: Server, error: str, count: int) -> None:
+    xs = [codec.text_tensor(str(i)) for i in range(count)]
+    reply = conformance_server.predict(kit.fail_request(xs, [error] * count))
+    checks.request_error(reply, f"{count} instances failing with the same error")
+
+
+@requirement("STRICT-DISTINCT-FAILURES-PER-INSTANCE")
+@examples(10)
+@given(errors=st.lists(gen.error_texts(), min_size=2, max_size=5, unique=True))
+def test_distinct_failures(conformance_server: Server, errors: list[str]) -> None:
+    xs = [codec.text_tensor(str(i)) for i in range(len(errors))]
+    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    if len(reply.error_msg) != len(errors) or len(reply.instances) != len(errors):
+        checks.fail(
+            f"{len(errors)} different failures: expected one entry each, got "
+            f"{checks.describe(reply)}"
+        )
+    for index, (entry, error) in enumerate(zip(reply.error_msg, errors, strict=True)):
+        assert entry.error_code != 0, f"entry {index} has code 0"
+        assert error in bytes(entry.error_msg).decode("utf-8", "replace"), f"entry {index}: {entry}"
+
+
+@requirement("STRICT-NON-UTF8-STRING")
+@pytest.mark.parametrize("value", [b"\xff\xfe", b"ok\xc3", b"\xed\xa0\x80"])
+def test_non_utf8_string(conformance_server: Server, value: bytes) -> None:
+    x = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[value])
+    x.shape.dims.append(1)
+    reply = conformance_server.call(kit.echo_request([x]), 10.0)
+    if isinstance(reply, RpcFailure):
+        checks.fail(f"a non-UTF-8 MS_STRING input ended with {reply}")
+    outcome = checks.outcomes(reply, 1)[0]
+    if not isinstance(outcome, checks.Failed) or outcome.code != INVALID_INPUTS:
+        checks.fail(f"a non-UTF-8 MS_STRING must be refused with code 2: {checks.describe(reply)}")
+    echo_ok(conformance_server.endpoint, "after a non-UTF-8 string")

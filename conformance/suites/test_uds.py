@@ -1,0 +1,42 @@
+"""uds: the same calls over a unix domain socket."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import checks, kit
+from conformance import strategies as gen
+from conformance.hypo import examples
+from conformance.marks import requirement
+from conformance.suites.test_core_concurrency import check_concurrent, payloads
+from conformance.wire import Server, make_request
+from protos import codec
+from protos import ms_service_pb2 as pb
+
+
+@requirement("UDS-ECHO-ROUNDTRIP")
+@examples(25)
+@given(xs=st.lists(gen.tensors(), min_size=1, max_size=4))
+def test_echo_roundtrip(conformance_uds: Server, xs: list[pb.Tensor]) -> None:
+    instances = checks.all_ok(conformance_uds.predict(kit.echo_request(xs)), len(xs), "echo")
+    for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
+        kit.check_echo(instance, x, f"echo over unix, instance {index}")
+
+
+@requirement("UDS-ERRORS")
+def test_errors(conformance_uds: Server) -> None:
+    x = codec.text_tensor("uds")
+    unknown = conformance_uds.predict(make_request("no-such-servable", kit.ECHO, [{"x": x}]))
+    checks.request_error(unknown, "an unknown servable over unix")
+    missing = conformance_uds.predict(make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}]))
+    checks.request_error(missing, "a missing input over unix")
+    mixed = conformance_uds.predict(kit.fail_request([x, x, x], ["", "uds failure", ""]))
+    checks.expect_pattern(mixed, [False, True, False], "fail over unix")
+
+
+@requirement("UDS-CONCURRENT-NO-MIXUP")
+@examples(2, shrink=False)
+@given(batches=payloads())
+def test_concurrent_no_mixup(conformance_uds: Server, batches: list[list[pb.Tensor]]) -> None:
+    check_concurrent(conformance_uds, batches)

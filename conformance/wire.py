@@ -1,0 +1,90 @@
+"""Raw protobuf requests and the suite's handle on a server under test.
+
+Requests are built here from ``protos.codec`` tensors and sent through the generated stub, so
+nothing between the suite and the server interprets a value. Every request sent is recorded
+for the failure report (conformance.repro).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import grpc
+
+from conformance import repro
+from conformance.endpoints import Endpoint
+from protos import ms_service_pb2 as pb
+from protos import ms_service_pb2_grpc
+
+RPC_TIMEOUT_S = 20.0
+
+InstanceItems = Mapping[str, pb.Tensor]
+
+
+def make_request(
+    servable: str,
+    method: str,
+    instances: Iterable[InstanceItems],
+    version: int = 0,
+) -> pb.PredictRequest:
+    request = pb.PredictRequest(
+        servable_spec=pb.ServableSpec(name=servable, method_name=method, version_number=version)
+    )
+    for items in instances:
+        instance = request.instances.add()
+        for name, tensor in items.items():
+            instance.items[name].CopyFrom(tensor)
+    return request
+
+
+@dataclass(frozen=True)
+class RpcFailure:
+    """A Predict that ended with a non-OK gRPC status."""
+
+    code: grpc.StatusCode
+    details: str
+
+    def __str__(self) -> str:
+        return f"gRPC {self.code.name}: {self.details}"
+
+
+class Server:
+    """A channel to one endpoint; ``predict`` sends raw requests and records them."""
+
+    def __init__(self, endpoint: Endpoint, *, isolated: bool = False) -> None:
+        self.endpoint = endpoint
+        self._channel = endpoint.open_channel(isolated=isolated)
+        self._stub = ms_service_pb2_grpc.MSServiceStub(self._channel)
+
+    def call(
+        self, request: pb.PredictRequest, timeout_s: float = RPC_TIMEOUT_S, *, note: bool = True
+    ) -> pb.PredictReply | RpcFailure:
+        """The reply, or the RpcFailure when the gRPC status is not OK."""
+        repro.record(self.endpoint, request, note=note)
+        try:
+            return self._stub.Predict(request, timeout=timeout_s)
+        except grpc.RpcError as exc:
+            return RpcFailure(exc.code(), exc.details() or "")
+
+    def predict(
+        self, request: pb.PredictRequest, timeout_s: float = RPC_TIMEOUT_S, *, note: bool = True
+    ) -> pb.PredictReply:
+        """The reply; an AssertionError if the gRPC status is not OK (the protocol answers every
+        application-level outcome with status OK)."""
+        outcome = self.call(request, timeout_s, note=note)
+        if isinstance(outcome, RpcFailure):
+            raise AssertionError(
+                f"Predict to {self.endpoint.describe()} ended with {outcome}; every "
+                "application-level outcome must come back with gRPC status OK"
+            )
+        return outcome
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
