@@ -37,7 +37,9 @@ _SUITES_PACKAGE = "conformance.suites"
 
 
 def _harness_error(message: str) -> NoReturn:
-    pytest.exit(f"conformance: {message}", returncode=2)
+    # A usage error: pytest prints it once, stops, unconfigures (stopping any server started)
+    # and exits with 4, which the conformance command reports as 2.
+    raise pytest.UsageError(f"conformance: {message}")
 
 
 def _options(config: pytest.Config) -> RunOptions:

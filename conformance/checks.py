@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
+from google.protobuf import text_format
+from google.protobuf.message import Message
+
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -25,6 +28,10 @@ def describe(reply: pb.PredictReply) -> str:
     return (
         f"reply with {len(reply.instances)} instances and {len(reply.error_msg)} errors [{errors}]"
     )
+
+
+def one_line(message: Message) -> str:
+    return text_format.MessageToString(message, as_one_line=True)
 
 
 def fail(message: str) -> NoReturn:

@@ -113,8 +113,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if _requested(config) or config.option.collectonly:
         return
     if any(item.get_closest_marker("conformance_requirement") for item in items):
-        pytest.exit(
+        raise pytest.UsageError(
             "conformance: the conformance suite needs --conformance-target ADDRESS or "
-            "--conformance-server-cmd COMMAND",
-            returncode=2,
+            "--conformance-server-cmd COMMAND"
         )

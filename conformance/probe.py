@@ -76,7 +76,10 @@ def wait_ready(
             raise process.failure(f"exited with status {status} before it was ready")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            message = f"did not become ready at {endpoint.describe()}: {why}"
+            message = (
+                f"did not answer a Predict at {endpoint.describe()} within the ready timeout "
+                f"(last attempt: {why})"
+            )
             if process is not None:
                 raise process.failure(message)
             raise LaunchError(f"target {message}")

@@ -83,6 +83,9 @@ class Server:
     def close(self) -> None:
         self._channel.close()
 
+    def __repr__(self) -> str:
+        return f"Server({self.endpoint.name}: {self.endpoint.describe()})"
+
     def __enter__(self) -> Server:
         return self
 

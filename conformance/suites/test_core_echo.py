@@ -122,8 +122,8 @@ def test_spec_echo(conformance_server: Server, spec: pb.ServableSpec, errors: li
     reply = conformance_server.predict(request)
     if reply.servable_spec != request.servable_spec:
         checks.fail(
-            f"reply.servable_spec {reply.servable_spec} differs from the request's {spec} "
-            f"({checks.describe(reply)})"
+            f"reply.servable_spec {{{checks.one_line(reply.servable_spec)}}} differs from the "
+            f"request's {{{checks.one_line(spec)}}} ({checks.describe(reply)})"
         )
 
 

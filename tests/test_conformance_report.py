@@ -1,0 +1,133 @@
+"""From test reports to requirement outcomes, profile verdicts, JSON and certificates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import certificate
+from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID
+from conformance.options import RunOptions
+from conformance.report import Results, terminal_lines, write_json
+from conformance.run import RunContext
+
+
+def make_report(nodeid: str, requirement: str, outcome: str, **extra: Any) -> pytest.TestReport:
+    properties: list[tuple[str, object]] = [(PROPERTY_ID, requirement)]
+    if extra.get("failed_as"):
+        properties.append((PROPERTY_FAILED, extra["failed_as"]))
+    longrepr = extra.get("longrepr")
+    return pytest.TestReport(
+        nodeid=nodeid,
+        location=("x.py", 1, nodeid),
+        keywords={},
+        outcome=outcome,  # type: ignore[arg-type]
+        longrepr=longrepr,
+        when=extra.get("when", "call"),
+        duration=0.25,
+        user_properties=properties,
+    )
+
+
+def context(**changes: Any) -> RunContext:
+    values: dict[str, Any] = {
+        "mode": "server-cmd",
+        "subject": "srv {address}",
+        "requested": ("core", "tls", "strict"),
+        "explicit": False,
+        "not_applicable": {"tls": "no {certificate} placeholder"},
+        "endpoints": {},
+        "material": None,
+        "seed": None,
+        "thorough": False,
+        "scratch": "/tmp/x",
+    }
+    values.update(changes)
+    return RunContext(**values)
+
+
+def summary_of(
+    reports: list[pytest.TestReport], expected: frozenset[str] = frozenset(), status: int = 1
+) -> dict[str, Any]:
+    results = Results()
+    for report in reports:
+        results.add(report)
+    options = RunOptions(server_cmd="srv {address}", expected_failures=expected)
+    return results.summarize(context(), options, status)
+
+
+def outcome_of(summary: dict[str, Any], requirement: str) -> str:
+    return next(r["outcome"] for r in summary["requirements"] if r["id"] == requirement)
+
+
+def test_outcomes_and_verdicts() -> None:
+    reports = [
+        make_report("a[1]", "CORE-ECHO-STRING", "passed"),
+        make_report("a[2]", "CORE-ECHO-STRING", "failed", failed_as="call"),  # one of two fails
+        make_report("b", "CORE-ECHO-BYTES", "passed"),
+        make_report("c", "CORE-SPEC-ECHO", "skipped", failed_as="call"),  # xfail-converted
+        make_report("d", "STRICT-FAIL-TEXT", "passed"),
+        make_report(
+            "e",
+            "STRICT-ZERO-INSTANCES",
+            "skipped",
+            longrepr=("x.py", 1, f"Skipped: {NOT_APPLICABLE}needs a TLS server"),
+        ),
+        make_report(
+            "f", "STRICT-TEXT-TRUNCATION", "skipped", longrepr=("x.py", 1, "Skipped: other")
+        ),
+    ]
+    summary = summary_of(reports, expected=frozenset({"CORE-SPEC-ECHO", "STRICT-FAIL-TEXT"}))
+    assert outcome_of(summary, "CORE-ECHO-STRING") == "failed"
+    assert outcome_of(summary, "CORE-ECHO-BYTES") == "passed"
+    assert outcome_of(summary, "CORE-SPEC-ECHO") == "expected-failure"
+    assert outcome_of(summary, "STRICT-FAIL-TEXT") == "unexpected-pass"
+    assert outcome_of(summary, "STRICT-ZERO-INSTANCES") == "not-applicable"
+    assert outcome_of(summary, "STRICT-TEXT-TRUNCATION") == "skipped"
+    assert outcome_of(summary, "CORE-FAIL-PATTERN") == "not-run"
+    assert outcome_of(summary, "TLS-ACCEPT-TRUSTED-CA") == "not-applicable"
+    assert outcome_of(summary, "LIMITS-UNDER-LIMIT-OK") == "not-run"  # profile not requested
+    assert set(summary["profiles"]) == {"core", "tls", "strict"}
+    assert summary["profiles"]["core"]["verdict"] == "failed"
+    assert summary["profiles"]["tls"]["verdict"] == "not-applicable"
+    assert summary["profiles"]["strict"]["verdict"] == "passed"  # passed, but listed: see below
+    assert summary["unexpected_passes"] == ["STRICT-FAIL-TEXT"]
+    assert summary["failed"] == ["CORE-ECHO-STRING"]
+    failed = next(r for r in summary["requirements"] if r["id"] == "CORE-ECHO-STRING")
+    assert (
+        failed["failed_tests"] == ["a[2]"] and failed["tests"] == 2 and failed["duration_s"] == 0.5
+    )
+    lines = terminal_lines(summary)
+    assert lines[0].startswith("core    FAILED") and "no {certificate} placeholder" in lines[1]
+
+
+def test_not_applicable_is_never_passed() -> None:
+    reports = [
+        make_report(
+            "e", "CORE-ECHO-BYTES", "skipped", longrepr=("x", 1, f"Skipped: {NOT_APPLICABLE}why")
+        )
+    ]
+    summary = summary_of(reports, status=0)
+    assert outcome_of(summary, "CORE-ECHO-BYTES") == "not-applicable"
+    assert summary["profiles"]["core"]["verdict"] == "not-run"
+
+
+def test_json_and_certificates(tmp_path: Path) -> None:
+    reports = [make_report("a", "CORE-ECHO-STRING", "failed", failed_as="call")]
+    summary = summary_of(reports)
+    write_json(summary, str(tmp_path / "sub" / "r.json"))
+    assert json.loads((tmp_path / "sub" / "r.json").read_text())["failed"] == ["CORE-ECHO-STRING"]
+    certificate.write(summary, str(tmp_path / "c.md"))
+    text = (tmp_path / "c.md").read_text()
+    assert "NOT CONFORMANT" in text and "| `core` | **FAILED** |" in text
+    assert (
+        "| `tls` | **not applicable** |" in text
+        and "- `CORE-ECHO-STRING` (MUST, core, failed)" in text
+    )
+    certificate.write(summary, str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<code>CORE-ECHO-STRING</code>" in page
+    assert "srv {address}" in page and "<td><b>FAILED</b></td>" in page

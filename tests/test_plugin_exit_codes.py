@@ -1,0 +1,230 @@
+"""Exit statuses, expectation files and per-requirement outcomes, against a deliberately broken
+server (this module is also that server: ``python tests/test_plugin_exit_codes.py --address A``).
+
+The broken server is a generic gRPC handler, independent of the reference server: it serves
+``conformance.echo`` correctly but answers version 0 with version 2 in ``reply.servable_spec``,
+so CORE-SPEC-ECHO fails while CORE-ECHO-STRING passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parent.parent
+BROKEN_CMD = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} --address {{address}}"
+# One failing and one passing requirement, cheaply.
+SELECT = ["--profile", "core", "-k", "test_spec_echo or test_string"]
+RUN_TIMEOUT_S = 180
+ORPHAN_LIFETIME_S = 600  # the harness stops the broken server; this bounds it if it cannot
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+
+
+def outcomes(report: Path) -> dict[str, str]:
+    data = json.loads(report.read_text())
+    return {r["id"]: r["outcome"] for r in data["requirements"]}
+
+
+def test_broken_server_fails_exactly_its_requirement(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    done = run_cli("--server-cmd", BROKEN_CMD, *SELECT, "--json-report", str(report), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    got = outcomes(report)
+    assert got["CORE-SPEC-ECHO"] == "failed"
+    assert got["CORE-ECHO-STRING"] == "passed"
+    assert got["CORE-FAIL-PATTERN"] == "not-run"  # deselected by -k
+    assert got["TLS-ACCEPT-TRUSTED-CA"] == "not-run"  # profile not requested
+    data = json.loads(report.read_text())
+    assert data["profiles"]["core"]["verdict"] == "failed"
+    assert data["failed"] == ["CORE-SPEC-ECHO"] and data["exit_status"] == 1
+    # The failure names the requirement and shows the request as runnable Python.
+    assert "conformance CORE-SPEC-ECHO: reproduce" in done.stdout
+    assert "from reference_client import Client" in done.stdout
+    assert "@reproduce_failure" in done.stdout
+    assert "FAILED: CORE-SPEC-ECHO" in done.stdout
+
+
+def test_expected_failure_passes_the_run(tmp_path: Path) -> None:
+    expected = tmp_path / "expected.txt"
+    expected.write_text("# known: spec echo\nCORE-SPEC-ECHO   # issue 1\n\n")
+    report, certificate = tmp_path / "r.json", tmp_path / "c.md"
+    done = run_cli(
+        "--server-cmd",
+        BROKEN_CMD,
+        *SELECT,
+        "--expect-failures",
+        str(expected),
+        "--json-report",
+        str(report),
+        "--certificate",
+        str(certificate),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outcomes(report)["CORE-SPEC-ECHO"] == "expected-failure"
+    data = json.loads(report.read_text())
+    assert data["conformant"] and data["expected_failures"] == ["CORE-SPEC-ECHO"]
+    assert data["profiles"]["core"]["verdict"] == "failed"  # honest: the server did fail it
+    text = certificate.read_text()
+    assert "CONFORMANT, with expected failures" in text and "`CORE-SPEC-ECHO`" in text
+
+
+def test_listed_requirement_that_passes_fails_the_run(tmp_path: Path) -> None:
+    expected = tmp_path / "expected.txt"
+    expected.write_text("CORE-SPEC-ECHO\nCORE-ECHO-STRING\n")
+    report = tmp_path / "r.json"
+    done = run_cli(
+        "--server-cmd",
+        BROKEN_CMD,
+        *SELECT,
+        "--expect-failures",
+        str(expected),
+        "--json-report",
+        str(report),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["unexpected_passes"] == ["CORE-ECHO-STRING"]
+    assert outcomes(report)["CORE-SPEC-ECHO"] == "expected-failure"
+    assert "UNEXPECTED PASSES" in done.stdout
+
+
+def test_plugin_mode_under_xdist_aggregates_requirements(pytester: pytest.Pytester) -> None:
+    report, junit = pytester.path / "r.json", pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "-n",
+        "2",
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        "conformance.suites",
+        f"--conformance-server-cmd={BROKEN_CMD}",
+        "--conformance-profile=core",
+        "-k",
+        "test_spec_echo or test_string",
+        f"--conformance-json-report={report}",
+        f"--junitxml={junit}",
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert result.ret == 1
+    got = outcomes(report)
+    assert got["CORE-SPEC-ECHO"] == "failed" and got["CORE-ECHO-STRING"] == "passed"
+    result.stdout.fnmatch_lines(["*core*FAILED*", "FAILED: CORE-SPEC-ECHO"])
+    assert 'name="conformance_requirement" value="CORE-SPEC-ECHO"' in junit.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--server-cmd", "echo starting {address}; echo oops >&2; exit 3"],
+            "exited with status 3 before it was ready",
+        ),
+        (["--target", "127.0.0.1:1", "--ready-timeout", "1"], "did not answer a Predict"),
+        (["--target", "nowhere"], "expected host:port or unix:PATH"),
+        (["--server-cmd", "true"], "must contain the {address} placeholder"),
+        (["--server-cmd", "x {address}", "--profile", "tls"], "has no {certificate} {private_key}"),
+        (["--target", "127.0.0.1:9", "--tls-cert", __file__], "--tls-cert and --tls-key"),
+        (["--target", "127.0.0.1:9", "--profile", "nope"], "invalid choice"),
+    ],
+)
+def test_harness_that_cannot_run_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stdout + done.stderr
+    if "exit 3" in args[-1]:
+        assert "oops" in done.stdout + done.stderr  # the tail of the server's output
+
+
+def test_unknown_expected_failure_id_exits_2(tmp_path: Path) -> None:
+    expected = tmp_path / "expected.txt"
+    expected.write_text("CORE-NO-SUCH-THING\n")
+    done = run_cli("--server-cmd", BROKEN_CMD, "--expect-failures", str(expected), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown requirement ID 'CORE-NO-SUCH-THING'" in done.stdout + done.stderr
+
+
+def test_suite_without_a_server_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pyargs", "conformance.suites"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*needs --conformance-target ADDRESS or --conformance-server-cmd*"]
+    )
+
+
+# --- the broken server ---------------------------------------------------------------------------
+
+
+def _broken_predict(request_bytes: bytes, context: Any) -> bytes:
+    from protos import ms_service_pb2 as pb
+
+    request = pb.PredictRequest.FromString(request_bytes)
+    spec = request.servable_spec
+    reply = pb.PredictReply(servable_spec=spec)
+    served = spec.version_number or 2
+    instances = list(request.instances)
+    is_echo = (spec.name, spec.method_name) == ("conformance", "echo") and served in (1, 2)
+    if is_echo and instances and all("x" in instance.items for instance in instances):
+        for instance in instances:
+            out = reply.instances.add()
+            out.items["y"].CopyFrom(instance.items["x"])
+            version = out.items["version"]
+            version.dtype = pb.MS_INT64
+            version.data = served.to_bytes(8, "little")
+        reply.servable_spec.version_number = served  # THE BUG: version 0 must stay 0
+        return reply.SerializeToString()
+    error = reply.error_msg.add()
+    error.error_code, error.error_msg = 2, b"this broken server serves conformance.echo only"
+    return reply.SerializeToString()
+
+
+def serve(argv: Sequence[str]) -> int:
+    import grpc
+
+    address = argv[argv.index("--address") + 1]
+    handler = grpc.method_handlers_generic_handler(
+        "mindspore.serving.proto.MSService",
+        {"Predict": grpc.unary_unary_rpc_method_handler(_broken_predict)},
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(4), options=[("grpc.so_reuseport", 0)])
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(address)
+    server.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print(f"broken server serving on {address}", flush=True)
+    stopped.wait(ORPHAN_LIFETIME_S)
+    server.stop(grace=1).wait(5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    sys.exit(serve(sys.argv[1:]))
