@@ -1,0 +1,154 @@
+"""The README's examples, run as a new user would run them (with free ports and short paths).
+
+Each command is asserted to appear verbatim in README.md, so the README cannot drift from what
+is tested here. Fixed addresses are swapped for port 0 (the server reports the real port) and a
+fresh short unix path.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.paths import short_tmp_dir
+from support.servers import cli_server
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+SERVER = "python3 -m reference_server --address 127.0.0.1:5500 &"
+ADD_CLIENT = "python3 examples/add_client.py"
+UNIX_SERVER = "python3 -m reference_server --address unix:/tmp/ms_add.sock &"
+UNIX_CLIENT = "python3 examples/add_client.py unix:/tmp/ms_add.sock"
+MAKE_CERTS = "python3 examples/make_certs.py certs"
+TLS_SERVER = (
+    "python3 -m reference_server --address 127.0.0.1:5501 --certificate certs/server.pem "
+    "--private-key certs/server.key &"
+)
+TLS_CLIENT = "python3 examples/add_client_tls.py 127.0.0.1:5501 certs/ca.pem"
+MTLS_SERVER = (
+    "python3 -m reference_server --address 127.0.0.1:5502 --certificate certs/server.pem "
+    "--private-key certs/server.key --custom-ca certs/ca.pem --verify-client true &"
+)
+MTLS_CLIENT = (
+    "python3 examples/add_client_tls.py 127.0.0.1:5502 certs/ca.pem certs/client.pem "
+    "certs/client.key"
+)
+
+
+def _server_args(command: str, replacements: dict[str, str]) -> list[str]:
+    """The CLI arguments of a README server line, with addresses and paths replaced."""
+    for old, new in replacements.items():
+        command = command.replace(old, new)
+    words = command.removesuffix(" &").split()
+    assert words[:3] == ["python3", "-m", "reference_server"]
+    return words[3:]
+
+
+def _run(command: str, replacements: dict[str, str], cwd: Path = ROOT) -> str:
+    for old, new in replacements.items():
+        command = command.replace(old, new)
+    words = command.split()
+    assert words[0] == "python3"
+    done = subprocess.run(
+        [sys.executable, *words[1:]], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _readme_block_after(marker: str) -> str:
+    """The first fenced block after ``marker`` in the README."""
+    tail = README[README.index(marker) :]
+    match = re.search(r"```[a-z]*\n(.*?)```", tail, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        *(SERVER, ADD_CLIENT, UNIX_SERVER, UNIX_CLIENT, MAKE_CERTS),
+        *(TLS_SERVER, TLS_CLIENT, MTLS_SERVER, MTLS_CLIENT),
+    ],
+)
+def test_command_is_in_the_readme(command: str) -> None:
+    assert command in README
+
+
+def test_install_and_test_commands_match_ci() -> None:
+    block = _readme_block_after("## Install and test")
+    install, test = block.strip().splitlines()
+    assert install == "python3 -m pip install -e '.[test]'"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test in ci.splitlines()
+
+
+def test_add_example_prints_what_the_readme_shows() -> None:
+    with cli_server(_server_args(SERVER, {"127.0.0.1:5500": "127.0.0.1:0"})) as server:
+        assert server.ready_line.endswith("(plaintext, device numpy)")
+        printed = _run(f"{ADD_CLIENT} {server.address}", {})
+    expected = _readme_block_after("client prints the three 2×2 sums")
+    assert printed == expected
+
+
+def test_readme_error_examples() -> None:
+    python_block = _readme_block_after("carries its own error while the")
+    with cli_server(_server_args(SERVER, {"127.0.0.1:5500": "127.0.0.1:0"})) as server:
+        code = python_block.replace("127.0.0.1:5500", server.address)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        instance_error = (
+            "{'error': 'Given model input 1 data type kMSI_Int32 not match the data type "
+            "kMSI_Float32 defined in model'}"
+        )
+        first, second, third = done.stdout.split("}, {")
+        assert first.startswith("[{'y': array([[2., 2.],")
+        assert "{" + second + "}" == instance_error
+        assert third.startswith("'y': array([[2., 2.],")
+        wrong_method = code.replace('"add_common")', '"add_common2")')
+        done = subprocess.run(
+            [sys.executable, "-c", wrong_method],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    text = "{'error': 'Request servable(add) method(add_common2) , method is not available'}"
+    assert done.stdout.strip() == text
+    assert text in README
+
+
+def test_unix_socket_example() -> None:
+    with short_tmp_dir() as folder:
+        socket = f"{folder}/ms_add.sock"
+        swap = {"/tmp/ms_add.sock": socket}
+        with cli_server(_server_args(UNIX_SERVER, swap)) as server:
+            assert server.address == f"unix:{socket}"
+            printed = _run(UNIX_CLIENT, swap)
+            assert printed.count("dtype=float32") == 3
+            code, _ = server.stop()
+        assert code == 0
+        assert not Path(socket).exists()
+
+
+def test_tls_examples() -> None:
+    with short_tmp_dir() as folder:
+        _run(MAKE_CERTS, {" certs": f" {folder}/certs"})
+        certs = {"certs/": f"{folder}/certs/"}
+        one_way = _server_args(TLS_SERVER, {**certs, "127.0.0.1:5501": "127.0.0.1:0"})
+        with cli_server(one_way) as server:
+            printed = _run(TLS_CLIENT.replace("127.0.0.1:5501", server.address), certs)
+            assert "'y': array([[2., 2.]" in printed
+        mutual = _server_args(MTLS_SERVER, {**certs, "127.0.0.1:5502": "127.0.0.1:0"})
+        with cli_server(mutual) as server:
+            printed = _run(MTLS_CLIENT.replace("127.0.0.1:5502", server.address), certs)
+            assert "'y': array([[2., 2.]" in printed
+            # Without its client certificate the same client is refused, as the README says.
+            refused = _run(TLS_CLIENT.replace("127.0.0.1:5501", server.address), certs)
+            assert refused.startswith("{'error': \"Grpc Error, (14, 'unavailable')")
