@@ -178,11 +178,12 @@ class ConformanceRun:
         if self.is_worker or self.context is None:
             return
         status = int(exitstatus)
-        preliminary = self.results.summarize(self.context, self.options, status)
+        exited = self.launched.exited() if self.launched is not None else []
+        preliminary = self.results.summarize(self.context, self.options, status, exited)
         if preliminary["unexpected_passes"] and status == 0:
             status = 1
             session.exitstatus = status
-        self.summary = self.results.summarize(self.context, self.options, status)
+        self.summary = self.results.summarize(self.context, self.options, status, exited)
         if self.options.json_report:
             write_json(self.summary, self.options.json_report)
         if self.options.certificate:

@@ -71,9 +71,13 @@ class Results:
             test.reason = reason.removeprefix(NOT_APPLICABLE)
 
     def summarize(
-        self, context: RunContext, options: RunOptions, exit_status: int
+        self,
+        context: RunContext,
+        options: RunOptions,
+        exit_status: int,
+        servers_exited: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        return summarize(self, context, options, exit_status)
+        return summarize(self, context, options, exit_status, servers_exited or [])
 
 
 def _requirement_outcome(
@@ -97,8 +101,14 @@ def _requirement_outcome(
 
 
 def summarize(
-    results: Results, context: RunContext, options: RunOptions, exit_status: int
+    results: Results,
+    context: RunContext,
+    options: RunOptions,
+    exit_status: int,
+    servers_exited: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
+    exit_status = exit_status if exit_status in (0, 1) else 2
     by_requirement: dict[str, list[_Test]] = defaultdict(list)
     failing_tests: dict[str, list[str]] = defaultdict(list)
     for nodeid, test in results.tests.items():
@@ -163,6 +173,7 @@ def summarize(
         "expected_failures": [r["id"] for r in requirements if r["outcome"] == "expected-failure"],
         "unexpected_passes": [r["id"] for r in requirements if r["outcome"] == "unexpected-pass"],
         "expectation_file": options.expect_failures_file,
+        "servers_exited": servers_exited,
         "hypothesis": {
             "derandomized": context.seed is None,
             "seed": context.seed,
@@ -191,6 +202,11 @@ def terminal_lines(summary: dict[str, Any]) -> list[str]:
         detail = profile["reason"] or ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         lines.append(
             f"{name:<7} {profile['verdict'].upper():<15} {total:>3} requirements: {detail}"
+        )
+    for gone in summary["servers_exited"]:
+        last = (gone["output_tail"].splitlines() or ["(no output)"])[-1]
+        lines.append(
+            f"server '{gone['server']}' exited during the run (status {gone['status']}): {last}"
         )
     for key, label in (
         ("failed", "FAILED"),

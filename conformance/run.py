@@ -94,6 +94,14 @@ class Launched:
     scratch: str
     processes: list[ServerProcess] = field(default_factory=list)
 
+    def exited(self) -> list[dict[str, Any]]:
+        """The servers that are no longer running (they should run until stop())."""
+        return [
+            {"server": process.label, "status": status, "output_tail": process.tail()}
+            for process in self.processes
+            if (status := process.exit_status()) is not None
+        ]
+
     def stop(self) -> None:
         if self.processes:
             with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:

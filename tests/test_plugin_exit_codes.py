@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from conformance.api import certify
+
 pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).resolve()
@@ -48,23 +50,20 @@ def outcomes(report: Path) -> dict[str, str]:
     return {r["id"]: r["outcome"] for r in data["requirements"]}
 
 
-def test_broken_server_fails_exactly_its_requirement(tmp_path: Path) -> None:
-    report = tmp_path / "report.json"
-    done = run_cli("--server-cmd", BROKEN_CMD, *SELECT, "--json-report", str(report), cwd=tmp_path)
-    assert done.returncode == 1, done.stdout + done.stderr
-    got = outcomes(report)
-    assert got["CORE-SPEC-ECHO"] == "failed"
-    assert got["CORE-ECHO-STRING"] == "passed"
-    assert got["CORE-FAIL-PATTERN"] == "not-run"  # deselected by -k
-    assert got["TLS-ACCEPT-TRUSTED-CA"] == "not-run"  # profile not requested
-    data = json.loads(report.read_text())
-    assert data["profiles"]["core"]["verdict"] == "failed"
-    assert data["failed"] == ["CORE-SPEC-ECHO"] and data["exit_status"] == 1
+def test_broken_server_fails_exactly_its_requirement() -> None:
+    result = certify(server_cmd=BROKEN_CMD, args=SELECT, timeout_s=RUN_TIMEOUT_S)
+    assert result.exit_status == 1, result.output
+    assert result.outcomes["CORE-SPEC-ECHO"] == "failed"
+    assert result.outcomes["CORE-ECHO-STRING"] == "passed"
+    assert result.outcomes["CORE-FAIL-PATTERN"] == "not-run"  # deselected by -k
+    assert result.outcomes["TLS-ACCEPT-TRUSTED-CA"] == "not-run"  # profile not requested
+    assert result.failed == ["CORE-SPEC-ECHO"] and result.verdicts == {"core": "failed"}
+    assert result.report["exit_status"] == 1 and not result.report["conformant"]
     # The failure names the requirement and shows the request as runnable Python.
-    assert "conformance CORE-SPEC-ECHO: reproduce" in done.stdout
-    assert "from reference_client import Client" in done.stdout
-    assert "@reproduce_failure" in done.stdout
-    assert "FAILED: CORE-SPEC-ECHO" in done.stdout
+    assert "conformance CORE-SPEC-ECHO: reproduce" in result.output
+    assert "from reference_client import Client" in result.output
+    assert "@reproduce_failure" in result.output
+    assert "FAILED: CORE-SPEC-ECHO" in result.output
 
 
 def test_expected_failure_passes_the_run(tmp_path: Path) -> None:
