@@ -2,7 +2,7 @@
 
 Lifecycle (the controller, or the only process without xdist):
 configure -> check options, fix the hypothesis mode; sessionstart -> start/probe the servers
-(exit status 2 if that fails); collection -> deselect unrequested profiles, mark inapplicable
+(a failure is a pytest usage error: status 4, which the command reports as 2); collection -> deselect unrequested profiles, mark inapplicable
 ones; each report -> requirement outcome; sessionfinish -> JSON report, certificate, exit
 status; unconfigure -> stop the servers. An xdist worker receives the run as a dict instead of
 starting anything, and reports its results through ``report.user_properties``.
