@@ -1,11 +1,17 @@
 """The plugin's active part: one object per pytest run that certifies a server.
 
 Lifecycle (the controller, or the only process without xdist):
-configure -> check options, fix the hypothesis mode; sessionstart -> start/probe the servers
-(a failure is a pytest usage error: status 4, which the command reports as 2); collection -> deselect unrequested profiles, mark inapplicable
-ones; each report -> requirement outcome; sessionfinish -> JSON report, certificate, exit
-status; unconfigure -> stop the servers. An xdist worker receives the run as a dict instead of
-starting anything, and reports its results through ``report.user_properties``.
+
+* configure: check the options, fix the hypothesis mode;
+* sessionstart: start or probe the servers (a failure is a pytest usage error: status 4,
+  which the conformance command reports as 2);
+* collection: deselect unrequested profiles, mark inapplicable ones;
+* each report: its requirement's outcome;
+* sessionfinish: JSON report, certificate, exit status;
+* unconfigure: stop the servers.
+
+An xdist worker receives the run as a dict instead of starting anything, and reports its
+results through ``report.user_properties``.
 """
 
 from __future__ import annotations
