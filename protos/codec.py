@@ -84,6 +84,31 @@ def dtype_of_numpy(dtype: np.dtype) -> DType:
     return found
 
 
+# Python scalars map to fixed wire dtypes on both sides (protocol.md §2 and §5). Order matters:
+# bool is an int subclass and must be tested first.
+_PYTHON_SCALARS: tuple[tuple[type, np.dtype], ...] = (
+    (bool, np.dtype("|b1")),
+    (int, np.dtype("<i8")),
+    (float, np.dtype("<f8")),
+)
+
+
+def python_scalar_array(value: object) -> np.ndarray | None:
+    """A 0-d array of the wire dtype for a Python bool/int/float (or subclass); else None.
+
+    Callers test numpy scalars first: np.float64 is a float subclass but keeps its own dtype.
+
+    CodecError for an int outside the int64 range (it has no wire dtype).
+    """
+    dtype = next((d for kind, d in _PYTHON_SCALARS if isinstance(value, kind)), None)
+    if dtype is None:
+        return None
+    try:
+        return np.asarray(value, dtype=dtype)
+    except OverflowError:
+        raise CodecError(f"int value {value} is out of the int64 range") from None
+
+
 def dtype_of_code(code: int) -> DType:
     """The table row for a wire code; CodecError for MS_UNKNOWN or a code outside the enum."""
     found = BY_CODE.get(code)

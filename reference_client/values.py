@@ -38,8 +38,6 @@ InstanceResult: TypeAlias = dict[str, Any]
 Result: TypeAlias = list[InstanceResult] | dict[str, str]
 ArrayConverter: TypeAlias = Callable[[np.ndarray], Any]
 
-_INT64 = np.iinfo(np.int64)
-
 
 def _unchanged(array: np.ndarray) -> Any:
     return array
@@ -63,29 +61,26 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
     """
     if isinstance(value, np.ndarray) or is_device_array(value):
         _fill_array(tensor, to_host(value))  # one device-to-host copy for a CuPy array
-    # A numpy scalar keeps its own dtype and goes out with dims [] (np.float64 is also a float,
-    # so this test must come before the Python ones).
-    elif isinstance(value, np.number | np.bool_):
-        _fill_array(tensor, np.asarray(value))
-    elif isinstance(value, str):
+    elif isinstance(value, str):  # np.str_ too
         try:
             encoded = value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise InvalidInputError(f"str value is not encodable as UTF-8: {exc.reason}") from None
         _fill_single(tensor, codec.STRING, encoded)
-    # bool is an int subclass: it must be tested first or True would go out as MS_INT64.
-    elif isinstance(value, bool):
-        _fill_array(tensor, np.array([value], dtype=np.bool_))
-    elif isinstance(value, int):
-        if not _INT64.min <= value <= _INT64.max:
-            raise InvalidInputError(f"int value {value} is out of the int64 range")
-        _fill_array(tensor, np.array([value], dtype=np.int64))
-    elif isinstance(value, float):
-        _fill_array(tensor, np.array([value], dtype=np.float64))
-    elif isinstance(value, bytes):
+    elif isinstance(value, bytes):  # np.bytes_ too
         _fill_single(tensor, codec.BYTES, value)
+    # A numpy scalar keeps its own dtype and goes out with dims [] (np.float64 is also a float,
+    # so this test comes before the Python ones); np.datetime64 & co. are unknown dtypes.
+    elif isinstance(value, np.generic):
+        _fill_array(tensor, np.asarray(value))
     else:
-        raise InvalidInputError(f"Not support value type {type(value)}")
+        try:
+            scalar = codec.python_scalar_array(value)  # bool (before int), int, float
+        except codec.CodecError as exc:
+            raise InvalidInputError(str(exc)) from None
+        if scalar is None:
+            raise InvalidInputError(f"Not support value type {type(value)}")
+        _fill_array(tensor, scalar.reshape(1))  # upstream's client sends Python scalars as [1]
 
 
 def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:

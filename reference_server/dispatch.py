@@ -1,4 +1,4 @@
-"""One Predict call from request to reply, without gRPC: queue limit, checks, the method, reply.
+"""One Predict call from request to reply, without gRPC: checks, queue limit, the method, reply.
 
 Thread-safe: the gRPC servicer calls ``predict`` from many threads at once.
 """
@@ -48,25 +48,27 @@ class Dispatcher:
         return self._in_flight
 
     def predict(self, request: pb.PredictRequest) -> pb.PredictReply:
+        spec = request.servable_spec
+        registry = self.registry
+        # protocol.md §3: lookup and input checks first; the queue limit is the last check.
+        checked = checks.check_request(request, registry)
+        if isinstance(checked, checks.RequestError):
+            return replies.error_reply(spec, checked.code, checked.message)
         with self._lock:
-            if self._in_flight >= self.queue_limit:
-                full = True
-            else:
-                full = False
+            full = self._in_flight >= self.queue_limit
+            if not full:
                 self._in_flight += 1
         if full:
-            return replies.error_reply(request.servable_spec, FAILED, queue_full(self.queue_limit))
+            return replies.error_reply(spec, FAILED, queue_full(self.queue_limit))
         try:
-            return self._serve(request, self.registry)
+            return self._run(spec, checked, registry)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
-    def _serve(self, request: pb.PredictRequest, registry: Registry) -> pb.PredictReply:
-        spec = request.servable_spec
-        checked = checks.check_request(request, registry)
-        if isinstance(checked, checks.RequestError):
-            return replies.error_reply(spec, checked.code, checked.message)
+    def _run(
+        self, spec: pb.ServableSpec, checked: checks.CheckedRequest, registry: Registry
+    ) -> pb.PredictReply:
         method = checked.method
         count = len(checked.instances)
         try:

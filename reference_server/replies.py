@@ -37,20 +37,17 @@ def error_reply(spec: pb.ServableSpec, code: int, text: str) -> pb.PredictReply:
     """Shape 2: one error entry, no instance; the request's spec echoed verbatim."""
     reply = pb.PredictReply()
     reply.servable_spec.CopyFrom(spec)
-    reply.error_msg.add(error_code=code, error_msg=truncate(text).encode("utf-8"))
+    reply.error_msg.add(error_code=code, error_msg=_utf8(truncate(text)))
     return reply
+
+
+def _utf8(text: str) -> bytes:
+    # A stage's exception text may hold lone surrogates; they must not turn into a crash.
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 class OutputError(ValueError):
     """A method returned an output that cannot go on the wire."""
-
-
-# Python scalars map to fixed wire dtypes (protocol.md §2); numpy scalars keep their own.
-_PYTHON_SCALARS: tuple[tuple[type, np.dtype], ...] = (
-    (bool, np.dtype(np.bool_)),
-    (int, np.dtype(np.int64)),
-    (float, np.dtype(np.float64)),
-)
 
 
 def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
@@ -69,18 +66,16 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
         tensor.dtype = codec.BYTES.code
         tensor.bytes_val.append(bytes(value))
         return
-    for python_type, numpy_dtype in _PYTHON_SCALARS:
-        if type(value) is python_type:  # exact: bool is an int, and np.float64 is a float
-            try:
-                value = np.asarray(value, dtype=numpy_dtype)
-            except OverflowError as exc:
-                raise OutputError(f"value {value} does not fit {numpy_dtype}") from exc
-            break
-    else:
-        if arrays.is_device_array(value):
-            value = arrays.to_host(value)
-        elif not isinstance(value, np.ndarray | np.generic):
-            raise OutputError(f"unsupported output type {type(value).__name__}")
+    try:
+        scalar = codec.python_scalar_array(value)  # Python bool/int/float -> dims []
+    except codec.CodecError as exc:
+        raise OutputError(str(exc)) from exc
+    if scalar is not None:
+        value = scalar
+    elif arrays.is_device_array(value):
+        value = arrays.to_host(value)
+    elif not isinstance(value, np.ndarray | np.generic):
+        raise OutputError(f"unsupported output type {type(value).__name__}")
     _fill_array(tensor, np.asarray(value))
 
 
@@ -141,7 +136,5 @@ def outcomes_reply(
         if failure is None:
             reply.error_msg.add(error_code=SUCCESS)
         else:
-            reply.error_msg.add(
-                error_code=failure.code, error_msg=truncate(failure.message).encode("utf-8")
-            )
+            reply.error_msg.add(error_code=failure.code, error_msg=_utf8(truncate(failure.message)))
     return reply

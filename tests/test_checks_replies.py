@@ -180,3 +180,19 @@ def test_queue_limit_answers_code_1_while_full() -> None:
     dispatcher._in_flight = 0
     assert not dispatcher.predict(_one_instance()).error_msg
     assert dispatcher.in_flight == 0
+
+
+def test_a_stage_text_with_lone_surrogates_still_fails_only_its_instance() -> None:
+    failure = InstanceError(3, "bad \ud800 text")
+    reply = replies.outcomes_reply(SPEC, ("y",), [{"y": 1}, failure])
+    assert errors(reply) == [(0, ""), (3, "bad \\ud800 text")]
+
+
+def test_request_checks_come_before_the_queue_limit() -> None:
+    # protocol.md §3: the queue limit is step 5, after lookup and input checks.
+    dispatcher = _dispatcher(lambda batch, backend: [{"y": 1}] * len(batch), queue_limit=1)
+    dispatcher._in_flight = 1
+    unknown = pb.PredictRequest(servable_spec=pb.ServableSpec(name="nope", method_name="m"))
+    unknown.instances.add()
+    assert errors(dispatcher.predict(unknown))[0][0] == 2
+    assert errors(dispatcher.predict(_one_instance())) == [(1, queue_full(1))]

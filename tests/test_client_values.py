@@ -207,6 +207,7 @@ def test_build_request_accepts_one_dict_a_list_or_a_tuple() -> None:
         ({"a": np.array(["ab"])}, "Unknown data type <U2"),
         ({"a": np.array([1], dtype=object)}, "Unknown data type object"),
         ({"a": np.complex64(1)}, "Unknown data type complex64"),
+        ({"a": np.datetime64("2026-01-01")}, "Unknown data type datetime64[D]"),
         ({"a": None}, "Not support value type <class 'NoneType'>"),
         ({"a": [1, 2]}, "Not support value type <class 'list'>"),
         ({"a": bytearray(b"x")}, "Not support value type <class 'bytearray'>"),
@@ -420,3 +421,15 @@ def test_rpc_failure_result_text() -> None:
     assert rpc_failure_result((14, "unavailable"), "no route") == {
         "error": "Grpc Error, (14, 'unavailable'), no route"
     }
+
+
+def test_int_and_float_subclasses_map_like_their_base() -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 7
+
+    request = build_request("s", "m", 0, {"a": Level.HIGH, "b": True})
+    a, b = request.instances[0].items["a"], request.instances[0].items["b"]
+    assert (a.dtype, list(a.shape.dims), a.data) == (pb.MS_INT64, [1], b"\x07" + b"\0" * 7)
+    assert (b.dtype, list(b.shape.dims), b.data) == (pb.MS_BOOL, [1], b"\x01")
