@@ -1,0 +1,24 @@
+"""The unbroken servers: what every mutant is compared with."""
+
+from __future__ import annotations
+
+import argparse
+
+from mutants.catalogue import mutant
+from mutants.tls_front import serve_behind_front
+
+ALL_PROFILES = ("core", "uds", "tls", "mtls", "limits", "strict", "resnet")
+
+
+@mutant("none", "the reference server as it is", profiles=ALL_PROFILES)
+def none(args: argparse.Namespace) -> None:
+    pass
+
+
+@mutant(
+    "tls-front",
+    "the reference server behind the Python TLS terminator that the TLS mutants use",
+    profiles=("tls", "mtls"),
+)
+def tls_front(args: argparse.Namespace) -> None:
+    serve_behind_front()

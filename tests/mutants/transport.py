@@ -1,0 +1,253 @@
+"""Mutants of the transport profiles: uds, tls, mtls, limits."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import ssl
+from typing import Any
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from mutants.catalogue import mutant
+from mutants.core import abort_errors, byte_swap
+from mutants.seams import Wrapper, around, on_echo_outputs
+from mutants.tls_front import Front, serve_behind_front
+from protos import ms_service_pb2 as pb
+from reference_server import server as server_module
+from reference_server.server import ReferenceServer
+from reference_server.tls import SSLConfig
+
+Args = argparse.Namespace
+MIB = 1 << 20
+TLS_REFUSALS = (
+    "TLS-REFUSE-UNTRUSTED-CA",
+    "TLS-REFUSE-EXPIRED-SERVER-CERT",
+    "TLS-REFUSE-PLAINTEXT-CLIENT",
+)
+MTLS_REFUSALS = (
+    "MTLS-REFUSE-NO-CLIENT-CERT",
+    "MTLS-REFUSE-FOREIGN-CLIENT-CERT",
+    "MTLS-REFUSE-EXPIRED-CLIENT-CERT",
+)
+
+
+def _unix(args: Args) -> bool:
+    return str(args.address).startswith("unix:")
+
+
+def _start_with(edit: Any) -> None:
+    """ReferenceServer.start gets ``edit(max_msg_mb_size, ssl_config)`` instead of them."""
+
+    @around(ReferenceServer, "start")
+    def start(
+        original: Wrapper,
+        self: ReferenceServer,
+        address: str,
+        max_msg_mb_size: int = 100,
+        ssl_config: SSLConfig | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return original(self, address, *edit(max_msg_mb_size, ssl_config), **kwargs)
+
+
+# -- uds ------------------------------------------------------------------------------------
+
+
+@mutant(
+    "uds-byte-order",
+    "over a unix socket only, echo answers numeric tensors byte-swapped",
+    trips=("UDS-ECHO-ROUNDTRIP",),
+    profiles=("uds",),
+)
+def uds_byte_order(args: Args) -> None:
+    if _unix(args):
+        on_echo_outputs(byte_swap)
+
+
+@mutant(
+    "uds-instance-errors-as-status",
+    "over a unix socket only, a reply with per-instance errors is replaced by gRPC INTERNAL",
+    trips=("UDS-ERRORS",),
+    profiles=("uds",),
+)
+def uds_instance_errors_as_status(args: Args) -> None:
+    if _unix(args):
+        abort_errors(grpc.StatusCode.INTERNAL, request_level=False)
+
+
+# -- tls and mtls ---------------------------------------------------------------------------
+
+
+@mutant(
+    "tls-ignored",
+    "the TLS options are ignored: the server listens in plaintext",
+    trips=("TLS-ACCEPT-TRUSTED-CA", "TLS-REFUSE-PLAINTEXT-CLIENT"),
+    profiles=("tls",),
+    missed="the harness's readiness probe for the TLS server is a TLS Predict, so a server "
+    "that does not speak TLS is reported as never ready (exit 2, 'the harness could not run') "
+    "instead of failing TLS-ACCEPT-TRUSTED-CA and TLS-REFUSE-PLAINTEXT-CLIENT (exit 1)",
+    harness_args=("--ready-timeout", "5"),
+)
+def tls_ignored(args: Args) -> None:
+    _start_with(lambda size, config: (size, None))
+
+
+@mutant(
+    "tls-echo-altered",
+    "over TLS only, echo upper-cases MS_STRING values",
+    trips=("TLS-ACCEPT-TRUSTED-CA", "MTLS-ACCEPT-TRUSTED-CLIENT"),
+    profiles=("tls", "mtls"),
+)
+def tls_echo_altered(args: Args) -> None:
+    def edit(y: pb.Tensor) -> None:
+        if y.dtype == pb.MS_STRING:
+            y.bytes_val[0] = bytes(y.bytes_val[0]).upper()
+
+    if args.certificate:
+        on_echo_outputs(edit)
+
+
+@mutant(
+    "tls-stops-after-refusal",
+    "after refusing one TLS handshake the server stops listening",
+    # Not TLS-REFUSE-WRONG-HOST: gRPC clients check the host name after a handshake that
+    # succeeded, so the server sees no refusal there.
+    trips=TLS_REFUSALS + MTLS_REFUSALS,
+    profiles=("tls", "mtls"),
+)
+def tls_stops_after_refusal(args: Args) -> None:
+    serve_behind_front(on_refused=Front.close)
+
+
+@mutant(
+    "tls-plaintext-too",
+    "the TLS server also serves plaintext clients on the same port",
+    trips=("TLS-REFUSE-PLAINTEXT-CLIENT",),
+    profiles=("tls",),
+)
+def tls_plaintext_too(args: Args) -> None:
+    serve_behind_front(plaintext_too=True)
+
+
+def _names(certificate: x509.Certificate) -> set[str]:
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    addresses = san.get_values_for_type(x509.IPAddress)
+    return set(san.get_values_for_type(x509.DNSName)) | {str(a) for a in addresses}
+
+
+def _valid_pair_beside(certificate: str, host: str) -> tuple[str, str] | None:
+    """Another (certificate, key) PEM pair in ``certificate``'s folder, valid now and naming
+    ``host``: what a server that mixes up its certificate files would find."""
+    folder = os.path.dirname(os.path.abspath(certificate))
+    certificates: dict[str, x509.Certificate] = {}
+    keys: dict[str, Any] = {}
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        with open(path, "rb") as file:
+            data = file.read()
+        try:
+            certificates[path] = x509.load_pem_x509_certificate(data)
+        except ValueError:
+            with contextlib.suppress(ValueError, TypeError):  # neither: not ours to use
+                keys[path] = serialization.load_pem_private_key(data, password=None)
+    now = dt.datetime.now(dt.UTC)
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    for path, found in certificates.items():
+        if host not in _names(found) or not (
+            found.not_valid_before_utc <= now <= found.not_valid_after_utc
+        ):
+            continue
+        public = found.public_key().public_bytes(*spki)
+        for key_path, key in keys.items():
+            if key.public_key().public_bytes(*spki) == public:
+                return path, key_path
+    return None
+
+
+def _prefer_another_certificate(config: SSLConfig, configured: ssl.SSLContext) -> ssl.SSLContext:
+    pair = _valid_pair_beside(config.certificate, "127.0.0.1")
+    if pair is None:
+        return configured
+    with open(config.certificate, "rb") as file:
+        own_names = _names(x509.load_pem_x509_certificate(file.read()))
+    other = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    other.set_alpn_protocols(["h2"])
+    other.load_cert_chain(*pair)
+
+    def choose(connection: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+        if server_name in own_names:  # a client that names the host gets the configured one
+            connection.context = configured
+
+    other.sni_callback = choose
+    return other
+
+
+@mutant(
+    "tls-other-certificate",
+    "a client sending no SNI (it dialled an IP) is shown another valid certificate of the "
+    "server's folder instead of the configured one",
+    trips=("TLS-REFUSE-WRONG-HOST", "TLS-REFUSE-EXPIRED-SERVER-CERT"),
+    profiles=("tls",),
+)
+def tls_other_certificate(args: Args) -> None:
+    serve_behind_front(context=_prefer_another_certificate)
+
+
+@mutant(
+    "mtls-verify-client-ignored",
+    "verify_client is ignored: no client certificate is asked for",
+    trips=MTLS_REFUSALS,
+    profiles=("mtls",),
+)
+def mtls_verify_client_ignored(args: Args) -> None:
+    def edit(size: int, config: SSLConfig | None) -> tuple[int, SSLConfig | None]:
+        if config is not None:
+            config = SSLConfig(config.certificate, config.private_key)
+        return size, config
+
+    _start_with(edit)
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+@mutant(
+    "limits-ignored",
+    "max_msg_mb_size is ignored: requests and replies up to 512 MiB pass",
+    trips=("LIMITS-REQUEST-OVER-LIMIT", "LIMITS-REPLY-OVER-LIMIT"),
+    profiles=("limits",),
+)
+def limits_ignored(args: Args) -> None:
+    _start_with(lambda size, config: (512, config))
+
+
+@mutant(
+    "limits-reply-unchecked",
+    "the size limit is applied to requests only: replies of any size are sent",
+    trips=("LIMITS-REPLY-OVER-LIMIT",),
+    profiles=("limits",),
+)
+def limits_reply_unchecked(args: Args) -> None:
+    @around(server_module.grpc, "server")
+    def server(original: Wrapper, *positional: Any, options: Any = (), **kwargs: Any) -> Any:
+        send = "grpc.max_send_message_length"
+        options = [(k, 512 * MIB if k == send else v) for k, v in options]
+        return original(*positional, options=options, **kwargs)
+
+
+@mutant(
+    "limits-decimal-megabytes",
+    "max_msg_mb_size counts megabytes of 10^6 bytes instead of MiB",
+    trips=("LIMITS-UNDER-LIMIT-OK",),
+    profiles=("limits",),
+)
+def limits_decimal_megabytes(args: Args) -> None:
+    server_module.MEGABYTE = 1_000_000

@@ -1,0 +1,185 @@
+"""The harness catches broken servers.
+
+Every mutant of tests/mutants (the reference server with one rule broken) is certified by the
+harness, started through ``--server-cmd`` as a third-party server would be: the run must end
+with exit status 1 and report each requirement the mutant's entry names as failed. The same
+script unbroken (the controls) must pass the same profiles, so the failures come from the
+mutations. A meta-test then requires every MUST requirement of the catalogue to be tripped by
+some mutant that is caught.
+
+A mutant run keeps only the tests of the requirements it names (through the plugin
+mutants.select_requirements), which keeps the module within CI's time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mutants.catalogue import Mutant, controls, everything, mutants
+
+from conformance.requirements import BY_ID, REQUIREMENTS
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+SERVE = TESTS / "mutants" / "serve.py"
+SERVER_ARGUMENTS = (
+    "--address {address} --certificate {certificate} --private-key {private_key} "
+    "--custom-ca {custom_ca} --verify-client {verify_client} "
+    "--max-msg-mb-size {max_msg_mb_size} --device cpu"
+)
+RUN_TIMEOUT_S = 150.0  # one harness run; a mutant run takes a few seconds
+STOP_GRACE_S = 15.0  # the harness stops its servers on SIGTERM within ~5 s
+
+# MUST requirements no mutant can trip, each with the reason. Empty: every MUST requirement,
+# the purely client-side ones included, has a server that breaks it (see the meta-test).
+EXEMPT: dict[str, str] = {}
+
+
+@dataclass
+class Run:
+    status: int
+    report: dict[str, Any]
+    output: str
+
+    def failed(self) -> set[str]:
+        return set(self.report.get("failed", []))
+
+    def explain(self) -> str:
+        return f"exit status {self.status}; harness output (tail):\n{self.output[-3000:]}"
+
+
+def server_command(name: str) -> str:
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(SERVE))} --mutant {name} " + (
+        SERVER_ARGUMENTS
+    )
+
+
+def certify(
+    entry: Mutant, profiles: tuple[str, ...], requirements: tuple[str, ...], out: Path
+) -> Run:
+    """Run the harness against serve.py --mutant NAME; only ``requirements`` if given."""
+    report = out / "report.json"
+    argv = [sys.executable, "-m", "conformance", "--server-cmd", server_command(entry.name)]
+    argv += [f"--profile={profile}" for profile in profiles]
+    argv += ["--json-report", str(report), "-q", *entry.harness_args]
+    if requirements:
+        argv += ["--", "-p", "mutants.select_requirements"]
+        argv += [f"--only-requirement={requirement}" for requirement in requirements]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: the harness then stops the servers it started (their own sessions).
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        pytest.fail(f"the harness ran over {RUN_TIMEOUT_S} s:\n{output[-3000:]}")
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return Run(process.returncode, data, output)
+
+
+class NotCaught(AssertionError):
+    """The harness did not report what a mutant breaks."""
+
+
+def _param(entry: Mutant) -> Any:
+    # A known miss is a strict xfail on NotCaught only: a timeout or a broken report still
+    # fails, and a harness that starts catching the mutant turns the xfail into a failure.
+    marks = []
+    if entry.missed:
+        marks.append(pytest.mark.xfail(strict=True, raises=NotCaught, reason=entry.missed))
+    return pytest.param(entry, id=entry.name, marks=marks)
+
+
+@pytest.mark.parametrize("entry", [_param(m) for m in mutants()])
+def test_mutant_is_caught(entry: Mutant, tmp_path: Path) -> None:
+    run = certify(entry, entry.profiles, entry.trips, tmp_path)
+    what = f"{entry.name} ({entry.description})"
+    if run.status != 1:
+        raise NotCaught(f"{what}: expected exit status 1; {run.explain()}")
+    missed = [requirement for requirement in entry.trips if requirement not in run.failed()]
+    if missed:
+        raise NotCaught(
+            f"{what}: {missed} not reported as failed (failed: {sorted(run.failed())}); "
+            f"{run.explain()}"
+        )
+
+
+def _control_runs() -> list[Any]:
+    """Each control over the profiles its mutants use; the big one split in two for xdist."""
+    runs = []
+    for control in controls():
+        profiles = control.profiles
+        groups = [("core",), tuple(p for p in profiles if p != "core")]
+        for group in groups if "core" in profiles else [profiles]:
+            runs.append(pytest.param(control, group, id=f"{control.name}-{'-'.join(group)}"))
+    return runs
+
+
+@pytest.mark.parametrize(("control", "profiles"), _control_runs())
+def test_control_passes(control: Mutant, profiles: tuple[str, ...], tmp_path: Path) -> None:
+    run = certify(control, profiles, (), tmp_path)
+    assert run.status == 0, f"control {control.name} is not conformant: {run.explain()}"
+    verdicts = {name: p["verdict"] for name, p in run.report["profiles"].items()}
+    assert verdicts == dict.fromkeys(profiles, "passed"), verdicts
+
+
+def test_controls_cover_every_mutant_profile() -> None:
+    covered = {profile for control in controls() for profile in control.profiles}
+    used = {profile for entry in mutants() for profile in entry.profiles}
+    assert used <= covered, f"profiles no control passes: {sorted(used - covered)}"
+
+
+def test_catalogue_entries_are_sound() -> None:
+    for entry in mutants():
+        assert entry.trips, f"{entry.name} names no requirement"
+        unknown = [r for r in entry.trips if r not in BY_ID]
+        assert not unknown, f"{entry.name}: unknown requirement IDs {unknown}"
+        outside = [r for r in entry.trips if BY_ID[r].profile not in entry.profiles]
+        assert not outside, f"{entry.name}: {outside} are not in profiles {entry.profiles}"
+    assert len(everything()) == len(mutants()) + len(controls())
+
+
+def test_every_must_requirement_is_tripped() -> None:
+    """Every MUST requirement has a mutant that breaks it and is caught (the runs above check
+    that each caught mutant's requirements are reported failed)."""
+    tripped = {r for entry in mutants() if not entry.missed for r in entry.trips}
+    musts = {req.id for req in REQUIREMENTS if req.level == "MUST"}
+    untripped = sorted(musts - tripped - set(EXEMPT))
+    assert not untripped, f"MUST requirements no caught mutant trips: {untripped}"
+    stale = sorted(set(EXEMPT) & tripped)
+    assert not stale, f"exempt but tripped after all (drop them from EXEMPT): {stale}"
+    assert set(EXEMPT) <= musts, "EXEMPT lists IDs that are not MUST requirements"
+
+
+def test_serve_refuses_an_unknown_mutant() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SERVE), "--mutant", "no-such-mutant", "--address", "127.0.0.1:0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "unknown mutant 'no-such-mutant'" in result.stderr
