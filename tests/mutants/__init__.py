@@ -1,11 +1,13 @@
 """Deliberately broken servers: the reference server with one rule broken each.
 
 tests/test_mutants.py runs the conformance harness against every mutant and requires it to
-fail exactly the requirements the mutant's entry names, and to pass the unbroken controls.
+report as failed every requirement the mutant's entry names, and to pass the unbroken controls.
 
 * ``catalogue``  the table: name -> description, profiles, requirement IDs it must trip
 * ``seams``      how a mutant breaks the reference server in place (wrapping one seam each)
-* ``core``, ``transport``, ``strict``  the mutants themselves, a few lines each
+* ``controls``   the unbroken servers (``none``, ``tls-front``)
+* ``core_echo``, ``core_requests``, ``core_replies``, ``transport``, ``strict``  the mutants,
+  a few lines each
 * ``tls_front``  a small Python TLS terminator in front of the server, for TLS mutants
 * ``serve.py``   the script the harness launches: ``serve.py --mutant NAME <server args>``
 * ``select_requirements``  a pytest plugin for the harness run: only the named requirements

@@ -36,7 +36,14 @@ class Mutant:
 
 
 _REGISTRY: dict[str, Mutant] = {}
-_MODULES = ("mutants.controls", "mutants.core", "mutants.transport", "mutants.strict")
+_MODULES = (
+    "mutants.controls",
+    "mutants.core_echo",
+    "mutants.core_requests",
+    "mutants.core_replies",
+    "mutants.transport",
+    "mutants.strict",
+)
 CONTROL_NAMES = ("none", "tls-front")
 
 

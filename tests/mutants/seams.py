@@ -4,20 +4,31 @@ The reference server is built from small modules whose functions call each other
 module or class attributes (``checks.decode_tensor``, ``replies.truncate``,
 ``Dispatcher.predict``, ``servables.kit_registry`` ...), so a mutant replaces one attribute
 with a wrapper around the original before the server starts. These helpers name the common
-cases; ``around`` is the general one.
+cases; ``around`` is the general one. Small helpers on requests and replies follow.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import grpc
 
 from protos import ms_service_pb2 as pb
 from reference_server import checks, servables
 from reference_server.dispatch import Dispatcher
-from reference_server.registry import BatchFunction, Method, Registry
+from reference_server.registry import (
+    BatchFunction,
+    Inputs,
+    InstanceError,
+    Method,
+    Outcome,
+    Registry,
+)
+from reference_server.servicer import PredictServicer
 
 Wrapper = Callable[..., Any]
 
@@ -114,3 +125,54 @@ def on_decode(accept: Callable[[pb.Tensor, str], bool]) -> None:
             if keep_wire and accept(tensor, str(problem)):
                 return tensor
             raise
+
+
+def abort_errors(code: grpc.StatusCode, *, request_level: bool) -> None:
+    """One layer of errors ends the RPC with gRPC status ``code`` instead of a reply:
+    request-level errors (``request_level``) or per-instance ones (a mixed reply)."""
+
+    @around(PredictServicer, "Predict")
+    def predict(
+        original: Wrapper,
+        self: PredictServicer,
+        request: pb.PredictRequest,
+        context: grpc.ServicerContext,
+    ) -> Any:
+        reply = original(self, request, context)
+        if is_request_error(reply) if request_level else is_mixed(reply):
+            error = next(e for e in reply.error_msg if e.error_code)
+            context.abort(code, bytes(error.error_msg).decode())
+        return reply
+
+
+# -- helpers on requests, replies and batch functions ------------------------------------
+
+
+def is_mixed(reply: pb.PredictReply) -> bool:
+    """Reply shape 3 with at least one failure."""
+    return bool(reply.instances) and any(e.error_code for e in reply.error_msg)
+
+
+def reorder(field: Any, order: Callable[[list[Any]], list[Any]]) -> None:
+    """Replace a repeated message field's items by ``order`` of (copies of) them."""
+    items = order([copy.deepcopy(item) for item in field])
+    del field[:]
+    field.extend(items)
+
+
+def declared_inputs(registry: Registry, spec: pb.ServableSpec) -> Sequence[str]:
+    """The inputs the requested method declares; none if it is not deployed."""
+    methods = registry.methods(spec.name, spec.version_number) or {}
+    method = methods.get(spec.method_name)
+    return method.inputs if method is not None else ()
+
+
+def whole_request_fails(run: BatchFunction) -> BatchFunction:
+    """One failing instance fails every instance of its request (a batch-level failure)."""
+
+    def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+        outcomes = run(inputs, backend)
+        failed = [o for o in outcomes if isinstance(o, InstanceError)]
+        return [failed[0]] * len(outcomes) if failed else outcomes
+
+    return batch

@@ -10,8 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from mutants.catalogue import mutant
-from mutants.core import whole_request_fails
-from mutants.seams import Wrapper, around, is_request_error, on_decode, on_method
+from mutants.seams import (
+    Wrapper,
+    around,
+    is_request_error,
+    on_decode,
+    on_method,
+    whole_request_fails,
+)
 from protos import ms_service_pb2 as pb
 from reference_server import checks, replies
 from reference_server.dispatch import Dispatcher

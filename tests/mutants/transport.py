@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mutants.catalogue import mutant
-from mutants.core import abort_errors, byte_swap
-from mutants.seams import Wrapper, around, on_echo_outputs
+from mutants.core_echo import byte_swap
+from mutants.seams import Wrapper, abort_errors, around, on_echo_outputs
 from mutants.tls_front import Front, serve_behind_front
 from protos import ms_service_pb2 as pb
 from reference_server import server as server_module

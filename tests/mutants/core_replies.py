@@ -1,0 +1,214 @@
+"""Mutants of the core profile: per-instance errors and reply shapes, the add servable,
+concurrency."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from mutants.catalogue import mutant
+from mutants.seams import (
+    Wrapper,
+    around,
+    is_mixed,
+    on_method,
+    on_replies,
+    reorder,
+    whole_request_fails,
+)
+from protos import ms_service_pb2 as pb
+from reference_server.dispatch import Dispatcher
+from reference_server.registry import (
+    BatchFunction,
+    Inputs,
+    InstanceError,
+    Outcome,
+)
+
+Args = argparse.Namespace
+
+
+# -- per-instance errors and reply shapes ---------------------------------------------------
+
+
+@mutant(
+    "fail-error-shifted",
+    "in a mixed reply the error entries are shifted one instance down",
+    trips=("CORE-FAIL-PATTERN", "CORE-REPLY-MIXED"),
+)
+def fail_error_shifted(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if is_mixed(reply):
+            reorder(reply.error_msg, lambda entries: entries[-1:] + entries[:-1])
+
+    on_replies(edit)
+
+
+@mutant(
+    "fail-leaks",
+    "fail's instance error fails every instance of the request",
+    trips=("CORE-FAIL-PATTERN", "CORE-REPLY-MIXED", "CLIENT-RESULT-SHAPES"),
+)
+def fail_leaks(args: Args) -> None:
+    on_method("conformance", "fail", whole_request_fails)
+
+
+@mutant(
+    "mixed-failed-entries-only",
+    "a mixed reply has error entries for the failed instances only",
+    trips=("CORE-REPLY-MIXED", "CORE-FAIL-PATTERN", "CLIENT-RESULT-SHAPES"),
+)
+def mixed_failed_entries_only(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if is_mixed(reply):
+            reorder(reply.error_msg, lambda entries: [e for e in entries if e.error_code])
+
+    on_replies(edit)
+
+
+@mutant(
+    "mixed-ok-text",
+    "the OK entries of a mixed reply carry the text 'OK'",
+    trips=("CORE-REPLY-MIXED", "CORE-FAIL-PATTERN"),
+)
+def mixed_ok_text(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if is_mixed(reply):
+            for entry in reply.error_msg:
+                if not entry.error_code:
+                    entry.error_msg = b"OK"
+
+    on_replies(edit)
+
+
+@mutant(
+    "all-ok-with-entries",
+    "a reply whose instances all succeeded also carries one code-0 entry per instance",
+    trips=("CORE-REPLY-ALL-OK",),
+)
+def all_ok_with_entries(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if reply.instances and not reply.error_msg:
+            reply.error_msg.extend(pb.ErrorMsg() for _ in reply.instances)
+
+    on_replies(edit)
+
+
+@mutant(
+    "all-failed-no-entries",
+    "when every instance fails with different errors the reply has empty instances, no error",
+    trips=("CORE-REPLY-ALL-FAILED",),
+)
+def all_failed_no_entries(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if reply.instances and reply.error_msg and all(e.error_code for e in reply.error_msg):
+            del reply.error_msg[:]
+
+    on_replies(edit)
+
+
+# -- add ------------------------------------------------------------------------------------
+
+
+def _each_input(edit: Callable[[Any], Any]) -> Callable[[BatchFunction], BatchFunction]:
+    """A batch-function wrapper that passes every x1 and x2 through ``edit`` first."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            edited = [{name: edit(value) for name, value in i.items()} for i in inputs]
+            return run(edited, backend)
+
+        return batch
+
+    return wrap
+
+
+def _float32_resized(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.size != 4:
+        flat = value.ravel()[:4]
+        return np.concatenate([flat, np.zeros(4 - flat.size, np.float32)])
+    return value
+
+
+@mutant(
+    "add-common-float32-resized",
+    "add_common pads or cuts a float32 input of the wrong byte size to 16 bytes",
+    trips=("CORE-ADD-COMMON-SIZE",),
+)
+def add_common_float32_resized(args: Args) -> None:
+    on_method("add", "add_common", _each_input(_float32_resized))
+
+
+def _16_bytes_as_float32(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.nbytes == 16 and value.dtype != np.float32:
+        return np.frombuffer(value.tobytes(), np.float32)
+    return value
+
+
+@mutant(
+    "add-common-dtype-unchecked",
+    "add_common reads any 16-byte input as float32 (the dtype check is skipped)",
+    trips=("CORE-ADD-COMMON-DTYPE",),
+)
+def add_common_dtype_unchecked(args: Args) -> None:
+    on_method("add", "add_common", _each_input(_16_bytes_as_float32))
+
+
+def _outputs(edit: Callable[[Inputs, Any], Any]) -> Callable[[BatchFunction], BatchFunction]:
+    """A batch-function wrapper that replaces each OK outcome's y by ``edit(inputs, y)``."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            outcomes = run(inputs, backend)
+            return [
+                o if isinstance(o, InstanceError) else {**o, "y": edit(i, o["y"])}
+                for i, o in zip(inputs, outcomes, strict=True)
+            ]
+
+        return batch
+
+    return wrap
+
+
+@mutant(
+    "add-common-input-dims",
+    "add_common's y takes x1's dims instead of the model's [2,2]",
+    trips=("CORE-ADD-COMMON-RESULT",),
+)
+def add_common_input_dims(args: Args) -> None:
+    on_method("add", "add_common", _outputs(lambda i, y: np.asarray(y).reshape(i["x1"].shape)))
+
+
+@mutant(
+    "add-cast-float64",
+    "add_cast answers y as float64 (same values) instead of float32",
+    trips=("CORE-ADD-CAST-RESULT",),
+)
+def add_cast_float64(args: Args) -> None:
+    on_method("add", "add_cast", _outputs(lambda i, y: np.asarray(y, np.float64)))
+
+
+# -- concurrency ----------------------------------------------------------------------------
+
+
+@mutant(
+    "shared-reply-slot",
+    "replies pass through one shared slot: concurrent calls may get each other's reply",
+    trips=("CORE-CONCURRENT-NO-MIXUP", "UDS-CONCURRENT-NO-MIXUP"),
+    profiles=("core", "uds"),
+)
+def shared_reply_slot(args: Args) -> None:
+    slot: list[pb.PredictReply] = []
+    # The race a real shared buffer has, made wide enough to lose every time: a bounded wait
+    # between storing the reply and reading it back.
+    window = threading.Event()
+
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        slot[:] = [original(self, request)]
+        window.wait(0.005)
+        return slot[0]

@@ -1,0 +1,247 @@
+"""Mutants of the core profile: gRPC status and error codes, request-level checks."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+
+from mutants.catalogue import mutant
+from mutants.seams import (
+    Wrapper,
+    abort_errors,
+    around,
+    declared_inputs,
+    is_request_error,
+    on_decode,
+    on_replies,
+    on_requests,
+)
+from protos import codec
+from protos import ms_service_pb2 as pb
+from reference_server import checks, replies
+from reference_server.dispatch import Dispatcher
+from reference_server.registry import INVALID_INPUTS, Registry
+
+Args = argparse.Namespace
+
+
+@mutant(
+    "status-not-ok-instances",
+    "a reply with per-instance errors is replaced by gRPC status INTERNAL",
+    trips=("CORE-STATUS-OK", "CORE-FAIL-PATTERN"),
+)
+def status_not_ok_instances(args: Args) -> None:
+    abort_errors(grpc.StatusCode.INTERNAL, request_level=False)
+
+
+@mutant(
+    "status-not-ok-requests",
+    "request-level errors come back as gRPC INVALID_ARGUMENT instead of status OK",
+    trips=("CORE-STATUS-OK", "CORE-UNKNOWN-SERVABLE"),
+    missed="the harness's readiness probe (a Predict to an unknown servable) takes only a reply "
+    "with status OK as 'ready', so this server is reported as never ready (exit 2, 'the "
+    "harness could not run') instead of failing CORE-STATUS-OK (exit 1)",
+    harness_args=("--ready-timeout", "5"),
+)
+def status_not_ok_requests(args: Args) -> None:
+    abort_errors(grpc.StatusCode.INVALID_ARGUMENT, request_level=True)
+
+
+@mutant(
+    "error-code-zero",
+    "request-level errors carry error code 0",
+    trips=(
+        "CORE-UNKNOWN-SERVABLE",
+        "CORE-UNKNOWN-METHOD",
+        "CORE-UNKNOWN-VERSION",
+        "CORE-MISSING-INPUT",
+    ),
+)
+def error_code_zero(args: Args) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
+        if is_request_error(reply):
+            reply.error_msg[0].error_code = 0
+
+    on_replies(edit)
+
+
+# -- request checks -------------------------------------------------------------------------
+
+
+@mutant(
+    "unknown-servable-empty",
+    "an unknown servable gets an empty reply (no instance, no error)",
+    trips=("CORE-UNKNOWN-SERVABLE",),
+)
+def unknown_servable_empty(args: Args) -> None:
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        if self.registry.servable(request.servable_spec.name) is None:
+            return pb.PredictReply(servable_spec=request.servable_spec)
+        return original(self, request)
+
+
+@mutant(
+    "unknown-method-fallback",
+    "an unknown method of a known servable is served by the servable's first method",
+    trips=("CORE-UNKNOWN-METHOD", "CLIENT-RESULT-SHAPES"),
+)
+def unknown_method_fallback(args: Args) -> None:
+    def edit(self: Dispatcher, request: pb.PredictRequest) -> None:
+        spec = request.servable_spec
+        methods = self.registry.methods(spec.name, spec.version_number)
+        if methods and spec.method_name not in methods:
+            spec.method_name = next(iter(methods))
+
+    on_requests(edit)
+
+
+@mutant(
+    "missing-input-defaulted",
+    "a missing declared input is taken as an empty MS_STRING",
+    trips=("CORE-MISSING-INPUT",),
+)
+def missing_input_defaulted(args: Args) -> None:
+    def edit(self: Dispatcher, request: pb.PredictRequest) -> None:
+        for name in declared_inputs(self.registry, request.servable_spec):
+            for instance in request.instances:
+                if name not in instance.items:
+                    instance.items[name].CopyFrom(codec.text_tensor(""))
+
+    on_requests(edit)
+
+
+Problem = Callable[[Sequence[str], pb.Instance], "str | None"]
+
+
+def fail_bad_instances_alone(problem: Problem) -> None:
+    """Instances for which ``problem(declared inputs, instance)`` names a problem fail alone
+    (code 2) instead of rejecting the request; the others are answered."""
+
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        inputs = declared_inputs(self.registry, request.servable_spec)
+        problems = [problem(inputs, instance) for instance in request.instances]
+        bad = sum(p is not None for p in problems)
+        if not inputs or bad in (0, len(problems)):
+            return original(self, request)
+        rest = pb.PredictRequest(servable_spec=request.servable_spec)
+        pairs = zip(request.instances, problems, strict=True)
+        rest.instances.extend(instance for instance, p in pairs if p is None)
+        answered = original(self, rest)
+        if is_request_error(answered):
+            return answered
+        entries = list(answered.error_msg) or [pb.ErrorMsg()] * len(answered.instances)
+        good = iter(zip(answered.instances, entries, strict=True))
+        reply = pb.PredictReply(servable_spec=request.servable_spec)
+        for text in problems:
+            if text is None:
+                instance, entry = next(good)
+            else:
+                instance = pb.Instance()
+                entry = pb.ErrorMsg(error_code=INVALID_INPUTS, error_msg=text.encode())
+            reply.instances.append(instance)
+            reply.error_msg.append(entry)
+        return reply
+
+
+@mutant(
+    "missing-input-per-instance",
+    "an instance missing a declared input fails alone instead of rejecting the request",
+    trips=("CORE-MISSING-INPUT",),
+)
+def missing_input_per_instance(args: Args) -> None:
+    def problem(inputs: Sequence[str], instance: pb.Instance) -> str | None:
+        missing = [name for name in inputs if name not in instance.items]
+        return f"Cannot find input {missing[0]}" if missing else None
+
+    fail_bad_instances_alone(problem)
+
+
+@mutant(
+    "malformed-per-instance",
+    "an instance with a malformed input tensor fails alone instead of rejecting the request",
+    trips=("CORE-MALFORMED-DATA-SIZE", "CORE-MALFORMED-SHAPE"),
+)
+def malformed_per_instance(args: Args) -> None:
+    def problem(inputs: Sequence[str], instance: pb.Instance) -> str | None:
+        for name in inputs:
+            if name in instance.items:
+                try:
+                    checks.decode_tensor(instance.items[name], keep_wire=True)
+                except checks.TensorProblem as exc:
+                    return str(exc)
+        return None
+
+    fail_bad_instances_alone(problem)
+
+
+def _accept_malformed(name: str, detail_start: str, requirement: str) -> None:
+    def install(args: Args) -> None:
+        on_decode(lambda tensor, detail: detail.startswith(detail_start))
+
+    mutant(
+        name,
+        f"a tensor with the problem '{detail_start}...' is accepted and echoed",
+        trips=(requirement,),
+    )(install)
+
+
+_accept_malformed(
+    "malformed-string-count-accepted",
+    checks.TEXT_VALUE_COUNT,
+    "CORE-MALFORMED-STRING-COUNT",
+)
+_accept_malformed(
+    "malformed-string-dims-accepted",
+    "Instance tensor check failed: bytes or string type input  shape",
+    "CORE-MALFORMED-STRING-DIMS",
+)
+_accept_malformed(
+    "malformed-shape-accepted", "Tensor check failed: input  shape", "CORE-MALFORMED-SHAPE"
+)
+_accept_malformed("malformed-dtype-accepted", checks.UNKNOWN_DTYPE, "CORE-MALFORMED-DTYPE")
+_accept_malformed(
+    "malformed-data-size-accepted",
+    "Tensor check failed: input data size",
+    "CORE-MALFORMED-DATA-SIZE",
+)
+
+
+@mutant(
+    "checks-first-instance-only",
+    "input tensors are checked in the first instance only; later ones pass unchecked",
+    trips=("CORE-MALFORMED-DTYPE", "CORE-MALFORMED-STRING-DIMS"),
+)
+def checks_first_instance_only(args: Args) -> None:
+    @around(checks, "check_request")
+    def check_request(original: Wrapper, request: pb.PredictRequest, registry: Registry) -> Any:
+        first = pb.PredictRequest(servable_spec=request.servable_spec)
+        first.instances.extend(request.instances[:1])
+        checked = original(first, registry)
+        if isinstance(checked, checks.RequestError) or not checked.method.wire_inputs:
+            return original(request, registry)
+        for instance in request.instances[1:]:
+            present = [name for name in checked.method.inputs if name in instance.items]
+            checked.instances.append({name: instance.items[name] for name in present})
+        return checked
+
+
+@mutant(
+    "extra-input-rejected",
+    "an input the method does not declare rejects the request (code 2)",
+    trips=("CORE-EXTRA-INPUT-IGNORED",),
+)
+def extra_input_rejected(args: Args) -> None:
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        declared = set(declared_inputs(self.registry, request.servable_spec))
+        for instance in request.instances:
+            extra = sorted(set(instance.items) - declared)
+            if declared and extra:
+                text = f"unexpected input {extra[0]}"
+                return replies.error_reply(request.servable_spec, INVALID_INPUTS, text)
+        return original(self, request)
