@@ -17,6 +17,10 @@ from google.protobuf.message import Message
 from protos import codec
 from protos import ms_service_pb2 as pb
 
+# Protocol §2-§3: the code of every request-level error (unknown servable, version or method;
+# missing input; malformed tensor) and of a model input's size or dtype mismatch.
+INVALID_INPUTS = 2
+
 
 def _error_text(error: pb.ErrorMsg) -> str:
     return bytes(error.error_msg).decode("utf-8", "replace")
@@ -93,6 +97,18 @@ def request_error(reply: pb.PredictReply, what: str) -> Failed:
         )
     error = reply.error_msg[0]
     return Failed(error.error_code, _error_text(error))
+
+
+def invalid_inputs(reply: pb.PredictReply, what: str) -> Failed:
+    """The request-level error of ``reply``, which must carry code 2 (INVALID_INPUTS)."""
+    __tracebackhide__ = True
+    error = request_error(reply, what)
+    if error.code != INVALID_INPUTS:
+        fail(
+            f"{what}: a request-level error with code {INVALID_INPUTS} (INVALID_INPUTS) is "
+            f"expected, got ({error.code}, {error.text!r})"
+        )
+    return error
 
 
 def all_ok(reply: pb.PredictReply, count: int, what: str) -> list[pb.Instance]:

@@ -53,6 +53,21 @@ def check_echo(
             checks.fail(f"{where}: version output {got}, expected {version}")
 
 
+def check_fail_errors(got: Sequence[checks.Outcome], errors: Sequence[str], where: str) -> None:
+    """Each instance that ``fail`` failed carries a text containing its ``error`` verbatim
+    (kit §1). A reply collapsed to one error gives that error to every instance, so it passes
+    only if every instance failed with that same error."""
+    __tracebackhide__ = True
+    collapsed = len(got) > 1 and all(outcome is got[0] for outcome in got)
+    note = " (the reply's one error, standing for every instance)" if collapsed else ""
+    for index, (outcome, error) in enumerate(zip(got, errors, strict=True)):
+        if isinstance(outcome, checks.Failed) and error not in outcome.text:
+            checks.fail(
+                f"{where}: instance {index} failed with ({outcome.code}, {outcome.text!r}){note}; "
+                f"its text must contain the error it was given, {error!r}, verbatim"
+            )
+
+
 def as_float32(tensor: pb.Tensor) -> np.ndarray:
     """A numeric tensor's values converted to float32 (bools as 0/1)."""
     return codec.tensor_to_array(tensor).astype(np.float32)

@@ -116,47 +116,58 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "inputs a method does not declare are ignored, not rejected."),
     # --- core: request-level errors ------------------------------------------------------------
     _r("CORE-UNKNOWN-SERVABLE", "MUST", "core", "§2 step 2",
-       "an unknown servable name is a request-level error: 0 instances, 1 error, non-zero code."),
+       "an unknown servable name is a request-level error: 0 instances, 1 error, code 2 "
+       "(INVALID_INPUTS)."),
     _r("CORE-UNKNOWN-VERSION", "MUST", "core", "§2 step 2",
-       "a version that is not deployed is a request-level error with a non-zero code."),
+       "a version that is not deployed is a request-level error with code 2."),
     _r("CORE-UNKNOWN-METHOD", "MUST", "core", "§2 step 3",
-       "an unknown method of a known servable is a request-level error with a non-zero code."),
+       "an unknown method of a known servable is a request-level error with code 2."),
     _r("CORE-MISSING-INPUT", "MUST", "core", "§2 step 5",
        "a declared input missing from any instance rejects the whole request (request-level "
-       "error, non-zero code)."),
+       "error, code 2)."),
     _r("CORE-MALFORMED-STRING-COUNT", "MUST", "core", "§2 step 5",
        "an MS_STRING or MS_BYTES tensor whose bytes_val count is not 1, in any instance, rejects "
-       "the whole request."),
+       "the whole request (request-level "
+       "error, code 2)."),
     _r("CORE-MALFORMED-STRING-DIMS", "MUST", "core", "§2 step 5",
        "an MS_STRING or MS_BYTES tensor whose dims are neither [] nor [1], in any instance, "
-       "rejects the whole request."),
+       "rejects the whole request (request-level "
+       "error, code 2)."),
     _r("CORE-MALFORMED-SHAPE", "MUST", "core", "§2 step 5",
-       "a negative dim, or any dim after a 0, in any instance, rejects the whole request."),
+       "a negative dim, or any dim after a 0, in any instance, rejects the whole request "
+       "(request-level error, code 2)."),
     _r("CORE-MALFORMED-DTYPE", "MUST", "core", "§2 step 5",
-       "dtype MS_UNKNOWN or a code outside the enum, in any instance, rejects the whole request."),
+       "dtype MS_UNKNOWN or a code outside the enum, in any instance, rejects the whole request "
+       "(request-level error, code 2)."),
     _r("CORE-MALFORMED-DATA-SIZE", "MUST", "core", "§2 step 5",
        "numeric data whose length is not element count × item size, in any instance, rejects "
-       "the whole request."),
+       "the whole request (request-level "
+       "error, code 2)."),
     # --- core: per-instance errors and reply shapes --------------------------------------------
     _r("CORE-FAIL-PATTERN", "MUST", "core", "§3, §5",
-       "with `fail`, exactly the instances given a non-empty error fail (non-zero code, empty "
-       "Instance); the others carry echo's outputs."),
+       "with `fail`, exactly the instances given a non-empty error fail, each with a non-zero "
+       "code and a text that contains its error verbatim (also when the reply collapses to one "
+       "error); the others carry echo's outputs."),
     _r("CORE-REPLY-ALL-OK", "MUST", "core", "§3",
        "when every instance succeeds the reply has N instances and no error entries."),
     _r("CORE-REPLY-MIXED", "MUST", "core", "§3",
        "when some but not all instances fail the reply has N instances and N error entries in "
-       "request order; OK entries have code 0 and empty text."),
+       "request order; OK entries have code 0 and empty text, failed ones a non-zero code and a "
+       "text containing `fail`'s error."),
     _r("CORE-REPLY-ALL-FAILED", "MUST", "core", "§3",
-       "when every instance fails the reply is either one non-zero error with no instances or N "
-       "non-zero errors with N empty instances; never a success."),
+       "when every instance fails the reply is N non-zero errors with N empty instances or, only "
+       "when every instance failed the same way, one non-zero error and no instances whose text "
+       "contains the `error` given to `fail`; never a success."),
     _r("CORE-ADD-COMMON-RESULT", "MUST", "core", "§5",
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
     _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "§2 step 6, §5",
-       "add.add_common fails exactly the instances whose input byte size is not 16, with a "
-       "non-zero code; the others are computed."),
+       "add.add_common fails exactly the instances whose input byte size is not 16, each with "
+       "code 2 (also when every instance fails and the reply collapses to one error); the others "
+       "are computed."),
     _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "§2 step 6, §5",
-       "add.add_common fails exactly the instances whose 16-byte input is not float32, with a "
-       "non-zero code; the others are computed."),
+       "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
+       "with code 2 (also when every instance fails and the reply collapses to one error); the "
+       "others are computed."),
     _r("CORE-ADD-CAST-RESULT", "MUST", "core", "§5",
        "add.add_cast on any two numeric inputs of equal shape returns float32(x1) + float32(x2) "
        "with that shape."),
@@ -178,19 +189,27 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("UDS-ECHO-ROUNDTRIP", "MUST", "uds", "§6",
        "over unix:PATH, echo returns numeric, string and bytes tensors bit-exactly."),
     _r("UDS-ERRORS", "MUST", "uds", "§6",
-       "over unix:PATH, request-level and per-instance errors have the same layers as over TCP."),
+       "over unix:PATH, request-level errors (code 2) and per-instance errors (a text containing "
+       "`fail`'s error) come back as over TCP."),
     _r("UDS-CONCURRENT-NO-MIXUP", "MUST", "uds", "§6",
        "over unix:PATH, concurrent requests are each answered with their own data."),
     # --- tls ------------------------------------------------------------------------------------
     _r("TLS-ACCEPT-TRUSTED-CA", "MUST", "tls", "§6",
        "with one-way TLS, a client that trusts the server's CA and has no certificate is served."),
     _r("TLS-REFUSE-UNTRUSTED-CA", "MUST", "tls", "§6",
-       "a client that trusts another CA is refused (UNAVAILABLE) and the server still serves."),
+       "the server presents the certificate chain it was given, which a correct client checks "
+       "against the CA that signed it: a client trusting only another CA refuses the handshake "
+       "(UNAVAILABLE; the refusal is the client's), and the server keeps serving after such "
+       "refused handshakes."),
     _r("TLS-REFUSE-WRONG-HOST", "MUST", "tls", "§6",
-       "a server certificate that does not name the host is refused (UNAVAILABLE) and the server "
-       "still serves."),
+       "the server presents the certificate it was given even when that certificate names another "
+       "host: a correct client checking the host name refuses the handshake (UNAVAILABLE; the "
+       "refusal is the client's), and the server keeps serving clients that use the name its "
+       "certificate holds."),
     _r("TLS-REFUSE-EXPIRED-SERVER-CERT", "MUST", "tls", "§6",
-       "an expired server certificate is refused (UNAVAILABLE) and the server still serves."),
+       "the server presents the certificate it was given even when it has expired: a correct "
+       "client refuses the handshake (UNAVAILABLE; the refusal is the client's), and the server "
+       "keeps completing handshakes afterwards."),
     _r("TLS-REFUSE-PLAINTEXT-CLIENT", "MUST", "tls", "§6",
        "a plaintext client of a TLS server is refused (UNAVAILABLE) and the server still serves."),
     # --- mtls -----------------------------------------------------------------------------------
@@ -243,21 +262,23 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "text."),
     _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "§4",
        "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
-       "A not match the size 16 defined in model`."),
+       "A not match the size 16 defined in model`, beside a good instance or alone."),
     _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "§4",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
-       "type kMSI_... not match the data type kMSI_Float32 defined in model`."),
+       "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "
+       "instance or alone."),
     _r("STRICT-FAIL-TEXT", "SHOULD", "strict", "§4, §5",
-       "a `fail` instance fails with code 3 and a text containing the given error verbatim."),
+       "a `fail` instance fails with code 3 and a text containing the given error verbatim, "
+       "beside a succeeding instance or alone (where the reply collapses to that one error)."),
     _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "§3 Truncation",
-       "an error text longer than 384 characters is cut to its first 192, `...`, and its last "
-       "192."),
+       "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
+       "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),
     _r("STRICT-ZERO-INSTANCES", "SHOULD", "strict", "§2 step 4, §9",
        "a request with zero instances is answered promptly with a request-level code 2 error "
        "(upstream never answers it)."),
     _r("STRICT-COLLAPSE-IDENTICAL-FAILURES", "SHOULD", "strict", "§3",
-       "when every instance fails with the same code and text the reply is that one error and "
-       "no instances."),
+       "when every instance fails with the same code and text the reply is that one error (the "
+       "code and text a mixed reply gives each such instance) and no instances."),
     _r("STRICT-DISTINCT-FAILURES-PER-INSTANCE", "SHOULD", "strict", "§3",
        "when every instance fails but the errors differ, the reply has one error entry per "
        "instance in request order."),

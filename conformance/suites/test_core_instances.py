@@ -39,6 +39,7 @@ def test_fail_pattern(
     xs, errors = request
     reply = conformance_server.predict(kit.fail_request(xs, errors))
     got = checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
+    kit.check_fail_errors(got, errors, "fail")
     for index, (outcome, x) in enumerate(zip(got, xs, strict=True)):
         if isinstance(outcome, pb.Instance):
             kit.check_echo(outcome, x, f"fail instance {index} (error '')")
@@ -76,6 +77,7 @@ def test_reply_mixed(
             assert entry.error_code == 0, f"OK instance {index} has code {entry.error_code}"
             assert not entry.error_msg, f"OK instance {index} has error text {entry.error_msg!r}"
             assert instance.items, f"OK instance {index} carries no outputs"
+    kit.check_fail_errors(checks.outcomes(reply, count), errors, "fail, some failing")
 
 
 @requirement("CORE-REPLY-ALL-FAILED")
@@ -86,7 +88,8 @@ def test_reply_all_failed(
 ) -> None:
     xs, errors = request
     reply = conformance_server.predict(kit.fail_request(xs, errors))
-    checks.expect_pattern(reply, [True] * len(errors), "fail with every instance failing")
+    what = "fail with every instance failing"
+    kit.check_fail_errors(checks.expect_pattern(reply, [True] * len(errors), what), errors, what)
 
 
 def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
@@ -132,6 +135,13 @@ def _check_add_common(
     for index, (outcome, (x1, x2, _)) in enumerate(zip(got, cases, strict=True)):
         if isinstance(outcome, pb.Instance):
             kit.check_float32_sum(outcome, x1, x2, MODEL_DIMS, f"add_common instance {index}")
+        elif outcome.code != checks.INVALID_INPUTS:
+            # Kit §1: a model input of the wrong size or dtype fails its instance with code 2,
+            # whether the reply lists every instance or collapses to this one error.
+            checks.fail(
+                f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
+                f"the expected code is {checks.INVALID_INPUTS} (INVALID_INPUTS)"
+            )
 
 
 @requirement("CORE-ADD-COMMON-RESULT")

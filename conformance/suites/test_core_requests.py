@@ -1,5 +1,6 @@
 """core: request-level errors — unknown servable, method, version; missing inputs; malformed
-tensors in any instance. Each must reject the whole request: no instances, one non-zero error."""
+tensors in any instance. Each must reject the whole request: no instances, one error with code 2
+(INVALID_INPUTS, protocol §2-§3)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _echo_instances(count: int) -> list[dict[str, pb.Tensor]]:
 @given(name=st.text(max_size=20).filter(lambda n: n not in kit.SERVABLES and n != "resnet50"))
 def test_unknown_servable(conformance_server: Server, name: str) -> None:
     reply = conformance_server.predict(make_request(name, kit.ECHO, _echo_instances(1)))
-    checks.request_error(reply, f"servable {name!r} is not deployed")
+    checks.invalid_inputs(reply, f"servable {name!r} is not deployed")
 
 
 @requirement("CORE-UNKNOWN-METHOD")
@@ -36,7 +37,7 @@ def test_unknown_method(conformance_server: Server, servable: str, method: str) 
     if method in kit.SERVABLES[servable]:
         method += "-unknown"
     reply = conformance_server.predict(make_request(servable, method, _echo_instances(1)))
-    checks.request_error(reply, f"{servable} has no method {method!r}")
+    checks.invalid_inputs(reply, f"{servable} has no method {method!r}")
 
 
 @requirement("CORE-UNKNOWN-VERSION")
@@ -48,7 +49,7 @@ def test_unknown_method(conformance_server: Server, servable: str, method: str) 
 def test_unknown_version(conformance_server: Server, servable: str, version: int) -> None:
     method = kit.SERVABLES[servable][0]
     reply = conformance_server.predict(make_request(servable, method, _echo_instances(1), version))
-    checks.request_error(reply, f"{servable} version {version} is not deployed")
+    checks.invalid_inputs(reply, f"{servable} version {version} is not deployed")
 
 
 @requirement("CORE-MISSING-INPUT")
@@ -66,7 +67,7 @@ def test_missing_input(
     if data.draw(st.booleans(), "with a look-alike input"):
         instances[where][missing.upper()] = codec.text_tensor("not it")
     reply = conformance_server.predict(make_request(kit.CONFORMANCE, method, instances))
-    checks.request_error(reply, f"input {missing!r} missing from instance {where} of {count}")
+    checks.invalid_inputs(reply, f"input {missing!r} missing from instance {where} of {count}")
 
 
 @pytest.mark.parametrize(
@@ -81,4 +82,4 @@ def test_malformed_tensor(
     where = data.draw(gen.positions(count), "malformed instance")
     xs[where] = data.draw(case.tensors(), "malformed x")
     reply = conformance_server.predict(kit.echo_request(xs))
-    checks.request_error(reply, f"malformed x in instance {where} of {count}")
+    checks.invalid_inputs(reply, f"malformed x in instance {where} of {count}")

@@ -101,63 +101,113 @@ def _float32(dims: list[int]) -> pb.Tensor:
     return codec.array_to_tensor(np.zeros(dims, "<f4"))
 
 
-def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor) -> checks.Failed:
+# How a failing instance is sent: beside a succeeding one (a mixed reply lists its error), or
+# alone (a one-instance request that fails always collapses to one error and no instances).
+ALONE, MIXED = "alone", "mixed"
+
+
+def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor, form: str) -> checks.Failed:
     good = _float32([2, 2])
-    reply = server.predict(kit.add_request(kit.ADD_COMMON, [(good, good), (x1, x2)]))
-    outcome = checks.expect_pattern(reply, [False, True], "add_common, second instance bad")[1]
+    pairs = [(x1, x2)] if form == ALONE else [(good, good), (x1, x2)]
+    reply = server.predict(kit.add_request(kit.ADD_COMMON, pairs))
+    failing = [True] if form == ALONE else [False, True]
+    outcome = checks.expect_pattern(reply, failing, f"add_common, bad instance {form}")[-1]
     assert isinstance(outcome, checks.Failed)
     return outcome
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-SIZE")
+@pytest.mark.parametrize("form", [MIXED, ALONE])
 @pytest.mark.parametrize("index", [0, 1])
-def test_text_add_common_size(conformance_server: Server, index: int) -> None:
+def test_text_add_common_size(conformance_server: Server, index: int, form: str) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
     pair[index] = _float32([3])
-    error = _add_common_error(conformance_server, *pair)
+    error = _add_common_error(conformance_server, pair[0], pair[1], form)
     expected = f"Given model input {index} size 12 not match the size 16 defined in model"
-    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of 12 bytes")
+    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of 12 bytes ({form})")
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-DTYPE")
+@pytest.mark.parametrize("form", [MIXED, ALONE])
 @pytest.mark.parametrize("index", [0, 1])
-def test_text_add_common_dtype(conformance_server: Server, index: int) -> None:
+def test_text_add_common_dtype(conformance_server: Server, index: int, form: str) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
     pair[index] = codec.array_to_tensor(np.zeros([4], "<i4"))
-    error = _add_common_error(conformance_server, *pair)
+    error = _add_common_error(conformance_server, pair[0], pair[1], form)
     expected = (
         f"Given model input {index} data type kMSI_Int32 not match the data type kMSI_Float32 "
         "defined in model"
     )
-    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of int32")
+    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of int32 ({form})")
 
 
-def _fail_outcomes(server: Server, errors: list[str]) -> list[checks.Outcome]:
+def _fail_error(server: Server, error: str, form: str = MIXED) -> checks.Failed:
+    """How ``fail`` fails an instance given ``error``, sent alone or beside a good one."""
+    errors = [error] if form == ALONE else ["", error]
     xs = [codec.text_tensor(f"x{i}") for i in range(len(errors))]
     reply = server.predict(kit.fail_request(xs, errors))
-    return checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
+    outcome = checks.expect_pattern(reply, [bool(e) for e in errors], f"fail ({form})")[-1]
+    assert isinstance(outcome, checks.Failed)
+    return outcome
 
 
 @requirement("STRICT-FAIL-TEXT")
 @examples(15)
-@given(error=gen.error_texts())
-def test_fail_text(conformance_server: Server, error: str) -> None:
-    outcome = _fail_outcomes(conformance_server, ["", error])[1]
-    assert isinstance(outcome, checks.Failed)
-    assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code}, expected 3"
+@given(error=gen.error_texts(), form=st.sampled_from([MIXED, ALONE]))
+def test_fail_text(conformance_server: Server, error: str, form: str) -> None:
+    outcome = _fail_error(conformance_server, error, form)
+    assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code} ({form}), expected 3"
     assert error in outcome.text, f"fail's text {outcome.text!r} does not contain {error!r}"
 
 
-@requirement("STRICT-TEXT-TRUNCATION")
-def test_text_truncation(conformance_server: Server) -> None:
-    error = "HEAD-" + "".join(f"{i:04d}" for i in range(250)) + "-TAIL"
-    outcome = _fail_outcomes(conformance_server, ["", error])[1]
-    assert isinstance(outcome, checks.Failed)
-    text = outcome.text
+# The truncation rule counts characters of the whole text the server sends (its own words
+# around fail's ``error`` included), so the harness first learns those words, then sizes errors
+# that make the final text exactly as long as each case needs.
+_MARK = "<conformance-truncation-mark>"
+_TRUNCATION_CASES = {
+    # case id: (the final text's length in characters, the characters the error repeats)
+    "384-ascii-kept": (MAX_TEXT, "0123456789abcdefghijklmnopqrstuvwxyz"),
+    "385-ascii-cut": (MAX_TEXT + 1, "0123456789abcdefghijklmnopqrstuvwxyz"),
+    "384-non-ascii-kept": (MAX_TEXT, "é漢😀ß"),
+    "385-non-ascii-cut": (MAX_TEXT + 1, "é漢😀ß"),
+    "600-e-acute-cut": (600, "é"),
+}
+
+
+def _frame(server: Server) -> tuple[str, str]:
+    """The server's words before and after fail's ``error`` in the text of a failed instance."""
+    text = _fail_error(server, _MARK).text
+    if text.count(_MARK) != 1:
+        checks.fail(f"fail's text {text!r} does not contain the error {_MARK!r} once")
+    prefix, suffix = text.split(_MARK)
+    if len(prefix) + len(suffix) >= MAX_TEXT:
+        checks.fail(
+            f"fail's text leaves no room for an error under {MAX_TEXT} characters: {text!r}"
+        )
+    return prefix, suffix
+
+
+def _cut(text: str) -> str:
     half = MAX_TEXT // 2
-    assert len(text) == MAX_TEXT + 3, f"a long error text is {len(text)} characters, expected 387"
-    assert text[half : half + 3] == "...", f"no '...' after the first {half} characters: {text!r}"
-    assert text.endswith(error[-half:]), f"the text does not keep the last {half}: {text!r}"
+    return text if len(text) <= MAX_TEXT else text[:half] + "..." + text[-half:]
+
+
+@requirement("STRICT-TEXT-TRUNCATION")
+@pytest.mark.parametrize("case", list(_TRUNCATION_CASES))
+def test_text_truncation(conformance_server: Server, case: str) -> None:
+    length, alphabet = _TRUNCATION_CASES[case]
+    prefix, suffix = _frame(conformance_server)
+    size = length - len(prefix) - len(suffix)
+    error = (alphabet * (size // len(alphabet) + 1))[:size]
+    full = prefix + error + suffix
+    got = _fail_error(conformance_server, error).text
+    if got != _cut(full):
+        checks.fail(
+            f"an error text of {len(full)} characters ({len(full.encode())} UTF-8 bytes) must "
+            f"{'be cut to 192 + ... + 192' if len(full) > MAX_TEXT else 'be kept whole'}; "
+            f"expected {_cut(full)!r} ({len(_cut(full))} characters), got {got!r} "
+            f"({len(got)} characters)"
+        )
 
 
 @requirement("STRICT-ZERO-INSTANCES")
@@ -172,11 +222,19 @@ def test_zero_instances(conformance_server: Server) -> None:
 
 @requirement("STRICT-COLLAPSE-IDENTICAL-FAILURES")
 @examples(10)
-@given(error=gen.error_texts(), count=st.integers(2, 5))
+@given(error=gen.error_texts(), count=st.integers(1, 5))
 def test_collapse_identical_failures(conformance_server: Server, error: str, count: int) -> None:
+    # The one error of a collapsed reply is the error each instance has: the same code and text
+    # a mixed reply gives an instance failing with this error.
+    each = _fail_error(conformance_server, error, MIXED)
     xs = [codec.text_tensor(str(i)) for i in range(count)]
     reply = conformance_server.predict(kit.fail_request(xs, [error] * count))
-    checks.request_error(reply, f"{count} instances failing with the same error")
+    collapsed = checks.request_error(reply, f"{count} instances failing with the same error")
+    if (collapsed.code, collapsed.text) != (each.code, each.text):
+        checks.fail(
+            f"{count} instances failing with {error!r} collapsed to ({collapsed.code}, "
+            f"{collapsed.text!r}); each instance's error is ({each.code}, {each.text!r})"
+        )
 
 
 @requirement("STRICT-DISTINCT-FAILURES-PER-INSTANCE")
