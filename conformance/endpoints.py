@@ -18,6 +18,9 @@ from conformance.tlsmaterial import read
 # Like upstream's client: 512 MB both ways, so that the server's own limit is what a large
 # message meets first.
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+# To a server with a declared limit (profile limits): no limit of the harness's own, so that a
+# RESOURCE_EXHAUSTED can only come from the server, whatever its limit (up to 512 MB) is.
+UNLIMITED = -1
 
 _CHANNEL_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -58,14 +61,22 @@ class Endpoint:
     def plaintext(self) -> Endpoint:
         return self.but(root_ca=None, client_cert=None, client_key=None, target_name=None)
 
+    def channel_options(self, *, isolated: bool = False) -> list[tuple[str, Any]]:
+        """The gRPC channel arguments of a channel to this endpoint (each key once)."""
+        options = dict(_CHANNEL_OPTIONS)
+        if self.max_msg_mb_size is not None:
+            options["grpc.max_send_message_length"] = UNLIMITED
+            options["grpc.max_receive_message_length"] = UNLIMITED
+        if isolated:
+            options["grpc.use_local_subchannel_pool"] = 1
+        if self.target_name is not None:
+            options["grpc.ssl_target_name_override"] = self.target_name
+        return list(options.items())
+
     def open_channel(self, *, isolated: bool = False) -> grpc.Channel:
         """A new channel. ``isolated``: its own connection, shared with no other channel (a
         refused handshake must not be answered from another channel's healthy connection)."""
-        options = list(_CHANNEL_OPTIONS)
-        if isolated:
-            options.append(("grpc.use_local_subchannel_pool", 1))
-        if self.target_name is not None:
-            options.append(("grpc.ssl_target_name_override", self.target_name))
+        options = self.channel_options(isolated=isolated)
         if self.root_ca is None:
             return grpc.insecure_channel(self.address, options=options)
         credentials = grpc.ssl_channel_credentials(

@@ -1,4 +1,9 @@
-"""limits: max_msg_mb_size is enforced both ways (protocol §4)."""
+"""limits: max_msg_mb_size is enforced both ways (protocol §4).
+
+Every message is sized from the declared limit and sent over a channel with no limit of its
+own, so any declared limit (1 to 512 MiB) is tested as such: a RESOURCE_EXHAUSTED can only be
+the server's.
+"""
 
 from __future__ import annotations
 
@@ -65,12 +70,25 @@ def test_request_over_limit(conformance_limits: Server) -> None:
     echo_ok(conformance_limits.endpoint, "after a request over the limit")
 
 
-@requirement("LIMITS-REPLY-OVER-LIMIT")
-def test_reply_over_limit(conformance_limits: Server) -> None:
-    # add_cast turns int8 into float32: a request at 0.8x the limit makes a reply at 1.6x.
-    count = int(_limit_bytes(conformance_limits) * 0.4)
+def reply_over_limit_count(limit: int) -> int:
+    """n for add_cast's two int8 inputs of n elements (2n bytes: about half of ``limit``),
+    whose float32 output of n elements (4n bytes) is just over ``limit``."""
+    return (limit + MARGIN) // 4 + 1
+
+
+def reply_over_limit_request(limit: int) -> pb.PredictRequest:
+    """An add_cast request well under ``limit`` bytes whose reply is just over it."""
+    count = reply_over_limit_count(limit)
     x = pb.Tensor(dtype=pb.MS_INT8, data=bytes(count))
     x.shape.dims.append(count)
-    request = kit.add_request(kit.ADD_CAST, [(x, x)])
+    return kit.add_request(kit.ADD_CAST, [(x, x)])
+
+
+@requirement("LIMITS-REPLY-OVER-LIMIT")
+def test_reply_over_limit(conformance_limits: Server) -> None:
+    # The request is well under the limit and the reply just over it; the harness's channel to
+    # this server has no limit of its own (endpoints.UNLIMITED), so RESOURCE_EXHAUSTED can only
+    # be the server refusing to send the reply.
+    request = reply_over_limit_request(_limit_bytes(conformance_limits))
     _expect_exhausted(conformance_limits.call(request, 60.0), "a reply over the limit")
     echo_ok(conformance_limits.endpoint, "after a reply over the limit")
