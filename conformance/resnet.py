@@ -1,5 +1,10 @@
 """The resnet profile's material: test images made in memory, the ImageNet-1k label texts, and
-the probe that decides whether a server deploys resnet50 at all."""
+the probe that decides whether a server deploys resnet50 at all.
+
+The probe turns the profile off only when the server says the servable does not exist. Any
+other answer (a wrong label, an error of another kind, a timeout, a gRPC failure) means a
+resnet50 that is there but broken: the profile runs, and fails.
+"""
 
 from __future__ import annotations
 
@@ -54,13 +59,49 @@ def request(images: list[bytes]) -> pb.PredictRequest:
     return make_request(SERVABLE, METHOD, [{INPUT: codec.bytes_tensor(image)} for image in images])
 
 
-def probe_classify(endpoint: Endpoint, timeout_s: float) -> str | None:
-    """None if classify_top1 labels one generated PNG; else why not."""
+# A servable name no server deploys: how the server answers it is how it says "unknown".
+ABSENT = "resnet50-conformance-absent"
+# Upstream's words for a servable (or version) it does not have (protocol §3).
+UPSTREAM_UNKNOWN = "servable is not available"
+INVALID_INPUTS = 2
+
+
+def _only_error(reply: pb.PredictReply) -> tuple[int, str] | None:
+    """(code, text) of a request-level error reply, else None."""
+    if reply.instances or len(reply.error_msg) != 1 or reply.error_msg[0].error_code == 0:
+        return None
+    error = reply.error_msg[0]
+    return error.error_code, bytes(error.error_msg).decode("utf-8", "replace")
+
+
+def says_unknown(reply: pb.PredictReply, absent: pb.PredictReply | None) -> str | None:
+    """Why ``reply`` (to a resnet50 request) means "no servable resnet50", or None if it does
+    not. ``absent`` is the server's reply to the same request for the servable ABSENT."""
+    error = _only_error(reply)
+    if error is None:
+        return None
+    code, text = error
+    if UPSTREAM_UNKNOWN in text:
+        return f"answered ({code}, {text[:120]!r})"
+    # Another server's own words: code 2 and the very text it gives a servable it lacks.
+    other = None if absent is None else _only_error(absent)
+    if other is None or code != INVALID_INPUTS or other[0] != code or ABSENT not in other[1]:
+        return None
+    if other[1].replace(ABSENT, SERVABLE) != text:
+        return None
+    return f"answered ({code}, {text[:120]!r}), as for any unknown servable"
+
+
+def why_not_deployed(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """Why the server at ``endpoint`` does not deploy resnet50, or None if it may: the profile
+    then runs (a broken resnet50 fails it; it is never "not applicable")."""
+    probe = request([image_bytes("gradient", "PNG")])
+    twin = pb.PredictRequest()
+    twin.CopyFrom(probe)
+    twin.servable_spec.name = ABSENT
     with Server(endpoint) as server:
-        reply = server.call(request([image_bytes("gradient", "PNG")]), timeout_s, note=False)
-    if isinstance(reply, RpcFailure):
-        return str(reply)
-    if reply.error_msg or len(reply.instances) != 1 or OUTPUT not in reply.instances[0].items:
-        errors = [bytes(e.error_msg).decode("utf-8", "replace")[:100] for e in reply.error_msg]
-        return f"no label in the reply; errors {errors}"
-    return None
+        reply = server.call(probe, timeout_s, note=False)
+        if isinstance(reply, RpcFailure) or _only_error(reply) is None:
+            return None  # answered otherwise, or not at all: resnet50 runs and is judged
+        absent = server.call(twin, timeout_s, note=False)
+    return says_unknown(reply, None if isinstance(absent, RpcFailure) else absent)

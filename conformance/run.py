@@ -309,7 +309,7 @@ def start(
             probe = resnet_probe or _default_resnet_probe
             why = probe(endpoints["core"], max(5.0, deadline - time.monotonic()))
             if why is not None:
-                not_applicable["resnet"] = f"resnet50 did not answer a probe ({why})"
+                not_applicable["resnet"] = f"the server does not deploy resnet50: a probe {why}"
         context = RunContext(
             mode=options.mode,
             subject=options.subject,
@@ -329,9 +329,9 @@ def start(
 
 
 def _default_resnet_probe(endpoint: Endpoint, timeout_s: float) -> str | None:
-    from conformance.resnet import probe_classify  # Pillow: only when resnet may run
+    from conformance.resnet import why_not_deployed  # Pillow: only when resnet may run
 
-    return probe_classify(endpoint, timeout_s)
+    return why_not_deployed(endpoint, timeout_s)
 
 
 __all__ = [
