@@ -2,7 +2,8 @@
 
 Requests are built here from ``protos.codec`` tensors and sent through the generated stub, so
 nothing between the suite and the server interprets a value. Every request sent is recorded
-for the failure report (conformance.repro).
+for the failure report (conformance.repro). A call that gets no answer in time marks its
+server as hung (conformance.guard): later calls to it fail at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from conformance import repro
+from conformance import guard, repro
 from conformance.endpoints import Endpoint
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
@@ -44,6 +45,7 @@ class RpcFailure:
 
     code: grpc.StatusCode
     details: str
+    sent: bool = True  # False: not sent at all, the server having hung earlier (conformance.guard)
 
     def __str__(self) -> str:
         return f"gRPC {self.code.name}: {self.details}"
@@ -61,11 +63,24 @@ class Server:
         self, request: pb.PredictRequest, timeout_s: float = RPC_TIMEOUT_S, *, note: bool = True
     ) -> pb.PredictReply | RpcFailure:
         """The reply, or the RpcFailure when the gRPC status is not OK."""
+        address = self.endpoint.address
+        hung = guard.hung(address)
+        if hung is not None:  # not recorded either: no snippet for a request never sent
+            return RpcFailure(grpc.StatusCode.DEADLINE_EXCEEDED, hung, sent=False)
         repro.record(self.endpoint, request, note=note)
         try:
             return self._stub.Predict(request, timeout=timeout_s)
         except grpc.RpcError as exc:
-            return RpcFailure(exc.code(), exc.details() or "")
+            failure = RpcFailure(exc.code(), exc.details() or "")
+        if failure.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            spec = request.servable_spec
+            guard.mark_hung(
+                address,
+                f"not sent: the server at {address} hung on an earlier request "
+                f"({spec.name}.{spec.method_name}, {len(request.instances)} instances: no answer "
+                f"within {timeout_s:g} s); every later call to it fails at once",
+            )
+        return failure
 
     def predict(
         self, request: pb.PredictRequest, timeout_s: float = RPC_TIMEOUT_S, *, note: bool = True
@@ -74,10 +89,20 @@ class Server:
         application-level outcome with status OK)."""
         outcome = self.call(request, timeout_s, note=note)
         if isinstance(outcome, RpcFailure):
-            raise AssertionError(
-                f"Predict to {self.endpoint.describe()} ended with {outcome}; every "
-                "application-level outcome must come back with gRPC status OK"
-            )
+            where = f"Predict to {self.endpoint.describe()}"
+            if not outcome.sent:
+                message = f"{where} {outcome.details}"
+            elif outcome.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                message = (
+                    f"{where} got no answer within {timeout_s:g} s (gRPC DEADLINE_EXCEEDED); "
+                    "later calls to this server fail at once"
+                )
+            else:
+                message = (
+                    f"{where} ended with {outcome}; every application-level outcome must come "
+                    "back with gRPC status OK"
+                )
+            raise AssertionError(message)  # one place: hypothesis sees one kind of failure
         return outcome
 
     def close(self) -> None:

@@ -7,16 +7,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance import kit
+from conformance import checks, guard, kit
+from conformance.endpoints import Endpoint
 from conformance.hypo import examples
 from conformance.marks import not_applicable, requirement
 from conformance.run import RunContext
+from conformance.wire import RPC_TIMEOUT_S
 from protos import codec
 
 
@@ -36,13 +39,58 @@ def conformance_client_factory(conformance_context: RunContext) -> Iterator[Any]
     made: list[Any] = []
 
     def make(servable: str = kit.CONFORMANCE, method: str = kit.ECHO, version: int = 0) -> Any:
-        client = Client(endpoint.address, servable, method, version, ssl, timeout=30.0)
+        client = Client(endpoint.address, servable, method, version, ssl, timeout=RPC_TIMEOUT_S)
         made.append(client)
-        return client
+        return GuardedClient(client, endpoint)
 
     yield make
     for client in made:
         client.close()
+
+
+# How the reference client reports a call past its deadline (protocol §5).
+_DEADLINE_ERROR = f"Grpc Error, {grpc.StatusCode.DEADLINE_EXCEEDED.value}"
+
+
+class GuardedClient:
+    """A reference client whose calls take part in hang detection (conformance.guard) as the
+    raw calls do: a server that hung costs one timeout, not one per call."""
+
+    def __init__(self, client: Any, endpoint: Endpoint) -> None:
+        self._client, self._endpoint = client, endpoint
+
+    def _before(self) -> None:
+        __tracebackhide__ = True
+        hung = guard.hung(self._endpoint.address)
+        if hung is not None:
+            checks.fail(f"reference client call to {self._endpoint.describe()} {hung}")
+
+    def _after(self, result: Any) -> Any:
+        if isinstance(result, dict) and str(result.get("error", "")).startswith(_DEADLINE_ERROR):
+            address = self._endpoint.address
+            guard.mark_hung(
+                address,
+                f"not sent: the server at {address} hung on an earlier request (a reference "
+                f"client call: no answer within {RPC_TIMEOUT_S:g} s); every later call to it "
+                "fails at once",
+            )
+        return result
+
+    def infer(self, instances: Any) -> Any:
+        self._before()
+        return self._after(self._client.infer(instances))
+
+    def infer_async(self, instances: Any) -> Any:
+        self._before()
+        return _GuardedResult(self._client.infer_async(instances), self._after)
+
+
+class _GuardedResult:
+    def __init__(self, future: Any, after: Any) -> None:
+        self._future, self._after = future, after
+
+    def result(self) -> Any:
+        return self._after(self._future.result())
 
 
 def _arrays() -> st.SearchStrategy[np.ndarray]:

@@ -1,0 +1,127 @@
+"""A server that stops answering costs the run one deadline, not one per call; the whole run is
+bounded by --run-timeout. Against an in-process generic-handler server that hangs on ``fail``."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from conformance import guard, kit
+from conformance.endpoints import Endpoint
+from conformance.wire import RpcFailure, Server
+from protos import codec
+from protos import ms_service_pb2 as pb
+
+DEADLINE_S = 0.5
+
+
+class HangingServer:
+    """Answers every Predict with an empty reply, except ``fail``: never (until closed)."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.calls = 0
+        handler = grpc.method_handlers_generic_handler(
+            "mindspore.serving.proto.MSService",
+            {"Predict": grpc.unary_unary_rpc_method_handler(self._predict)},
+        )
+        self.server = grpc.server(futures.ThreadPoolExecutor(4), options=[("grpc.so_reuseport", 0)])
+        self.server.add_generic_rpc_handlers((handler,))
+        self.address = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
+        self.server.start()
+
+    def _predict(self, request_bytes: bytes, context: Any) -> bytes:
+        self.calls += 1
+        request = pb.PredictRequest.FromString(request_bytes)
+        if request.servable_spec.method_name == kit.FAIL:
+            self.released.wait(30)
+        return pb.PredictReply(servable_spec=request.servable_spec).SerializeToString()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.stop(grace=None).wait(5)
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingServer]:
+    server = HangingServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def marks(tmp_path: Path) -> Iterator[Path]:
+    guard.configure(str(tmp_path))
+    yield tmp_path
+    guard.configure(None)
+
+
+def _fail() -> pb.PredictRequest:
+    return kit.fail_request([codec.text_tensor("x")] * 3, ["boom"] * 3)
+
+
+def test_a_hung_server_costs_one_deadline(hanging: HangingServer, marks: Path) -> None:
+    with Server(Endpoint("core", hanging.address)) as server:
+        first = server.call(_fail(), DEADLINE_S)
+        assert isinstance(first, RpcFailure) and first.sent
+        assert first.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        calls = hanging.calls
+        again = server.call(_fail(), DEADLINE_S)
+        assert isinstance(again, RpcFailure) and not again.sent
+        with pytest.raises(AssertionError) as caught:
+            server.predict(kit.echo_request([codec.text_tensor("after")]), DEADLINE_S)
+        assert hanging.calls == calls, "a call was sent to a server marked as hung"
+    message = str(caught.value)
+    assert "not sent: the server at" in message and "hung on an earlier request" in message
+    assert "conformance.fail, 3 instances" in message and "every later call" in message
+    # Another process of the same run (an xdist worker) sees the mark through the folder.
+    assert guard.hung(hanging.address) is not None
+    assert [p.name.startswith("hung-") for p in marks.iterdir()] == [True]
+
+
+def test_the_first_timeout_says_so(hanging: HangingServer, marks: Path) -> None:
+    expected = r"got no answer within 0.5 s \(gRPC DEADLINE_EXCEEDED\); later calls"
+    with Server(Endpoint("core", hanging.address)) as server, pytest.raises(AssertionError) as e:
+        server.predict(_fail(), DEADLINE_S)
+    assert re.search(expected, str(e.value)), str(e.value)
+
+
+def test_other_failures_and_other_servers_are_not_marked(
+    hanging: HangingServer, marks: Path
+) -> None:
+    dead = Endpoint("dead", "127.0.0.1:1")
+    with Server(dead) as server:
+        refused = server.call(kit.echo_request([codec.text_tensor("x")]), DEADLINE_S)
+    assert isinstance(refused, RpcFailure) and refused.code == grpc.StatusCode.UNAVAILABLE
+    assert guard.hung(dead.address) is None and guard.hung(hanging.address) is None
+    with Server(Endpoint("core", hanging.address)) as server:
+        assert not isinstance(server.call(kit.echo_request([codec.text_tensor("x")])), RpcFailure)
+
+
+def test_without_a_run_nothing_is_marked(hanging: HangingServer) -> None:
+    # The start-up probes run before the plugin configures the guard: a slow probe marks nothing.
+    with Server(Endpoint("core", hanging.address)) as server:
+        assert isinstance(server.call(_fail(), DEADLINE_S), RpcFailure)
+        assert not isinstance(server.call(kit.echo_request([codec.text_tensor("x")])), RpcFailure)
+
+
+def test_run_timer_interrupts_the_main_thread() -> None:
+    timer = guard.RunTimer(0.2)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        threading.Event().wait(10)  # a real SIGINT ends even a blocking wait
+    assert timer.expired.is_set() and time.monotonic() - started < 5
+    cancelled = guard.RunTimer(0.1)
+    cancelled.start()
+    cancelled.cancel()
+    time.sleep(0.3)
+    assert not cancelled.expired.is_set()
