@@ -3,8 +3,9 @@
 Lifecycle (the controller, or the only process without xdist):
 
 * configure: check the options, fix the hypothesis mode;
-* sessionstart: start or probe the servers (a failure is a pytest usage error: status 4,
-  which the conformance command reports as 2);
+* sessionstart: start the run timer (``--run-timeout``: it interrupts the run as Ctrl-C
+  does), start or probe the servers (a failure is a pytest usage error: status 4, which the
+  conformance command reports as 2), keep hang marks in the scratch folder (conformance.guard);
 * collection: deselect unrequested profiles, mark inapplicable ones;
 * each report: its requirement's outcome;
 * sessionfinish: JSON report, certificate, exit status;
@@ -23,10 +24,10 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance import hypo, repro
+from conformance import guard, hypo, repro
 from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID, requirement_of
-from conformance.options import OptionsError, RunOptions, build
-from conformance.report import Results, terminal_lines, write_json
+from conformance.options import OPTIONS, OptionsError, RunOptions, build
+from conformance.report import Results, terminal_lines, timeout_line, write_json
 from conformance.requirements import BY_ID
 from conformance.run import (
     Launched,
@@ -49,23 +50,7 @@ def _harness_error(message: str) -> NoReturn:
 
 
 def _options(config: pytest.Config) -> RunOptions:
-    get = config.getoption
-    names = (
-        "target",
-        "server_cmd",
-        "tls_ca",
-        "tls_cert",
-        "tls_key",
-        "max_msg_mb_size",
-        "ready_timeout",
-        "thorough",
-        "seed",
-        "json_report",
-        "certificate",
-        "expect_failures",
-    )
-    values: dict[str, Any] = {name: get(f"conformance_{name}") for name in names}
-    values["profiles"] = get("conformance_profile")
+    values: dict[str, Any] = {o.dest: config.getoption(f"conformance_{o.dest}") for o in OPTIONS}
     return build(values)
 
 
@@ -108,17 +93,22 @@ class ConformanceRun:
         self.launched: Launched | None = None
         self.results = Results()
         self.summary: dict[str, Any] | None = None
+        self.timer: guard.RunTimer | None = None
+        self.write_errors: list[str] = []
 
     # -- start ---------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self.is_worker:
+            self.timer = guard.RunTimer(self.options.run_timeout_s)
+            self.timer.start()
             try:
                 self.context, self.launched = start(self.options, self.seed, self.scratch)
             except (LaunchError, OptionsError) as exc:
                 _harness_error(str(exc))
         assert self.context is not None
         self.config.stash[CONTEXT] = self.context
+        guard.configure(self.scratch)  # after start(): the probes there mark nothing
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -183,22 +173,41 @@ class ConformanceRun:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or self.context is None:
             return
+        if self.timer is not None:
+            self.timer.cancel()
         status = int(exitstatus)
         exited = self.launched.exited() if self.launched is not None else []
+        timed_out = self._timed_out()
         preliminary = self.results.summarize(self.context, self.options, status, exited)
         if preliminary["unexpected_passes"] and status == 0:
             status = 1
             session.exitstatus = status
-        self.summary = self.results.summarize(self.context, self.options, status, exited)
-        if self.options.json_report:
-            write_json(self.summary, self.options.json_report)
-        if self.options.certificate:
-            from conformance.certificate import write
+        self.summary = self.results.summarize(
+            self.context, self.options, status, exited, run_timed_out=timed_out
+        )
+        from conformance.certificate import write
 
-            write(self.summary, self.options.certificate)
+        for label, path, writer in (
+            ("JSON report", self.options.json_report, write_json),
+            ("certificate", self.options.certificate, write),
+        ):
+            if not path:
+                continue
+            try:
+                writer(self.summary, path)
+            except OSError as exc:  # checked writable at the start; something changed since
+                self.write_errors.append(f"could not write the {label} {path}: {exc.strerror}")
+        if self.write_errors and session.exitstatus in (0, 1):
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR  # the command reports 2
+
+    def _timed_out(self) -> bool:
+        return self.timer is not None and self.timer.expired.is_set()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summary is None:
+            if self._timed_out():
+                terminalreporter.section("conformance")
+                terminalreporter.write_line(timeout_line(self.options.run_timeout_s))
             return
         terminalreporter.section("conformance")
         for line in terminal_lines(self.summary):
@@ -207,10 +216,15 @@ class ConformanceRun:
             ("JSON report", self.options.json_report),
             ("certificate", self.options.certificate),
         ):
-            if path:
+            if path and not any(path in error for error in self.write_errors):
                 terminalreporter.write_line(f"{option}: {path}")
+        for error in self.write_errors:
+            terminalreporter.write_line(f"ERROR: {error}", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        guard.configure(None)
         if self.launched is not None:
             self.launched.stop()
             self.launched = None

@@ -1,25 +1,24 @@
-"""The human-readable certificate of a run, in Markdown or HTML (chosen by file name)."""
+"""The human-readable certificate of a run, in Markdown or HTML (chosen by file name).
+
+Its result line never says CONFORMANT for a run that left requirements unchecked (INCOMPLETE)
+or that failed; known deviations (expected failures) are listed apart from failures.
+"""
 
 from __future__ import annotations
 
 import html
-import os
 from typing import Any
+
+from conformance.report import result_line
 
 _VERDICT_WORDS = {
     "passed": "PASSED",
+    "passed-with-expected-failures": "PASSED with expected failures",
     "failed": "FAILED",
+    "incomplete": "INCOMPLETE",
     "not-applicable": "not applicable",
     "not-run": "not run",
 }
-
-
-def _overall(summary: dict[str, Any]) -> str:
-    if summary["conformant"]:
-        if summary["expected_failures"]:
-            return "CONFORMANT, with expected failures listed below"
-        return "CONFORMANT in every requested profile"
-    return "NOT CONFORMANT"
 
 
 def _facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -31,7 +30,7 @@ def _facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Suite", f"{summary['suite']['name']} {summary['suite']['version']}"),
         ("Date", summary["finished_at"]),
         ("Hypothesis", seed + (", thorough" if hypo["thorough"] else "")),
-        ("Result", _overall(summary)),
+        ("Result", result_line(summary)),
     ]
     if summary["expectation_file"]:
         facts.append(("Expectation file", summary["expectation_file"]))
@@ -39,8 +38,16 @@ def _facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _failures(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    failing = ("failed", "expected-failure", "unexpected-pass")
+    failing = ("failed", "unexpected-pass")
     return [r for r in summary["requirements"] if r["outcome"] in failing]
+
+
+def _deviations(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in summary["requirements"] if r["outcome"] == "expected-failure"]
+
+
+def _item(r: dict[str, Any]) -> str:
+    return f"`{r['id']}` ({r['level']}, {r['profile']}, {r['outcome']}): {r['sentence']}"
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -63,10 +70,18 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += ["", "## Failed requirements", ""]
     if not failures:
         lines.append("None.")
-    for r in failures:
-        lines.append(
-            f"- `{r['id']}` ({r['level']}, {r['profile']}, {r['outcome']}): {r['sentence']}"
-        )
+    lines += [f"- {_item(r)}" for r in failures]
+    deviations = _deviations(summary)
+    if deviations:
+        lines += ["", "## Known deviations (listed as expected failures)", ""]
+        lines += [f"- {_item(r)}" for r in deviations]
+    if summary["not_run"]:
+        lines += [
+            "",
+            "## Requirements not run",
+            "",
+            ", ".join(f"`{i}`" for i in summary["not_run"]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -82,11 +97,23 @@ def html_page(summary: dict[str, Any]) -> str:
         f"<td>{esc(p['reason'])}</td></tr>"
         for name, p in summary["profiles"].items()
     )
-    failures = "".join(
-        f"<li><code>{esc(r['id'])}</code> ({esc(r['level'])}, {esc(r['profile'])}, "
-        f"{esc(r['outcome'])}): {esc(r['sentence'])}</li>"
-        for r in _failures(summary)
-    )
+
+    def items(requirements: list[dict[str, Any]]) -> str:
+        return "".join(
+            f"<li><code>{esc(r['id'])}</code> ({esc(r['level'])}, {esc(r['profile'])}, "
+            f"{esc(r['outcome'])}): {esc(r['sentence'])}</li>"
+            for r in requirements
+        )
+
+    failures = items(_failures(summary))
+    deviations = _deviations(summary)
+    extra = ""
+    if deviations:
+        extra += "<h2>Known deviations (listed as expected failures)</h2>\n"
+        extra += f"<ul>{items(deviations)}</ul>\n"
+    if summary["not_run"]:
+        codes = ", ".join(f"<code>{esc(i)}</code>" for i in summary["not_run"])
+        extra += f"<h2>Requirements not run</h2>\n<p>{codes}</p>\n"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<title>MindSpore Serving conformance certificate</title><style>"
@@ -97,12 +124,13 @@ def html_page(summary: dict[str, Any]) -> str:
         f"<table>{facts}</table>\n<h2>Profiles</h2>\n<table><tr><th>profile</th><th>verdict</th>"
         f"<th>requirements</th><th>note</th></tr>{rows}</table>\n<h2>Failed requirements</h2>\n"
         + (f"<ul>{failures}</ul>" if failures else "<p>None.</p>")
-        + "\n</body></html>\n"
+        + "\n"
+        + extra
+        + "</body></html>\n"
     )
 
 
 def write(summary: dict[str, Any], path: str) -> None:
     text = html_page(summary) if path.lower().endswith((".html", ".htm")) else markdown(summary)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)

@@ -3,13 +3,16 @@
 It runs the shipped suite through pytest (``pytest --pyargs conformance.suites`` with the
 plugin's ``--conformance-*`` options), isolated from the caller's pytest configuration.
 
-Exit status: 0 conformant in every requested profile; 1 not conformant; 2 the harness could not
-run (bad options, a server that exits or never answers, an interrupted run).
+Exit status: 0 nothing failed (every requested profile conformant, or "incomplete" where a
+deliberate selection such as ``-k`` left requirements unchecked: the certificate then says
+INCOMPLETE, not CONFORMANT); 1 not conformant; 2 the harness could not run or finish (bad
+options, a server that exits or never answers, an interrupted run, ``--run-timeout`` reached).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
@@ -18,7 +21,8 @@ from importlib import resources
 from types import FrameType
 
 from conformance import __version__
-from conformance.requirements import PROFILE_NAMES, REQUIREMENTS, render_markdown
+from conformance.options import GROUPS, OPTIONS, OptionsError, build, writable
+from conformance.requirements import REQUIREMENTS, render_markdown
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_HARNESS = 0, 1, 2
 
@@ -34,8 +38,9 @@ Drive modes (exactly one):
 """
 
 EPILOG = """\
-exit status: 0 conformant in every requested profile, 1 not conformant,
-             2 the harness could not run (bad options, server exited or never ready)
+exit status: 0 nothing failed (conformant, or incomplete where tests were deselected),
+             1 not conformant, 2 the harness could not run or finish (bad options, server
+             exited or never ready, interrupted, --run-timeout reached)
 
 examples:
   conformance --server-cmd 'reference-server --address {address} --certificate {certificate} \\
@@ -53,56 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    mode = parser.add_argument_group("what to certify")
-    mode.add_argument(
-        "--target", metavar="ADDRESS", help="a running server: host:port or unix:PATH"
-    )
-    mode.add_argument(
-        "--server-cmd", metavar="COMMAND", help="start servers from this command template"
-    )
-    tls = parser.add_argument_group("TLS material for --target")
-    tls.add_argument(
-        "--tls-ca",
-        metavar="FILE",
-        help="PEM of the CA that signed the server certificate (profile tls)",
-    )
-    tls.add_argument("--tls-cert", metavar="FILE", help="client certificate PEM (profile mtls)")
-    tls.add_argument("--tls-key", metavar="FILE", help="client private key PEM (profile mtls)")
-    run = parser.add_argument_group("what to run")
-    run.add_argument(
-        "--profile",
-        metavar="PROFILE",
-        action="append",
-        choices=PROFILE_NAMES,
-        help=f"a profile to run, repeatable: {', '.join(PROFILE_NAMES)} "
-        "(default: every profile the drive mode allows; resnet only if resnet50 "
-        "answers a probe)",
-    )
-    run.add_argument(
-        "--max-msg-mb-size",
-        metavar="N",
-        type=int,
-        help="profile limits: the target's declared max_msg_mb_size, or the one "
-        "given to the harness's limits server (default 1)",
-    )
-    run.add_argument(
-        "--ready-timeout",
-        metavar="SECONDS",
-        type=float,
-        help="how long a server may take to answer its first Predict (default 30)",
-    )
-    run.add_argument(
-        "--thorough",
-        action="store_true",
-        help="10x the hypothesis examples, randomized (the seed is reported)",
-    )
-    run.add_argument("--seed", metavar="N", type=int, help="explore with this hypothesis seed")
-    run.add_argument(
-        "--expect-failures",
-        metavar="FILE",
-        help="requirement IDs (one per line, # comments) allowed to fail; a listed "
-        "ID that passes fails the run",
-    )
+    groups = {key: parser.add_argument_group(title) for key, title in GROUPS.items()}
+    for option in OPTIONS:  # the table the plugin's --conformance-* options come from too
+        groups[option.group].add_argument(f"--{option.name}", **option.argparse_kwargs())
+    run = groups["run"]
     run.add_argument(
         "-n",
         "--workers",
@@ -114,14 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-v", "--verbose", action="count", default=0, help="more output (repeatable)")
     run.add_argument("-q", "--quiet", action="count", default=0, help="less output (repeatable)")
-    out = parser.add_argument_group("reports")
-    out.add_argument(
-        "--json-report", metavar="FILE", help="JSON: every requirement with its outcome"
-    )
-    out.add_argument(
-        "--certificate", metavar="FILE", help="the certificate, Markdown (.md) or HTML (.html)"
-    )
-    out.add_argument("--junitxml", metavar="FILE", help="JUnit XML (pytest's)")
+    groups["reports"].add_argument("--junitxml", metavar="FILE", help="JUnit XML (pytest's)")
     info = parser.add_argument_group("catalogue")
     info.add_argument(
         "--list-requirements", action="store_true", help="print the requirement catalogue and exit"
@@ -151,26 +103,15 @@ def pytest_arguments(args: argparse.Namespace, extra: Sequence[str]) -> list[str
     command = ["-c", str(ini), "--rootdir", str(package)]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         command += ["-p", "conformance"]  # the entry point's name: loads it even then
-    for name in (
-        "target",
-        "server_cmd",
-        "tls_ca",
-        "tls_cert",
-        "tls_key",
-        "max_msg_mb_size",
-        "ready_timeout",
-        "seed",
-        "json_report",
-        "certificate",
-        "expect_failures",
-    ):
-        value = getattr(args, name)
-        if value is not None:
-            command += [f"--conformance-{name.replace('_', '-')}", str(value)]
-    for profile in args.profile or ():
-        command += ["--conformance-profile", profile]
-    if args.thorough:
-        command.append("--conformance-thorough")
+    for option in OPTIONS:
+        value = getattr(args, option.dest)
+        if option.metavar is None:
+            command += [option.plugin_flag] if value else []
+        elif option.repeat:
+            for item in value or ():
+                command += [option.plugin_flag, str(item)]
+        elif value is not None:
+            command += [option.plugin_flag, str(value)]
     if args.junitxml:
         command += ["--junitxml", args.junitxml]
     if args.workers:
@@ -192,6 +133,24 @@ def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _check_workers(workers: str | None) -> None:
+    if workers is None:
+        return
+    if workers not in ("auto", "logical") and not (workers.isdigit() and int(workers) >= 0):
+        raise OptionsError(
+            f"-n/--workers: expected a number >= 0, auto or logical, got {workers!r}"
+        )
+    if importlib.util.find_spec("xdist") is None:
+        raise OptionsError("-n/--workers needs pytest-xdist (pip install pytest-xdist)")
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Every option checked before pytest starts (OptionsError: one line, exit status 2)."""
+    build({option.dest: getattr(args, option.dest) for option in OPTIONS})
+    _check_workers(args.workers)
+    writable("--junitxml", args.junitxml)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ours, extra = _split(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -200,20 +159,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         for req in REQUIREMENTS:
             print(f"{req.id:<40} {req.level:<6} {req.profile:<6} {req.sentence}")
         return EXIT_CONFORMANT
-    if args.write_requirements:
-        with open(args.write_requirements, "w", encoding="utf-8") as file:
-            file.write(render_markdown())
-        print(f"wrote {len(REQUIREMENTS)} requirements to {args.write_requirements}")
-        return EXIT_CONFORMANT
-    if (args.target is None) == (args.server_cmd is None):
-        parser.error("give exactly one of --target ADDRESS or --server-cmd COMMAND")
+    try:
+        if args.write_requirements:
+            path = str(writable("--write-requirements", args.write_requirements))
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(render_markdown())
+            print(f"wrote {len(REQUIREMENTS)} requirements to {path}")
+            return EXIT_CONFORMANT
+        _check(args)
+    except OptionsError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)  # one line, no usage dump
+        return EXIT_HARNESS
     import pytest  # only now: --help and the catalogue stay fast
 
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    # Ctrl-C, SIGTERM and --run-timeout all stop the run as an interrupt (the servers stopped,
+    # the reports written), also where the caller's shell left SIGINT ignored.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_term = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         status = pytest.main(pytest_arguments(args, extra))
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
     return _exit_status(int(status))
 
 

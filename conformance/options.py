@@ -1,21 +1,140 @@
-"""The harness's settings, read from the ``--conformance-*`` options and checked once.
+"""The harness's options: one table that both front ends (the ``conformance`` command and the
+pytest plugin's ``--conformance-*`` options) are built from, and the check of their values.
 
 Anything wrong here is the caller's mistake, reported as one line (exit status 2), never as a
-traceback.
+traceback. The checks run before anything starts: a report path that cannot be written is
+refused up front, not after a whole run.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.launch import placeholders_in
+from conformance.launch import PLACEHOLDERS, placeholders_in
 from conformance.requirements import BY_ID, PROFILE_NAMES
 
 CERTIFICATE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 DEFAULT_READY_TIMEOUT_S = 30.0
+DEFAULT_RUN_TIMEOUT_S = 1800.0  # a gating run takes well under a minute; --thorough ten times it
 DEFAULT_LIMITS_MB = 1  # the small max_msg_mb_size the harness gives its limits server
+MAX_MSG_MB_SIZE = 512  # upstream's largest max_msg_mb_size
+PLUGIN_PREFIX = "--conformance-"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One harness option: ``--NAME`` on the command, ``--conformance-NAME`` in the plugin."""
+
+    name: str
+    metavar: str | None  # None: a flag
+    help: str
+    group: str  # the command's help section
+    kind: Callable[[str], Any] | None = None  # int or float; None: the text as given
+    repeat: bool = False  # may be given several times (a list)
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def plugin_flag(self) -> str:
+        return PLUGIN_PREFIX + self.name
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``add_argument`` (argparse) and ``addoption`` (pytest)."""
+        if self.metavar is None:
+            return {"action": "store_true", "help": self.help}
+        kwargs: dict[str, Any] = {"metavar": self.metavar, "help": self.help}
+        if self.kind is not None:
+            kwargs["type"] = self.kind
+        if self.repeat:
+            kwargs["action"] = "append"
+        if self.choices is not None:
+            kwargs["choices"] = self.choices
+        return kwargs
+
+
+_PLACEHOLDER_LIST = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+
+# The command's help sections, in order.
+GROUPS = {
+    "mode": "what to certify",
+    "tls": "TLS material for --target",
+    "run": "what to run",
+    "reports": "reports",
+}
+
+OPTIONS: tuple[Option, ...] = (
+    Option("target", "ADDRESS", "a running server: host:port or unix:PATH", "mode"),
+    Option(
+        "server-cmd",
+        "COMMAND",
+        f"start servers from this shell command template ({_PLACEHOLDER_LIST})",
+        "mode",
+    ),
+    Option(
+        "tls-ca",
+        "FILE",
+        "PEM of the CA that signed the server certificate (profile tls)",
+        "tls",
+    ),
+    Option("tls-cert", "FILE", "client certificate PEM (profile mtls)", "tls"),
+    Option("tls-key", "FILE", "client private key PEM (profile mtls)", "tls"),
+    Option(
+        "profile",
+        "PROFILE",
+        f"a profile to run, repeatable: {', '.join(PROFILE_NAMES)} (default: every profile the "
+        "drive mode allows; resnet only if the server deploys resnet50)",
+        "run",
+        repeat=True,
+        choices=PROFILE_NAMES,
+    ),
+    Option(
+        "max-msg-mb-size",
+        "N",
+        f"profile limits: the target's declared max_msg_mb_size (1..{MAX_MSG_MB_SIZE}), or the "
+        f"one given to the harness's limits server (default {DEFAULT_LIMITS_MB})",
+        "run",
+        kind=int,
+    ),
+    Option(
+        "ready-timeout",
+        "SECONDS",
+        "how long a server may take to answer its first Predict "
+        f"(default {DEFAULT_READY_TIMEOUT_S:g})",
+        "run",
+        kind=float,
+    ),
+    Option(
+        "run-timeout",
+        "SECONDS",
+        "stop the whole run after this long, as an interrupted run (exit status 2; "
+        f"default {DEFAULT_RUN_TIMEOUT_S:g})",
+        "run",
+        kind=float,
+    ),
+    Option(
+        "thorough", None, "10x the hypothesis examples, randomized (the seed is reported)", "run"
+    ),
+    Option("seed", "N", "explore with this hypothesis seed (an integer >= 0)", "run", kind=int),
+    Option(
+        "expect-failures",
+        "FILE",
+        "requirement IDs (one per line, # comments) allowed to fail; a listed ID that passes "
+        "fails the run",
+        "run",
+    ),
+    Option("json-report", "FILE", "JSON: every requirement with its outcome", "reports"),
+    Option("certificate", "FILE", "the certificate, Markdown (.md) or HTML (.html)", "reports"),
+)
+
+BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 
 
 class OptionsError(Exception):
@@ -32,6 +151,7 @@ class RunOptions:
     profiles: tuple[str, ...] = ()  # as requested; empty = every profile the mode allows
     max_msg_mb_size: int | None = None
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+    run_timeout_s: float = DEFAULT_RUN_TIMEOUT_S
     thorough: bool = False
     seed: int | None = None
     json_report: str | None = None
@@ -73,6 +193,53 @@ def _readable(option: str, path: str | None) -> str | None:
     return path
 
 
+def writable(option: str, path: str | None) -> str | None:
+    """``path`` if a file can be written there now (its folder exists), else OptionsError.
+    Tried for real, as permission bits say nothing to root: an existing file is opened for
+    writing (not changed); for a new one, a scratch file is made beside it and removed."""
+    if path is None:
+        return None
+    if not path:
+        raise OptionsError(f"{option}: empty file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OptionsError(f"{option}: cannot write {path}: no folder {folder}")
+    if os.path.isdir(path):
+        raise OptionsError(f"{option}: cannot write {path}: it is a folder")
+    try:
+        if os.path.exists(path):
+            os.close(os.open(path, os.O_WRONLY))
+        else:
+            descriptor, scratch = tempfile.mkstemp(prefix=".conformance-", dir=folder)
+            os.close(descriptor)
+            os.unlink(scratch)
+    except OSError as exc:
+        raise OptionsError(f"{option}: cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def _seconds(option: str, value: Any, default: float) -> float:
+    """A finite number of seconds > 0 (None: the default)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionsError(f"{option}: expected seconds > 0, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise OptionsError(f"{option}: expected a finite number of seconds > 0, got {value}")
+    return float(value)
+
+
+def _integer(option: str, value: Any, low: int, high: int | None = None) -> int | None:
+    if value is None:
+        return None
+    span = f"{low}..{high}" if high is not None else f"an integer >= {low}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionsError(f"{option}: expected {span}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise OptionsError(f"{option}: expected {span}, got {value}")
+    return value
+
+
 def _check_target(target: str) -> None:
     if target.startswith("unix:"):
         if not target[len("unix:") :]:
@@ -84,7 +251,10 @@ def _check_target(target: str) -> None:
 
 
 def build(values: dict[str, Any]) -> RunOptions:
-    """RunOptions from raw option values (keys as the option names without the prefix)."""
+    """RunOptions from raw option values, keyed by Option.dest (``server_cmd``, ``profile``...)."""
+    unknown = set(values) - {option.dest for option in OPTIONS}
+    if unknown:
+        raise OptionsError(f"unknown options: {', '.join(sorted(unknown))}")
     target, server_cmd = values.get("target"), values.get("server_cmd")
     if (target is None) == (server_cmd is None):
         raise OptionsError("give exactly one of --target ADDRESS or --server-cmd COMMAND")
@@ -106,18 +276,18 @@ def build(values: dict[str, Any]) -> RunOptions:
             )
         if "address" not in placeholders_in(server_cmd):
             raise OptionsError("--server-cmd must contain the {address} placeholder")
-    profiles = tuple(dict.fromkeys(values.get("profiles") or ()))
+    profiles = tuple(dict.fromkeys(values.get("profile") or ()))
     for profile in profiles:
         if profile not in PROFILE_NAMES:
             raise OptionsError(
                 f"--profile: unknown profile {profile!r} (known: {', '.join(PROFILE_NAMES)})"
             )
-    max_mb = values.get("max_msg_mb_size")
-    if max_mb is not None and not 1 <= max_mb <= 512:
-        raise OptionsError(f"--max-msg-mb-size: expected 1..512, got {max_mb}")
-    ready_timeout = values.get("ready_timeout") or DEFAULT_READY_TIMEOUT_S
-    if ready_timeout <= 0:
-        raise OptionsError(f"--ready-timeout: expected seconds > 0, got {ready_timeout}")
+    max_mb = _integer("--max-msg-mb-size", values.get("max_msg_mb_size"), 1, MAX_MSG_MB_SIZE)
+    ready_timeout = _seconds(
+        "--ready-timeout", values.get("ready_timeout"), DEFAULT_READY_TIMEOUT_S
+    )
+    run_timeout = _seconds("--run-timeout", values.get("run_timeout"), DEFAULT_RUN_TIMEOUT_S)
+    seed = _integer("--seed", values.get("seed"), 0)
     certificate = values.get("certificate")
     if certificate is not None and not certificate.lower().endswith(CERTIFICATE_SUFFIXES):
         raise OptionsError("--certificate: the file name must end in .md or .html")
@@ -131,11 +301,12 @@ def build(values: dict[str, Any]) -> RunOptions:
         tls_key=tls_key,
         profiles=profiles,
         max_msg_mb_size=max_mb,
-        ready_timeout_s=float(ready_timeout),
+        ready_timeout_s=ready_timeout,
+        run_timeout_s=run_timeout,
         thorough=bool(values.get("thorough")),
-        seed=values.get("seed"),
-        json_report=values.get("json_report"),
-        certificate=certificate,
+        seed=seed,
+        json_report=writable("--json-report", values.get("json_report")),
+        certificate=writable("--certificate", certificate),
         expect_failures_file=expect_file,
         expected_failures=expected,
     )

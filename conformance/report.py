@@ -9,16 +9,28 @@ Outcomes of a requirement (over all the tests that carry its ID):
 * ``not-applicable``: the harness cannot check it here (never counted as passed);
 * ``skipped``: skipped for another reason; ``not-run``: deselected or its profile not requested.
 
-A profile's verdict: ``not-applicable`` if the profile cannot run here; ``failed`` if any of its
-requirements failed (expected or not); ``passed`` if at least one passed and none failed;
-``not-run`` otherwise.
+A profile's verdict, first that applies:
+
+* ``not-applicable``: the profile cannot run here;
+* ``failed``: a requirement failed (not counting expected failures);
+* ``not-run``: none of its requirements was checked (passed or failed, expectedly or not);
+* ``incomplete``: some requirements were not run or skipped (a ``-k`` selection, say): never
+  "passed", whatever the ones that ran did;
+* ``passed-with-expected-failures``: every requirement ran; the only failures are listed in the
+  expectation file;
+* ``passed``: every requirement ran and passed (requirement-level "not applicable", such as
+  the expired-certificate check of a ``--target`` run, does not count against it).
+
+The run's ``result``: ``not-finished`` (exit status 2), ``not-conformant`` (1), and with exit
+status 0 ``incomplete`` if a profile is incomplete or not run, else
+``conformant-with-expected-failures`` or ``conformant``. Exit status 0 means "nothing failed":
+an incomplete run is not a failure (a deliberate selection), but it is not called conformant.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +44,7 @@ from conformance.requirements import PROFILES, REQUIREMENTS, Requirement
 from conformance.run import RunContext
 
 FAILING = ("failed", "expected-failure", "unexpected-pass")
+UNCHECKED = ("not-run", "skipped")  # outcomes that leave a requirement unchecked
 
 
 @dataclass
@@ -76,8 +89,12 @@ class Results:
         options: RunOptions,
         exit_status: int,
         servers_exited: list[dict[str, Any]] | None = None,
+        *,
+        run_timed_out: bool = False,
     ) -> dict[str, Any]:
-        return summarize(self, context, options, exit_status, servers_exited or [])
+        return summarize(
+            self, context, options, exit_status, servers_exited or [], run_timed_out=run_timed_out
+        )
 
 
 def _requirement_outcome(
@@ -106,6 +123,8 @@ def summarize(
     options: RunOptions,
     exit_status: int,
     servers_exited: list[dict[str, Any]],
+    *,
+    run_timed_out: bool = False,
 ) -> dict[str, Any]:
     """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
     exit_status = exit_status if exit_status in (0, 1) else 2
@@ -140,14 +159,7 @@ def summarize(
         counts: dict[str, int] = defaultdict(int)
         for r in mine:
             counts[r["outcome"]] += 1
-        if profile.name in context.not_applicable:
-            verdict = "not-applicable"
-        elif any(r["outcome"] in FAILING for r in mine):
-            verdict = "failed" if counts["failed"] or counts["expected-failure"] else "passed"
-        elif counts["passed"]:
-            verdict = "passed"
-        else:
-            verdict = "not-run"
+        verdict = _verdict(profile.name in context.not_applicable, counts)
         profiles[profile.name] = {
             "verdict": verdict,
             "reason": context.not_applicable.get(profile.name, ""),
@@ -155,8 +167,10 @@ def summarize(
             "failed": [r["id"] for r in mine if r["outcome"] == "failed"],
             "expected_failures": [r["id"] for r in mine if r["outcome"] == "expected-failure"],
             "unexpected_passes": [r["id"] for r in mine if r["outcome"] == "unexpected-pass"],
+            "not_run": [r["id"] for r in mine if r["outcome"] in UNCHECKED],
             "duration_s": round(sum(r["duration_s"] for r in mine), 3),
         }
+    result = _result(exit_status, profiles, requirements)
     finished = dt.datetime.now(dt.UTC)
     return {
         "suite": {"name": "ms-serving-conformance", "version": __version__},
@@ -165,13 +179,17 @@ def summarize(
         "server_cmd": options.server_cmd,
         "profiles_requested": list(context.requested),
         "profiles_explicit": context.explicit,
-        "conformant": exit_status == 0,
+        "conformant": result.startswith("conformant"),
+        "result": result,
         "exit_status": exit_status,
+        "run_timed_out": run_timed_out,
+        "run_timeout_s": options.run_timeout_s,
         "profiles": profiles,
         "requirements": requirements,
         "failed": [r["id"] for r in requirements if r["outcome"] == "failed"],
         "expected_failures": [r["id"] for r in requirements if r["outcome"] == "expected-failure"],
         "unexpected_passes": [r["id"] for r in requirements if r["outcome"] == "unexpected-pass"],
+        "not_run": [i for p in profiles.values() for i in p["not_run"]],
         "expectation_file": options.expect_failures_file,
         "servers_exited": servers_exited,
         "hypothesis": {
@@ -185,9 +203,64 @@ def summarize(
     }
 
 
+def _verdict(not_applicable: bool, counts: dict[str, int]) -> str:
+    def some(*outcomes: str) -> bool:
+        return any(counts.get(outcome, 0) for outcome in outcomes)
+
+    if not_applicable:
+        return "not-applicable"
+    if some("failed"):
+        return "failed"
+    if not some("passed", *FAILING):
+        return "not-run"
+    if some(*UNCHECKED):
+        return "incomplete"
+    if some("expected-failure"):
+        return "passed-with-expected-failures"
+    return "passed"
+
+
+def _result(
+    exit_status: int, profiles: dict[str, dict[str, Any]], requirements: list[dict[str, Any]]
+) -> str:
+    if exit_status == 2:
+        return "not-finished"
+    if exit_status == 1:
+        return "not-conformant"
+    if any(p["verdict"] in ("incomplete", "not-run") for p in profiles.values()):
+        return "incomplete"
+    if any(r["outcome"] == "expected-failure" for r in requirements):
+        return "conformant-with-expected-failures"
+    return "conformant"
+
+
+def result_line(summary: dict[str, Any]) -> str:
+    """The run's result in words, as the certificate and the terminal summary give it."""
+    result = summary["result"]
+    if result == "not-finished":
+        why = " (--run-timeout reached)" if summary.get("run_timed_out") else ""
+        return f"NOT FINISHED: the harness could not run or complete the run{why}"
+    if result == "not-conformant":
+        return "NOT CONFORMANT"
+    if result == "incomplete":
+        count = len(summary["not_run"])
+        return f"INCOMPLETE: {count} requirement{'s' if count != 1 else ''} not run"
+    inapplicable = [n for n, p in summary["profiles"].items() if p["verdict"] == "not-applicable"]
+    scope = "in every requested profile"
+    if inapplicable:
+        scope = (
+            f"in every requested profile that applies (not applicable: {', '.join(inapplicable)})"
+        )
+    if result == "conformant-with-expected-failures":
+        return f"CONFORMANT {scope}, with the expected failures listed below"
+    return f"CONFORMANT {scope}"
+
+
+def timeout_line(seconds: float) -> str:
+    return f"the run exceeded --run-timeout ({seconds:g} s) and was stopped (exit status 2)"
+
+
 def write_json(summary: dict[str, Any], path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2)
         file.write("\n")
@@ -208,6 +281,8 @@ def terminal_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"server '{gone['server']}' exited during the run (status {gone['status']}): {last}"
         )
+    if summary["run_timed_out"]:
+        lines.append(timeout_line(summary.get("run_timeout_s", 0)))
     for key, label in (
         ("failed", "FAILED"),
         ("expected_failures", "expected failures"),
@@ -215,4 +290,5 @@ def terminal_lines(summary: dict[str, Any]) -> list[str]:
     ):
         if summary[key]:
             lines.append(f"{label}: {' '.join(summary[key])}")
+    lines.append(f"result: {result_line(summary)}")
     return lines

@@ -1,13 +1,26 @@
-"""Option checking: every mistake is one line (OptionsError), never a traceback."""
+"""Option checking: every mistake is one line (OptionsError), never a traceback; and the one
+option table both front ends (the command and the pytest plugin) are built from."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance.options import OptionsError, build, parse_expectations
+from conformance.cli import build_parser, pytest_arguments
+from conformance.options import (
+    DEFAULT_READY_TIMEOUT_S,
+    DEFAULT_RUN_TIMEOUT_S,
+    OPTIONS,
+    OptionsError,
+    build,
+    parse_expectations,
+    writable,
+)
+
+pytest_plugins = ["pytester"]
 
 CMD = "server --address {address}"
 
@@ -25,11 +38,24 @@ CMD = "server --address {address}"
         ({"target": "a:1", "tls_cert": __file__}, "come together"),
         ({"target": "a:1", "tls_cert": __file__, "tls_key": __file__}, "needs --tls-ca"),
         ({"target": "a:1", "tls_ca": "/no/such/ca.pem"}, "cannot read /no/such/ca.pem"),
-        ({"target": "a:1", "profiles": ["core", "speed"]}, "unknown profile 'speed'"),
+        ({"target": "a:1", "profile": ["core", "speed"]}, "unknown profile 'speed'"),
         ({"target": "a:1", "max_msg_mb_size": 513}, "expected 1..512"),
+        ({"target": "a:1", "max_msg_mb_size": 0}, "expected 1..512"),
+        ({"target": "a:1", "max_msg_mb_size": True}, "expected 1..512"),
         ({"target": "a:1", "ready_timeout": -1.0}, "seconds > 0"),
+        ({"target": "a:1", "ready_timeout": 0.0}, "seconds > 0, got 0.0"),  # not the default
+        ({"target": "a:1", "ready_timeout": math.nan}, "finite number of seconds > 0, got nan"),
+        ({"target": "a:1", "ready_timeout": math.inf}, "finite number of seconds > 0, got inf"),
+        ({"target": "a:1", "run_timeout": math.nan}, "--run-timeout: expected a finite"),
+        ({"target": "a:1", "run_timeout": 0}, "--run-timeout: expected a finite"),
+        ({"target": "a:1", "seed": -1}, "--seed: expected an integer >= 0"),
         ({"target": "a:1", "certificate": "cert.pdf"}, "must end in .md or .html"),
         ({"target": "a:1", "expect_failures": "/no/such/file"}, "cannot read expectation file"),
+        ({"target": "a:1", "json_report": "/no/such/dir/r.json"}, "no folder /no/such/dir"),
+        ({"target": "a:1", "certificate": "/no/such/dir/c.md"}, "no folder /no/such/dir"),
+        ({"target": "a:1", "json_report": "/etc/hostname/r.json"}, "no folder /etc/hostname"),
+        ({"target": "a:1", "json_report": ""}, "empty file name"),
+        ({"target": "a:1", "readiness": 3}, "unknown options: readiness"),
     ],
 )
 def test_bad_options(values: dict[str, Any], message: str) -> None:
@@ -38,11 +64,55 @@ def test_bad_options(values: dict[str, Any], message: str) -> None:
 
 
 def test_good_options() -> None:
-    options = build({"target": "unix:/tmp/s", "profiles": ["core", "uds", "core"]})
+    options = build({"target": "unix:/tmp/s", "profile": ["core", "uds", "core"]})
     assert options.mode == "target" and options.subject == "unix:/tmp/s"
     assert options.profiles == ("core", "uds")  # de-duplicated, order kept
-    launched = build({"server_cmd": CMD, "max_msg_mb_size": 2, "thorough": True, "seed": 5})
+    assert options.ready_timeout_s == DEFAULT_READY_TIMEOUT_S
+    assert options.run_timeout_s == DEFAULT_RUN_TIMEOUT_S
+    launched = build(
+        {"server_cmd": CMD, "max_msg_mb_size": 2, "thorough": True, "seed": 5, "ready_timeout": 1}
+    )
     assert launched.mode == "server-cmd" and launched.max_msg_mb_size == 2 and launched.seed == 5
+    assert launched.ready_timeout_s == 1.0
+
+
+def test_report_paths_must_be_writable_up_front(tmp_path: Path) -> None:
+    folder = tmp_path / "reports.md"
+    folder.mkdir()
+    with pytest.raises(OptionsError, match="it is a folder"):
+        build({"target": "a:1", "certificate": str(folder)})
+    report = tmp_path / "r.json"
+    options = build({"target": "a:1", "json_report": str(report)})
+    assert options.json_report == str(report)
+    assert list(tmp_path.iterdir()) == [folder]  # the check leaves nothing behind
+    report.write_text("old")
+    assert writable("--json-report", str(report)) == str(report)
+    assert report.read_text() == "old"  # opened for writing, not changed
+
+
+def test_one_table_makes_both_front_ends() -> None:
+    names = [option.name for option in OPTIONS]
+    assert len(names) == len(set(names))
+    parser = build_parser()
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    assert {f"--{name}" for name in names} <= flags
+    # Every option value the command takes reaches the plugin under its --conformance- name.
+    argv = """--target a:1 --profile core --profile uds --thorough --ready-timeout 2.5
+        --run-timeout 60 --seed 7 --max-msg-mb-size 3 --json-report r.json --certificate c.md
+        --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem --expect-failures x.txt"""
+    args = parser.parse_args([*argv.split(), "--server-cmd", "s {address}"])
+    forwarded = pytest_arguments(args, [])
+    for option in OPTIONS:
+        assert option.plugin_flag in forwarded, option.name
+    assert forwarded.count("--conformance-profile") == 2
+    at = forwarded.index("--conformance-run-timeout")
+    assert forwarded[at + 1] == "60.0"
+
+
+def test_plugin_declares_every_option(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    for option in OPTIONS:
+        result.stdout.fnmatch_lines([f"*{option.plugin_flag}*"])
 
 
 def test_expectation_file(tmp_path: Path) -> None:

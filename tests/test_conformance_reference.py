@@ -87,6 +87,8 @@ def test_certifying_doc_commands_pass_against_the_reference_server(
     # The full --server-cmd run: every profile, every requirement passed.
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["mode"] == "server-cmd" and report["exit_status"] == 0 and report["conformant"]
+    assert report["result"] == "conformant" and report["not_run"] == []
+    assert not report["run_timed_out"]
     assert report["hypothesis"] == {"derandomized": True, "seed": None, "thorough": False}
     assert {name: p["verdict"] for name, p in report["profiles"].items()} == {
         name: "passed" for name in PROFILE_NAMES

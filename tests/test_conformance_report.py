@@ -12,6 +12,7 @@ from conformance import certificate
 from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID
 from conformance.options import RunOptions
 from conformance.report import Results, terminal_lines, write_json
+from conformance.requirements import by_profile
 from conformance.run import RunContext
 
 
@@ -50,13 +51,22 @@ def context(**changes: Any) -> RunContext:
 
 
 def summary_of(
-    reports: list[pytest.TestReport], expected: frozenset[str] = frozenset(), status: int = 1
+    reports: list[pytest.TestReport],
+    expected: frozenset[str] = frozenset(),
+    status: int = 1,
+    **context_changes: Any,
 ) -> dict[str, Any]:
     results = Results()
     for report in reports:
         results.add(report)
     options = RunOptions(server_cmd="srv {address}", expected_failures=expected)
-    return results.summarize(context(), options, status)
+    return results.summarize(context(**context_changes), options, status)
+
+
+def passing(profile: str, *, but: dict[str, pytest.TestReport] | None = None) -> list[Any]:
+    """A passing report for every requirement of ``profile``, some replaced by ``but``."""
+    but = but or {}
+    return [but.get(r.id) or make_report(r.id, r.id, "passed") for r in by_profile(profile)]
 
 
 def outcome_of(summary: dict[str, Any], requirement: str) -> str:
@@ -93,7 +103,8 @@ def test_outcomes_and_verdicts() -> None:
     assert set(summary["profiles"]) == {"core", "tls", "strict"}
     assert summary["profiles"]["core"]["verdict"] == "failed"
     assert summary["profiles"]["tls"]["verdict"] == "not-applicable"
-    assert summary["profiles"]["strict"]["verdict"] == "passed"  # passed, but listed: see below
+    # Most of strict never ran: "incomplete", whatever the ones that ran did.
+    assert summary["profiles"]["strict"]["verdict"] == "incomplete"
     assert summary["unexpected_passes"] == ["STRICT-FAIL-TEXT"]
     assert summary["failed"] == ["CORE-ECHO-STRING"]
     failed = next(r for r in summary["requirements"] if r["id"] == "CORE-ECHO-STRING")
@@ -102,6 +113,61 @@ def test_outcomes_and_verdicts() -> None:
     )
     lines = terminal_lines(summary)
     assert lines[0].startswith("core    FAILED") and "no {certificate} placeholder" in lines[1]
+    assert lines[-1] == "result: NOT CONFORMANT" and summary["result"] == "not-conformant"
+
+
+def test_a_selection_is_incomplete_not_conformant(tmp_path: Path) -> None:
+    # One requirement ran and passed, the rest were deselected (-k): exit status 0, but no
+    # "passed" verdict and no CONFORMANT certificate.
+    summary = summary_of(
+        [make_report("v", "CORE-VERSION-SELECT", "passed")],
+        status=0,
+        requested=("core",),
+        not_applicable={},
+    )
+    core = summary["profiles"]["core"]
+    assert core["verdict"] == "incomplete" and len(core["not_run"]) == 33
+    assert summary["result"] == "incomplete" and not summary["conformant"]
+    assert summary["exit_status"] == 0 and len(summary["not_run"]) == 33
+    certificate.write(summary, str(tmp_path / "c.md"))
+    text = (tmp_path / "c.md").read_text()
+    assert "**Result:** INCOMPLETE: 33 requirements not run" in text
+    assert "CONFORMANT" not in text and "| `core` | **INCOMPLETE** |" in text
+    assert "## Requirements not run" in text and "`CORE-SPEC-ECHO`" in text
+    assert terminal_lines(summary)[-1] == "result: INCOMPLETE: 33 requirements not run"
+
+
+def test_only_expected_failures_is_a_pass_with_deviations(tmp_path: Path) -> None:
+    truncation = make_report("t", "STRICT-TEXT-TRUNCATION", "skipped", failed_as="call")
+    summary = summary_of(
+        passing("strict", but={"STRICT-TEXT-TRUNCATION": truncation}),
+        expected=frozenset({"STRICT-TEXT-TRUNCATION"}),
+        status=0,
+        requested=("strict",),
+        not_applicable={},
+    )
+    assert summary["profiles"]["strict"]["verdict"] == "passed-with-expected-failures"
+    assert summary["result"] == "conformant-with-expected-failures" and summary["conformant"]
+    certificate.write(summary, str(tmp_path / "c.md"))
+    text = (tmp_path / "c.md").read_text()
+    assert "CONFORMANT in every requested profile, with the expected failures listed" in text
+    assert "| `strict` | **PASSED with expected failures** |" in text
+    failed, deviations = text.split("## Known deviations (listed as expected failures)")
+    assert "## Failed requirements\n\nNone." in failed
+    assert "- `STRICT-TEXT-TRUNCATION` (SHOULD, strict, expected-failure)" in deviations
+    certificate.write(summary, str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert "<h2>Known deviations (listed as expected failures)</h2>" in page
+
+
+def test_a_complete_pass_is_conformant_and_names_inapplicable_profiles() -> None:
+    summary = summary_of(passing("core"), status=0, requested=("core", "tls"))
+    assert summary["profiles"]["core"]["verdict"] == "passed"
+    assert summary["profiles"]["tls"]["verdict"] == "not-applicable"
+    assert summary["result"] == "conformant" and summary["conformant"]
+    assert terminal_lines(summary)[-1] == (
+        "result: CONFORMANT in every requested profile that applies (not applicable: tls)"
+    )
 
 
 def test_not_applicable_is_never_passed() -> None:
@@ -118,8 +184,8 @@ def test_not_applicable_is_never_passed() -> None:
 def test_json_and_certificates(tmp_path: Path) -> None:
     reports = [make_report("a", "CORE-ECHO-STRING", "failed", failed_as="call")]
     summary = summary_of(reports)
-    write_json(summary, str(tmp_path / "sub" / "r.json"))
-    assert json.loads((tmp_path / "sub" / "r.json").read_text())["failed"] == ["CORE-ECHO-STRING"]
+    write_json(summary, str(tmp_path / "r.json"))
+    assert json.loads((tmp_path / "r.json").read_text())["failed"] == ["CORE-ECHO-STRING"]
     certificate.write(summary, str(tmp_path / "c.md"))
     text = (tmp_path / "c.md").read_text()
     assert "NOT CONFORMANT" in text and "| `core` | **FAILED** |" in text
