@@ -1,7 +1,10 @@
 """The gRPC channel to a MindSpore Serving server: addresses, message limits, TLS.
 
-``open_channel`` is public: the conformance harness opens its channels with it, so that the
-harness and the reference client reach a server in exactly the same way.
+``open_channel`` is public, for callers that want to reach a server exactly as the reference
+client does. The conformance harness's raw checks deliberately do not use it: they go through
+channels conformance.endpoints builds itself, so that a bug here cannot hide a server's bug.
+Only the harness's ``CLIENT-*`` checks, which certify the client and the server together, reach
+the server through this module (by way of the Client).
 """
 
 from __future__ import annotations
