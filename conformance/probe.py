@@ -1,8 +1,12 @@
 """Readiness: is a server under test answering yet?
 
-Ready means "answers a Predict with a well-formed reply": the probe asks for a servable that
-no server deploys, so any reply (an error entry included) will do. A server whose own
-certificate no client can accept (the expired one) is ready once it completes a TLS handshake.
+Ready means "answers a Predict": the probe asks for a servable that no server deploys, so any
+answer will do, a reply (an error entry included) or any gRPC status but the two that mean "not
+there yet" (UNAVAILABLE, DEADLINE_EXCEEDED, which also cover a refused connection). A server
+that answers with the wrong status is then run and fails the checks that say so (exit status
+1), instead of being reported as never ready (2). A server whose own certificate no client can
+accept (the expired one) is ready once it completes a TLS handshake. A server given a
+certificate that answers in plaintext is listening too (``or_plaintext``): its TLS checks fail.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from protos import ms_service_pb2_grpc
 PROBE_SERVABLE = "conformance-readiness-probe"
 _ATTEMPT_S = 1.0
 _MIN_PERIOD_S = 0.1
+# The statuses of a server that is not (yet) listening or answering.
+NOT_ANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def probe_request() -> pb.PredictRequest:
@@ -33,13 +39,14 @@ def probe_request() -> pb.PredictRequest:
 
 
 def predict_once(endpoint: Endpoint, timeout_s: float) -> str | None:
-    """None if the server answered a Predict, else why not."""
+    """None if the server answered a Predict (any status but NOT_ANSWERED), else why not."""
     with endpoint.open_channel(isolated=True) as channel:
         stub = ms_service_pb2_grpc.MSServiceStub(channel)
         try:
             stub.Predict(probe_request(), timeout=timeout_s, wait_for_ready=True)
         except grpc.RpcError as exc:
-            return f"{exc.code().name}: {exc.details()}"
+            if exc.code() in NOT_ANSWERED:
+                return f"{exc.code().name}: {exc.details()}"
     return None
 
 
@@ -61,6 +68,21 @@ def handshake_once(endpoint: Endpoint, timeout_s: float) -> str | None:
 
 
 Probe = Callable[[Endpoint, float], "str | None"]
+
+
+def or_plaintext(probe: Probe) -> Probe:
+    """``probe``, or for a TLS endpoint also a plaintext Predict answered at the same address:
+    a server that ignores its certificate is listening, and fails the TLS checks."""
+
+    def either(endpoint: Endpoint, timeout_s: float) -> str | None:
+        why = probe(endpoint, timeout_s)
+        if why is None or not endpoint.is_tls:
+            return why
+        if predict_once(endpoint.plaintext(), timeout_s) is None:
+            return None
+        return why
+
+    return either
 
 
 def wait_ready(

@@ -28,7 +28,7 @@ from conformance.launch import (
     short_unix_address,
 )
 from conformance.options import DEFAULT_LIMITS_MB, OptionsError, RunOptions
-from conformance.probe import Probe, handshake_once, predict_once, wait_ready
+from conformance.probe import Probe, handshake_once, or_plaintext, predict_once, wait_ready
 from conformance.requirements import PROFILE_NAMES
 from conformance.tlsmaterial import WRONG_HOST, TLSMaterial, make_material
 
@@ -259,7 +259,9 @@ def _wait_all(
 ) -> None:
     def wait(name: str) -> None:
         config = configs[name]
-        wait_ready(config.probe_endpoint, deadline, processes.get(name), config.probe)
+        # A TLS server that answers in plaintext is listening: its TLS checks fail (exit 1).
+        probe = or_plaintext(config.probe)
+        wait_ready(config.probe_endpoint, deadline, processes.get(name), probe)
 
     with ThreadPoolExecutor(max_workers=max(1, len(configs))) as pool:
         futures = [pool.submit(wait, name) for name in configs]
@@ -304,7 +306,7 @@ def start(
             endpoints = {n: e for c in configs.values() for n, e in c.endpoints.items()}
         else:
             endpoints = _target_endpoints(wanted, options)
-            wait_ready(endpoints["core"], deadline)
+            wait_ready(endpoints["core"], deadline, probe=or_plaintext(predict_once))
         if "resnet" in wanted and not options.profiles and "core" in endpoints:
             probe = resnet_probe or _default_resnet_probe
             why = probe(endpoints["core"], max(5.0, deadline - time.monotonic()))

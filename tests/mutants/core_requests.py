@@ -41,10 +41,6 @@ def status_not_ok_instances(args: Args) -> None:
     "status-not-ok-requests",
     "request-level errors come back as gRPC INVALID_ARGUMENT instead of status OK",
     trips=("CORE-STATUS-OK", "CORE-UNKNOWN-SERVABLE"),
-    missed="the harness's readiness probe (a Predict to an unknown servable) takes only a reply "
-    "with status OK as 'ready', so this server is reported as never ready (exit 2, 'the "
-    "harness could not run') instead of failing CORE-STATUS-OK (exit 1)",
-    harness_args=("--ready-timeout", "5"),
 )
 def status_not_ok_requests(args: Args) -> None:
     abort_errors(grpc.StatusCode.INVALID_ARGUMENT, request_level=True)

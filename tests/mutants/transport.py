@@ -88,10 +88,6 @@ def uds_instance_errors_as_status(args: Args) -> None:
     "the TLS options are ignored: the server listens in plaintext",
     trips=("TLS-ACCEPT-TRUSTED-CA", "TLS-REFUSE-PLAINTEXT-CLIENT"),
     profiles=("tls",),
-    missed="the harness's readiness probe for the TLS server is a TLS Predict, so a server "
-    "that does not speak TLS is reported as never ready (exit 2, 'the harness could not run') "
-    "instead of failing TLS-ACCEPT-TRUSTED-CA and TLS-REFUSE-PLAINTEXT-CLIENT (exit 1)",
-    harness_args=("--ready-timeout", "5"),
 )
 def tls_ignored(args: Args) -> None:
     _start_with(lambda size, config: (size, None))

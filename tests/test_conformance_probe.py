@@ -1,0 +1,119 @@
+"""Readiness: a server that answers the probe's Predict in any way is ready; only "not there
+yet" (UNAVAILABLE, DEADLINE_EXCEEDED, a refused connection) keeps the harness waiting. A TLS
+server that answers in plaintext is listening too: the run goes on and its TLS checks fail.
+Against in-process generic-handler servers."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from typing import Any
+
+import grpc
+import pytest
+
+from conformance.endpoints import Endpoint
+from conformance.launch import LaunchError, free_tcp_address
+from conformance.probe import handshake_once, or_plaintext, predict_once, wait_ready
+from conformance.tlsmaterial import TLSMaterial, make_material
+from protos import ms_service_pb2 as pb
+
+ATTEMPT_S = 2.0
+
+
+class StatusServer:
+    """A plaintext server whose every Predict ends with gRPC status ``code`` (OK: a reply)."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self.code = code
+        self.calls = 0
+        handler = grpc.method_handlers_generic_handler(
+            "mindspore.serving.proto.MSService",
+            {"Predict": grpc.unary_unary_rpc_method_handler(self._predict)},
+        )
+        self.server = grpc.server(futures.ThreadPoolExecutor(2), options=[("grpc.so_reuseport", 0)])
+        self.server.add_generic_rpc_handlers((handler,))
+        self.address = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
+        self.server.start()
+
+    def _predict(self, request_bytes: bytes, context: Any) -> bytes:
+        self.calls += 1
+        if self.code != grpc.StatusCode.OK:
+            context.abort(self.code, "the probe's answer")
+        request = pb.PredictRequest.FromString(request_bytes)
+        return pb.PredictReply(servable_spec=request.servable_spec).SerializeToString()
+
+    def close(self) -> None:
+        self.server.stop(grace=None).wait(5)
+
+
+def _serving(code: grpc.StatusCode) -> Iterator[StatusServer]:
+    server = StatusServer(code)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def material() -> TLSMaterial:
+    return make_material(tempfile.mkdtemp(prefix="ms", dir="/tmp"))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.OK,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNIMPLEMENTED,
+    ],
+)
+def test_any_answer_but_not_there_yet_is_ready(code: grpc.StatusCode) -> None:
+    for server in _serving(code):
+        assert predict_once(Endpoint("core", server.address), ATTEMPT_S) is None
+        assert server.calls == 1
+        # wait_ready returns at once instead of waiting out its deadline.
+        started = time.monotonic()
+        wait_ready(Endpoint("core", server.address), time.monotonic() + 10)
+        assert time.monotonic() - started < 5
+
+
+def test_unavailable_is_not_ready() -> None:
+    for server in _serving(grpc.StatusCode.UNAVAILABLE):
+        why = predict_once(Endpoint("core", server.address), ATTEMPT_S)
+        assert why is not None and why.startswith("UNAVAILABLE: the probe's answer"), why
+        with pytest.raises(LaunchError, match=r"did not answer a Predict.*UNAVAILABLE"):
+            wait_ready(Endpoint("core", server.address), time.monotonic() + 1.0)
+
+
+def test_nothing_listening_is_not_ready() -> None:
+    why = predict_once(Endpoint("core", free_tcp_address()), 0.5)
+    assert why is not None and why.startswith(("DEADLINE_EXCEEDED", "UNAVAILABLE")), why
+
+
+def test_a_tls_server_answering_in_plaintext_is_listening(material: TLSMaterial) -> None:
+    for server in _serving(grpc.StatusCode.OK):
+        tls = Endpoint("tls", server.address, root_ca=material.ca)
+        assert predict_once(tls, ATTEMPT_S) is not None  # no TLS handshake: no TLS answer
+        assert handshake_once(tls, ATTEMPT_S) is not None
+        assert or_plaintext(predict_once)(tls, ATTEMPT_S) is None
+        assert or_plaintext(handshake_once)(tls, ATTEMPT_S) is None
+        wait_ready(tls, time.monotonic() + 10, probe=or_plaintext(predict_once))
+
+
+def test_the_plaintext_fallback_needs_an_answer_and_a_tls_endpoint(
+    material: TLSMaterial,
+) -> None:
+    nothing = Endpoint("tls", free_tcp_address(), root_ca=material.ca)
+    why = or_plaintext(predict_once)(nothing, 0.5)
+    assert why is not None
+    for server in _serving(grpc.StatusCode.UNAVAILABLE):
+        # The plaintext answer must itself be an answer, and a plaintext endpoint's probe
+        # is the probe as it is.
+        tls = Endpoint("tls", server.address, root_ca=material.ca)
+        assert or_plaintext(predict_once)(tls, ATTEMPT_S) is not None
+        plain = Endpoint("core", server.address)
+        assert or_plaintext(predict_once)(plain, ATTEMPT_S) is not None
+        assert server.calls == 2
