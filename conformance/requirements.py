@@ -161,9 +161,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("CORE-ADD-COMMON-RESULT", "MUST", "core", "§5",
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
     _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "§2 step 6, §5",
-       "add.add_common fails exactly the instances whose input byte size is not 16, each with "
-       "code 2 (also when every instance fails and the reply collapses to one error); the others "
-       "are computed."),
+       "add.add_common fails exactly the instances whose input byte size is not 16 (whatever "
+       "its dtype), each with code 2 (also when every instance fails and the reply collapses "
+       "to one error); the others are computed."),
     _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "§2 step 6, §5",
        "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
        "with code 2 (also when every instance fails and the reply collapses to one error); the "
@@ -262,7 +262,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "text."),
     _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "§4",
        "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
-       "A not match the size 16 defined in model`, beside a good instance or alone."),
+       "A not match the size 16 defined in model`, beside a good instance or alone; also when "
+       "the dtype is wrong too (the size is checked first)."),
     _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "§4",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "

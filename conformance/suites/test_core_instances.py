@@ -99,6 +99,8 @@ def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
 
 
 def _wrong_size_inputs() -> st.SearchStrategy[pb.Tensor]:
+    # Any numeric dtype: a wrong size with a wrong dtype is code 2 too (which text wins is
+    # STRICT-TEXT-ADD-COMMON-SIZE's business).
     return gen.numeric_tensors(dims=gen.shapes(max_rank=3)).filter(
         lambda t: len(t.data) != kit.MODEL_INPUT_BYTES
     )

@@ -116,15 +116,26 @@ def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor, form: str) -
     return outcome
 
 
+# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: kit §1 checks
+# the size first, so the size text must win).
+WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
+
+
 @requirement("STRICT-TEXT-ADD-COMMON-SIZE")
 @pytest.mark.parametrize("form", [MIXED, ALONE])
 @pytest.mark.parametrize("index", [0, 1])
-def test_text_add_common_size(conformance_server: Server, index: int, form: str) -> None:
+@pytest.mark.parametrize("dtype", list(WRONG_SIZES))
+def test_text_add_common_size(
+    conformance_server: Server, dtype: str, index: int, form: str
+) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
-    pair[index] = _float32([3])
+    bad = WRONG_SIZES[dtype]
+    pair[index] = codec.array_to_tensor(bad)
     error = _add_common_error(conformance_server, pair[0], pair[1], form)
-    expected = f"Given model input {index} size 12 not match the size 16 defined in model"
-    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of 12 bytes ({form})")
+    size = bad.nbytes
+    expected = f"Given model input {index} size {size} not match the size 16 defined in model"
+    what = f"add_common input {index} of {size} bytes of {dtype} ({form})"
+    _expect(error, INVALID_INPUTS, expected, what)
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-DTYPE")

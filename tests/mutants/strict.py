@@ -104,9 +104,6 @@ def strict_add_common_one_based(args: Args) -> None:
     "the dtype text)",
     trips=("STRICT-TEXT-ADD-COMMON-SIZE",),
     profiles=STRICT,
-    missed="STRICT-TEXT-ADD-COMMON-SIZE is only checked with float32 inputs of 12 bytes, and "
-    "STRICT-TEXT-ADD-COMMON-DTYPE only with int32 inputs of 16 bytes: no check sends an input "
-    "whose size and dtype are both wrong, so the order of the two checks is never observed",
 )
 def strict_add_common_dtype_first(args: Args) -> None:
     def dtype_first(values: Sequence[Any], model: Sequence[ModelInput]) -> InstanceError | None:
