@@ -50,35 +50,48 @@ def predict_once(endpoint: Endpoint, timeout_s: float) -> str | None:
     return None
 
 
-def handshake_once(endpoint: Endpoint, timeout_s: float) -> str | None:
-    """None if the server completed a TLS handshake (certificate not checked), else why not."""
+def _handshake(endpoint: Endpoint, timeout_s: float) -> tuple[bool, str | None]:
+    """(connected, why the TLS handshake failed or None): the server certificate is not checked;
+    the endpoint's client certificate, if any, is offered (a mutual-TLS server completes)."""
     host, _, port = endpoint.address.rpartition(":")
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(["h2"])
+    if endpoint.client_cert is not None:
+        context.load_cert_chain(endpoint.client_cert, endpoint.client_key)
     try:
-        with (
-            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as raw,
-            context.wrap_socket(raw, server_hostname=host.strip("[]")),
-        ):
-            return None
+        raw = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s)
     except (OSError, ValueError) as exc:
-        return f"TLS handshake failed: {exc}"
+        return False, f"TLS handshake failed: {exc}"
+    try:
+        with raw, context.wrap_socket(raw, server_hostname=host.strip("[]")):
+            return True, None
+    except (OSError, ValueError) as exc:
+        return True, f"TLS handshake failed: {exc}"
+
+
+def handshake_once(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """None if the server completed a TLS handshake (certificate not checked), else why not."""
+    return _handshake(endpoint, timeout_s)[1]
 
 
 Probe = Callable[[Endpoint, float], "str | None"]
 
 
 def or_plaintext(probe: Probe) -> Probe:
-    """``probe``, or for a TLS endpoint also a plaintext Predict answered at the same address:
-    a server that ignores its certificate is listening, and fails the TLS checks."""
+    """``probe``, or for a TLS endpoint whose port takes connections but completes no TLS
+    handshake, a plaintext Predict answered there: a server that ignores its certificate is
+    listening, and fails the TLS checks. A server that does speak TLS never gets a plaintext
+    probe (for a server that may stop after refusing one, that would be the harness's doing)."""
 
     def either(endpoint: Endpoint, timeout_s: float) -> str | None:
         why = probe(endpoint, timeout_s)
-        if why is None or not endpoint.is_tls:
+        if why is None or not endpoint.is_tls or endpoint.is_unix:
             return why
-        if predict_once(endpoint.plaintext(), timeout_s) is None:
+        connected, refused = _handshake(endpoint, timeout_s)
+        not_tls = connected and refused is not None
+        if not_tls and predict_once(endpoint.plaintext(), timeout_s) is None:
             return None
         return why
 

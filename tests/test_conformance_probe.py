@@ -5,7 +5,11 @@ Against in-process generic-handler servers."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
@@ -117,3 +121,36 @@ def test_the_plaintext_fallback_needs_an_answer_and_a_tls_endpoint(
         plain = Endpoint("core", server.address)
         assert or_plaintext(predict_once)(plain, ATTEMPT_S) is not None
         assert server.calls == 2
+
+
+class TLSListener:
+    """A Python TLS listener that counts the handshakes it completes and the ones it refuses."""
+
+    def __init__(self, material: TLSMaterial) -> None:
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(material.server_cert, material.server_key)
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(5)
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        self.completed = self.refused = 0
+        self.thread = threading.Thread(target=self._accept_one, daemon=True)
+        self.thread.start()
+
+    def _accept_one(self) -> None:
+        with contextlib.suppress(OSError), self.socket.accept()[0] as connection:
+            try:
+                with self.context.wrap_socket(connection, server_side=True):
+                    self.completed += 1
+            except OSError:
+                self.refused += 1
+
+
+def test_a_tls_server_not_answering_yet_gets_no_plaintext_probe(material: TLSMaterial) -> None:
+    listener = TLSListener(material)
+    tls = Endpoint("tls", listener.address, root_ca=material.ca)
+    why = or_plaintext(lambda endpoint, timeout_s: "not yet")(tls, ATTEMPT_S)
+    listener.thread.join(10)
+    listener.socket.close()
+    # It speaks TLS: not ready yet, and never sent plaintext (a refused handshake).
+    assert why == "not yet"
+    assert (listener.completed, listener.refused) == (1, 0)
