@@ -6,7 +6,7 @@ Lifecycle (the controller, or the only process without xdist):
 * sessionstart: start the run timer (``--run-timeout``: it interrupts the run as Ctrl-C
   does), start or probe the servers (a failure is a pytest usage error: status 4, which the
   conformance command reports as 2), keep hang marks in the scratch folder (conformance.guard);
-* collection: deselect unrequested profiles, mark inapplicable ones;
+* collection: deselect unrequested profiles and requirements, mark inapplicable ones;
 * each report: its requirement's outcome;
 * sessionfinish: JSON report, certificate, exit status;
 * unconfigure: stop the servers.
@@ -132,7 +132,8 @@ class ConformanceRun:
                 kept.append(item)
                 continue
             profile = BY_ID[requirement_id].profile
-            if profile not in context.requested:
+            selected = not self.options.requirements or requirement_id in self.options.requirements
+            if profile not in context.requested or not selected:
                 dropped.append(item)
                 continue
             item.user_properties.append((PROPERTY_ID, requirement_id))

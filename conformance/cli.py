@@ -47,6 +47,7 @@ examples:
       --private-key {private_key} --custom-ca {custom_ca} --verify-client {verify_client} \\
       --max-msg-mb-size {max_msg_mb_size}' --certificate cert.md
   conformance --target 127.0.0.1:5500 --profile core --json-report report.json
+  conformance --target 127.0.0.1:5500 --requirement CORE-SPEC-ECHO   (rerun one requirement)
   conformance --target 127.0.0.1:5500 -- -k echo -x     (arguments after -- go to pytest)
 """
 

@@ -96,6 +96,15 @@ OPTIONS: tuple[Option, ...] = (
         choices=PROFILE_NAMES,
     ),
     Option(
+        "requirement",
+        "ID",
+        "run only the checks of this requirement, repeatable (e.g. to rerun one that failed); "
+        "the others are reported as not run. Without --profile, the profiles of the named "
+        "requirements run",
+        "run",
+        repeat=True,
+    ),
+    Option(
         "max-msg-mb-size",
         "N",
         f"profile limits: the target's declared max_msg_mb_size (1..{MAX_MSG_MB_SIZE}), or the "
@@ -149,6 +158,7 @@ class RunOptions:
     tls_cert: str | None = None
     tls_key: str | None = None
     profiles: tuple[str, ...] = ()  # as requested; empty = every profile the mode allows
+    requirements: tuple[str, ...] = ()  # only these requirements' checks; empty = all
     max_msg_mb_size: int | None = None
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
     run_timeout_s: float = DEFAULT_RUN_TIMEOUT_S
@@ -250,6 +260,25 @@ def _check_target(target: str) -> None:
         raise OptionsError(f"--target: expected host:port or unix:PATH, got {target!r}")
 
 
+def _selected_profiles(requirements: tuple[str, ...], profiles: tuple[str, ...]) -> tuple[str, ...]:
+    """The profiles to run for ``--requirement`` IDs (checked against the catalogue): those
+    given with --profile, which must hold every named requirement, else the requirements' own."""
+    for requirement in requirements:
+        if requirement not in BY_ID:
+            raise OptionsError(
+                f"--requirement: unknown requirement ID {requirement!r} (see --list-requirements)"
+            )
+        profile = BY_ID[requirement].profile
+        if profiles and profile not in profiles:
+            raise OptionsError(
+                f"--requirement {requirement} is in profile {profile}, which no --profile requests"
+            )
+    if profiles or not requirements:
+        return profiles
+    wanted = {BY_ID[requirement].profile for requirement in requirements}
+    return tuple(profile for profile in PROFILE_NAMES if profile in wanted)
+
+
 def build(values: dict[str, Any]) -> RunOptions:
     """RunOptions from raw option values, keyed by Option.dest (``server_cmd``, ``profile``...)."""
     unknown = set(values) - {option.dest for option in OPTIONS}
@@ -282,6 +311,8 @@ def build(values: dict[str, Any]) -> RunOptions:
             raise OptionsError(
                 f"--profile: unknown profile {profile!r} (known: {', '.join(PROFILE_NAMES)})"
             )
+    requirements = tuple(dict.fromkeys(values.get("requirement") or ()))
+    profiles = _selected_profiles(requirements, profiles)
     max_mb = _integer("--max-msg-mb-size", values.get("max_msg_mb_size"), 1, MAX_MSG_MB_SIZE)
     ready_timeout = _seconds(
         "--ready-timeout", values.get("ready_timeout"), DEFAULT_READY_TIMEOUT_S
@@ -300,6 +331,7 @@ def build(values: dict[str, Any]) -> RunOptions:
         tls_cert=tls_cert,
         tls_key=tls_key,
         profiles=profiles,
+        requirements=requirements,
         max_msg_mb_size=max_mb,
         ready_timeout_s=ready_timeout,
         run_timeout_s=run_timeout,

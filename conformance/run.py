@@ -29,7 +29,7 @@ from conformance.launch import (
 )
 from conformance.options import DEFAULT_LIMITS_MB, OptionsError, RunOptions
 from conformance.probe import Probe, handshake_once, or_plaintext, predict_once, wait_ready
-from conformance.requirements import PROFILE_NAMES
+from conformance.requirements import BY_ID, PROFILE_NAMES
 from conformance.tlsmaterial import WRONG_HOST, TLSMaterial, make_material
 
 # Profiles whose tests talk to the "core" endpoint.
@@ -250,7 +250,9 @@ def _profiles(
         refused = [p for p in options.profiles if p in not_applicable]
         if refused:
             p = refused[0]
-            raise OptionsError(f"--profile {p} cannot run here: {not_applicable[p]}")
+            named = [r for r in options.requirements if BY_ID[r].profile == p]
+            given = f"--requirement {named[0]}: profile {p}" if named else f"--profile {p}"
+            raise OptionsError(f"{given} cannot run here: {not_applicable[p]}")
     return tuple(requested), {p for p in requested if p not in not_applicable}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import build_parser, pytest_arguments
+from conformance.cli import build_parser, main, pytest_arguments
 from conformance.options import (
     DEFAULT_READY_TIMEOUT_S,
     DEFAULT_RUN_TIMEOUT_S,
@@ -56,6 +56,12 @@ CMD = "server --address {address}"
         ({"target": "a:1", "json_report": "/etc/hostname/r.json"}, "no folder /etc/hostname"),
         ({"target": "a:1", "json_report": ""}, "empty file name"),
         ({"target": "a:1", "readiness": 3}, "unknown options: readiness"),
+        ({"target": "a:1", "requirement": ["CORE-NOPE"]}, "unknown requirement ID 'CORE-NOPE'"),
+        ({"target": "a:1", "requirement": ["core-spec-echo"]}, "unknown requirement ID"),
+        (
+            {"target": "a:1", "profile": ["core"], "requirement": ["STRICT-FAIL-TEXT"]},
+            "STRICT-FAIL-TEXT is in profile strict, which no --profile requests",
+        ),
     ],
 )
 def test_bad_options(values: dict[str, Any], message: str) -> None:
@@ -74,6 +80,30 @@ def test_good_options() -> None:
     )
     assert launched.mode == "server-cmd" and launched.max_msg_mb_size == 2 and launched.seed == 5
     assert launched.ready_timeout_s == 1.0
+
+
+def test_requirements_select_their_profiles() -> None:
+    picked = ["STRICT-FAIL-TEXT", "CORE-SPEC-ECHO", "STRICT-FAIL-TEXT", "TLS-ACCEPT-TRUSTED-CA"]
+    options = build({"server_cmd": CMD, "requirement": picked})
+    assert options.requirements == ("STRICT-FAIL-TEXT", "CORE-SPEC-ECHO", "TLS-ACCEPT-TRUSTED-CA")
+    assert options.profiles == ("core", "tls", "strict")  # the catalogue's order
+    given = build({"server_cmd": CMD, "profile": ["strict", "core"], "requirement": picked[:2]})
+    assert given.profiles == ("strict", "core")  # --profile as given, holding both
+    assert build({"server_cmd": CMD}).requirements == ()
+
+
+def test_an_unknown_requirement_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(
+        ["--target", "127.0.0.1:1", "--requirement", "CORE-SPEC-ECHO", "--requirement", "NOPE"]
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "conformance: error: --requirement: unknown requirement ID 'NOPE' "
+        "(see --list-requirements)\n"
+    )
 
 
 def test_report_paths_must_be_writable_up_front(tmp_path: Path) -> None:
@@ -99,12 +129,14 @@ def test_one_table_makes_both_front_ends() -> None:
     # Every option value the command takes reaches the plugin under its --conformance- name.
     argv = """--target a:1 --profile core --profile uds --thorough --ready-timeout 2.5
         --run-timeout 60 --seed 7 --max-msg-mb-size 3 --json-report r.json --certificate c.md
-        --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem --expect-failures x.txt"""
+        --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem --expect-failures x.txt
+        --requirement CORE-SPEC-ECHO --requirement CORE-STATUS-OK"""
     args = parser.parse_args([*argv.split(), "--server-cmd", "s {address}"])
     forwarded = pytest_arguments(args, [])
     for option in OPTIONS:
         assert option.plugin_flag in forwarded, option.name
     assert forwarded.count("--conformance-profile") == 2
+    assert forwarded.count("--conformance-requirement") == 2
     at = forwarded.index("--conformance-run-timeout")
     assert forwarded[at + 1] == "60.0"
 

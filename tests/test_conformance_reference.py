@@ -62,6 +62,7 @@ def test_doc_commands_are_found() -> None:
     assert any(c.startswith("conformance --server-cmd") for c in commands)
     assert any(c.startswith("conformance --target") for c in commands)
     assert any("--expect-failures expected-failures.txt" in c for c in commands)
+    assert any("--requirement STRICT-TEXT-TRUNCATION" in c for c in commands)
     assert any(name == "expected-failures.txt" for _, name, _ in doc_blocks())
 
 
@@ -108,6 +109,15 @@ def test_certifying_doc_commands_pass_against_the_reference_server(
         list(target["profiles"]) == ["core"] and target["profiles"]["core"]["verdict"] == "passed"
     )
     assert target["profiles"]["core"]["counts"] == {"passed": 34}
+
+    # Rerunning one requirement: its profile only, the rest not run, so incomplete (exit 0).
+    rerun = json.loads((tmp_path / "rerun.json").read_text())
+    assert rerun["exit_status"] == 0 and rerun["result"] == "incomplete"
+    assert list(rerun["profiles"]) == ["strict"]
+    assert rerun["profiles"]["strict"]["verdict"] == "incomplete"
+    rerun_outcomes = {r["id"]: r["outcome"] for r in rerun["requirements"]}
+    assert rerun_outcomes.pop("STRICT-TEXT-TRUNCATION") == "passed"
+    assert set(rerun_outcomes.values()) == {"not-run"}
 
     # The strict expectation example: the listed requirement passed, so the run failed.
     assert "UNEXPECTED PASSES (listed as expected failures): STRICT-TEXT-TRUNCATION" in done.stdout

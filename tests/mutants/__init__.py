@@ -10,5 +10,4 @@ report as failed every requirement the mutant's entry names, and to pass the unb
   a few lines each
 * ``tls_front``  a small Python TLS terminator in front of the server, for TLS mutants
 * ``serve.py``   the script the harness launches: ``serve.py --mutant NAME <server args>``
-* ``select_requirements``  a pytest plugin for the harness run: only the named requirements
 """
