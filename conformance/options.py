@@ -169,6 +169,14 @@ class RunOptions:
     expect_failures_file: str | None = None
     expected_failures: frozenset[str] = frozenset()
 
+    def profiles_to_run(self) -> tuple[str, ...]:
+        """The profiles the run reports on: --profile's, else those of the --requirement IDs,
+        else every profile (then narrowed to those the drive mode allows)."""
+        if self.profiles:
+            return self.profiles
+        wanted = {BY_ID[requirement].profile for requirement in self.requirements}
+        return tuple(p for p in PROFILE_NAMES if p in wanted or not wanted)
+
     @property
     def mode(self) -> str:
         return "target" if self.target is not None else "server-cmd"
@@ -260,9 +268,8 @@ def _check_target(target: str) -> None:
         raise OptionsError(f"--target: expected host:port or unix:PATH, got {target!r}")
 
 
-def _selected_profiles(requirements: tuple[str, ...], profiles: tuple[str, ...]) -> tuple[str, ...]:
-    """The profiles to run for ``--requirement`` IDs (checked against the catalogue): those
-    given with --profile, which must hold every named requirement, else the requirements' own."""
+def _check_requirements(requirements: tuple[str, ...], profiles: tuple[str, ...]) -> None:
+    """``--requirement`` IDs are in the catalogue, and in the profiles --profile names."""
     for requirement in requirements:
         if requirement not in BY_ID:
             raise OptionsError(
@@ -273,10 +280,6 @@ def _selected_profiles(requirements: tuple[str, ...], profiles: tuple[str, ...])
             raise OptionsError(
                 f"--requirement {requirement} is in profile {profile}, which no --profile requests"
             )
-    if profiles or not requirements:
-        return profiles
-    wanted = {BY_ID[requirement].profile for requirement in requirements}
-    return tuple(profile for profile in PROFILE_NAMES if profile in wanted)
 
 
 def build(values: dict[str, Any]) -> RunOptions:
@@ -312,7 +315,7 @@ def build(values: dict[str, Any]) -> RunOptions:
                 f"--profile: unknown profile {profile!r} (known: {', '.join(PROFILE_NAMES)})"
             )
     requirements = tuple(dict.fromkeys(values.get("requirement") or ()))
-    profiles = _selected_profiles(requirements, profiles)
+    _check_requirements(requirements, profiles)
     max_mb = _integer("--max-msg-mb-size", values.get("max_msg_mb_size"), 1, MAX_MSG_MB_SIZE)
     ready_timeout = _seconds(
         "--ready-timeout", values.get("ready_timeout"), DEFAULT_READY_TIMEOUT_S

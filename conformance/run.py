@@ -29,7 +29,7 @@ from conformance.launch import (
 )
 from conformance.options import DEFAULT_LIMITS_MB, OptionsError, RunOptions
 from conformance.probe import Probe, handshake_once, or_plaintext, predict_once, wait_ready
-from conformance.requirements import BY_ID, PROFILE_NAMES
+from conformance.requirements import BY_ID
 from conformance.tlsmaterial import WRONG_HOST, TLSMaterial, make_material
 
 # Profiles whose tests talk to the "core" endpoint.
@@ -245,9 +245,11 @@ def _profiles(
     options: RunOptions, not_applicable: dict[str, str]
 ) -> tuple[tuple[str, ...], set[str]]:
     """(profiles reported on, profiles that need a server)."""
-    requested = options.profiles or PROFILE_NAMES
-    if options.profiles:
-        refused = [p for p in options.profiles if p in not_applicable]
+    requested = options.profiles_to_run()
+    if options.profiles or options.requirements:
+        # Named (or holding a named requirement): one that cannot run here is a mistake. The
+        # resnet profile of a requirement is decided by the probe in start(), like the default.
+        refused = [p for p in requested if p in not_applicable]
         if refused:
             p = refused[0]
             named = [r for r in options.requirements if BY_ID[r].profile == p]

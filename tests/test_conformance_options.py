@@ -19,6 +19,7 @@ from conformance.options import (
     parse_expectations,
     writable,
 )
+from conformance.requirements import PROFILE_NAMES
 
 pytest_plugins = ["pytester"]
 
@@ -86,10 +87,12 @@ def test_requirements_select_their_profiles() -> None:
     picked = ["STRICT-FAIL-TEXT", "CORE-SPEC-ECHO", "STRICT-FAIL-TEXT", "TLS-ACCEPT-TRUSTED-CA"]
     options = build({"server_cmd": CMD, "requirement": picked})
     assert options.requirements == ("STRICT-FAIL-TEXT", "CORE-SPEC-ECHO", "TLS-ACCEPT-TRUSTED-CA")
-    assert options.profiles == ("core", "tls", "strict")  # the catalogue's order
+    assert options.profiles == ()  # not named: resnet would still be probed for
+    assert options.profiles_to_run() == ("core", "tls", "strict")  # the catalogue's order
     given = build({"server_cmd": CMD, "profile": ["strict", "core"], "requirement": picked[:2]})
-    assert given.profiles == ("strict", "core")  # --profile as given, holding both
-    assert build({"server_cmd": CMD}).requirements == ()
+    assert given.profiles_to_run() == ("strict", "core")  # --profile as given, holding both
+    everything = build({"server_cmd": CMD})
+    assert everything.requirements == () and everything.profiles_to_run() == PROFILE_NAMES
 
 
 def test_an_unknown_requirement_is_one_line_and_exit_2(

@@ -65,11 +65,14 @@ def server_command(name: str) -> str:
 def certify(
     entry: Mutant, profiles: tuple[str, ...], requirements: tuple[str, ...], out: Path
 ) -> Run:
-    """Run the harness against serve.py --mutant NAME; only ``requirements`` if given."""
+    """Run the harness against serve.py --mutant NAME: ``profiles``, or only ``requirements``
+    (their profiles, as a user rerunning them would; resnet's decided by its probe)."""
     report = out / "report.json"
     argv = [sys.executable, "-m", "conformance", "--server-cmd", server_command(entry.name)]
-    argv += [f"--profile={profile}" for profile in profiles]
-    argv += [f"--requirement={requirement}" for requirement in requirements]
+    if requirements:
+        argv += [f"--requirement={requirement}" for requirement in requirements]
+    else:
+        argv += [f"--profile={profile}" for profile in profiles]
     argv += ["--json-report", str(report), "-q", *entry.harness_args]
     process = subprocess.Popen(
         argv,
@@ -118,6 +121,9 @@ def test_mutant_is_caught(entry: Mutant, tmp_path: Path) -> None:
             f"{what}: {missed} not reported as failed (failed: {sorted(run.failed())}); "
             f"{run.explain()}"
         )
+    unsaid = [text for text in entry.says if text not in run.output]
+    if unsaid:
+        raise NotCaught(f"{what}: the output does not say {unsaid}; {run.explain()}")
 
 
 def _control_runs() -> list[Any]:

@@ -8,7 +8,8 @@ server (called once in serve.py, before the server starts). Its entry says:
 * ``profiles``     the narrowest profiles whose checks cover those IDs;
 * ``missed``       set when the harness is known not to catch it: the reason (the test is a
                    strict xfail, so a harness that starts catching it is noticed);
-* ``harness_args`` extra options for the harness run (e.g. a short --ready-timeout).
+* ``harness_args`` extra options for the harness run (e.g. a short --run-timeout);
+* ``says``         texts the harness's output must contain (how it explains the failure).
 
 ``CONTROLS`` are the unbroken servers the same script serves (``none``: the reference server
 as is; ``tls-front``: the same behind the Python TLS terminator the TLS mutants use).
@@ -33,6 +34,7 @@ class Mutant:
     install: Install
     missed: str | None = None
     harness_args: tuple[str, ...] = ()
+    says: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Mutant] = {}
@@ -55,13 +57,16 @@ def mutant(
     profiles: tuple[str, ...] = ("core",),
     missed: str | None = None,
     harness_args: tuple[str, ...] = (),
+    says: tuple[str, ...] = (),
 ) -> Callable[[Install], Install]:
     """Register the decorated function as the mutant ``name``."""
 
     def register(install: Install) -> Install:
         if name in _REGISTRY:
             raise ValueError(f"mutant {name!r} registered twice")
-        _REGISTRY[name] = Mutant(name, description, trips, profiles, install, missed, harness_args)
+        _REGISTRY[name] = Mutant(
+            name, description, trips, profiles, install, missed, harness_args, says
+        )
         return install
 
     return register

@@ -15,12 +15,14 @@ from mutants.seams import (
     Wrapper,
     around,
     is_mixed,
+    is_request_error,
     on_method,
     on_replies,
     reorder,
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
+from reference_server import replies
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
     BatchFunction,
@@ -212,3 +214,30 @@ def shared_reply_slot(args: Args) -> None:
         slot[:] = [original(self, request)]
         window.wait(0.005)
         return slot[0]
+
+
+@mutant(
+    "collapse-to-generic-error",
+    "an all-failed reply collapses to (1, 'Serving Error: something failed'), not to the "
+    "instances' own error",
+    trips=(
+        "CORE-FAIL-PATTERN",
+        "CORE-REPLY-ALL-FAILED",
+        "CORE-ADD-COMMON-SIZE",
+        "STRICT-FAIL-TEXT",
+        "STRICT-TEXT-ADD-COMMON-SIZE",
+        "STRICT-COLLAPSE-IDENTICAL-FAILURES",
+    ),
+    profiles=("core", "strict"),
+    says=(
+        "its text must contain the error it was given",
+        "the expected code is 2 (INVALID_INPUTS)",
+    ),
+)
+def collapse_to_generic_error(args: Args) -> None:
+    @around(replies, "outcomes_reply")
+    def outcomes_reply(original: Wrapper, *args: Any) -> pb.PredictReply:
+        reply: pb.PredictReply = original(*args)
+        if is_request_error(reply):
+            return replies.error_reply(reply.servable_spec, 1, "Serving Error: something failed")
+        return reply

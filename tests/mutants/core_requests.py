@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from mutants.seams import (
     abort_errors,
     around,
     declared_inputs,
+    is_call,
     is_request_error,
     on_decode,
     on_replies,
@@ -240,4 +242,38 @@ def extra_input_rejected(args: Args) -> None:
             if declared and extra:
                 text = f"unexpected input {extra[0]}"
                 return replies.error_reply(request.servable_spec, INVALID_INPUTS, text)
+        return original(self, request)
+
+
+@mutant(
+    "request-errors-code-1",
+    "request-level errors carry code 1 instead of 2 (INVALID_INPUTS)",
+    trips=("CORE-MISSING-INPUT", "CORE-UNKNOWN-SERVABLE"),
+    says=("a request-level error with code 2 (INVALID_INPUTS) is expected",),
+)
+def request_errors_code_1(args: Args) -> None:
+    @around(checks, "check_request")
+    def check_request(original: Wrapper, *args: Any) -> Any:
+        checked = original(*args)
+        if isinstance(checked, checks.RequestError) and checked.code == INVALID_INPUTS:
+            return checks.RequestError(1, checked.message)
+        return checked
+
+
+@mutant(
+    "hang-on-fail-3",
+    "a fail request of 3 or more instances is never answered (until the server stops)",
+    trips=("CORE-FAIL-PATTERN",),
+    # The hang guard bounds the run: one 20 s deadline, then every call fails at once. Without
+    # it this run would pass --run-timeout (exit 2, not caught).
+    harness_args=("--run-timeout", "90"),
+    says=("hung on an earlier request", "every later call to it fails at once"),
+)
+def hang_on_fail_3(args: Args) -> None:
+    never = threading.Event()
+
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        if is_call(request, "conformance", "fail") and len(request.instances) >= 3:
+            never.wait(300)  # bounded all the same; the harness kills the server long before
         return original(self, request)

@@ -172,6 +172,23 @@ def strict_no_truncation(args: Args) -> None:
     replies.truncate = lambda text: text
 
 
+@mutant(
+    "strict-truncate-bytes",
+    "error texts over 200 characters are cut by UTF-8 bytes (192 + '...' + 192), not over 384 "
+    "characters",
+    trips=("STRICT-TEXT-TRUNCATION",),
+    profiles=STRICT,
+)
+def strict_truncate_bytes(args: Args) -> None:
+    def truncate(text: str) -> str:
+        if len(text) <= 200:
+            return text
+        data = text.encode()
+        return (data[:192] + b"..." + data[-192:]).decode("utf-8", "replace")
+
+    replies.truncate = truncate
+
+
 # -- zero instances, collapsing, non-UTF-8 --------------------------------------------------
 
 
@@ -323,3 +340,17 @@ def resnet_label_by_position(args: Args) -> None:
 )
 def resnet_broken_image_fails_all(args: Args) -> None:
     on_method("resnet50", "classify_top1", whole_request_fails)
+
+
+@mutant(
+    "resnet-servable-broken",
+    "resnet50 is deployed but answers every request with a request-level code 3 error",
+    trips=("RESNET-LABEL-IN-IMAGENET",),
+    profiles=RESNET,  # run with --requirement alone: the resnet probe must not skip it
+)
+def resnet_servable_broken(args: Args) -> None:
+    @around(Dispatcher, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        if request.servable_spec.name == "resnet50":
+            return replies.error_reply(request.servable_spec, 3, "resnet50: weights not loaded")
+        return original(self, request)
