@@ -6,7 +6,7 @@ under test, so a wrong dtype, byte order, shape or field fails here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -227,7 +227,7 @@ def test_unmappable_values_raise_runtime_error(instances: Any, text: str) -> Non
 
 
 def _tensor(dtype: int, dims: list[int], data: bytes = b"", bytes_val: tuple[bytes, ...] = ()):
-    tensor = pb.Tensor(dtype=dtype, bytes_val=list(bytes_val))
+    tensor = pb.Tensor(dtype=cast(pb.DataType, dtype), bytes_val=list(bytes_val))
     tensor.shape.dims.extend(dims)
     if data:
         tensor.data = data
