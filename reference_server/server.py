@@ -15,8 +15,8 @@ from typing import Literal
 
 import grpc
 
+from protos.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
-from reference_server.arguments import check_int, check_str
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher
 from reference_server.registry import Registry
 from reference_server.servicer import add_to_server
@@ -129,7 +129,7 @@ class ReferenceServer:
         cannot be read. Port 0 (the OS picks) is allowed unless ``allow_port_zero`` is False.
         """
         check_str("address", address)
-        check_int("max_msg_mb_size", max_msg_mb_size, *MAX_MSG_MB_SIZE_RANGE)
+        check_int_in_range("max_msg_mb_size", max_msg_mb_size, *MAX_MSG_MB_SIZE_RANGE)
         material = None
         if ssl_config is not None:
             if not isinstance(ssl_config, SSLConfig):

@@ -112,3 +112,23 @@ def test_text_and_bytes_tensors():
     raw = codec.bytes_tensor(b"a\0b", dims=())
     assert raw.dtype == pb.MS_BYTES and list(raw.shape.dims) == []
     assert codec.tensor_to_bytes(raw) == b"a\0b"
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [(True, "|b1"), (False, "|b1"), (7, "<i8"), (-(2**63), "<i8"), (1.5, "<f8")],
+)
+def test_python_scalars_map_to_fixed_wire_dtypes(value, dtype):
+    array = codec.python_scalar_array(value)
+    assert array is not None and array.shape == () and array.dtype == np.dtype(dtype)
+    assert array.item() == value
+
+
+@pytest.mark.parametrize("value", ["1", b"1", None, np.int32(1), np.float32(1.0)])
+def test_other_values_are_not_python_scalars(value):
+    assert codec.python_scalar_array(value) is None
+
+
+def test_int_outside_int64_has_no_wire_dtype():
+    with pytest.raises(codec.CodecError, match="out of the int64 range"):
+        codec.python_scalar_array(2**63)
