@@ -299,17 +299,18 @@ class ndarray:
         return ndarray._wrap(self._memory[_index(key)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(value, np.ndarray):
-            # CuPy copies a host array in only by ``x[:] = host`` with the same shape and dtype.
-            if not (key == slice(None) and value.shape == self.shape and value.dtype == self.dtype):
+        # CuPy copies a host array in only by ``x[:] = host``, same shape and dtype; any other
+        # host value meets its kernels' "Unsupported type".
+        if isinstance(key, slice) and key == slice(None) and isinstance(value, np.ndarray):
+            if value.shape != self.shape or value.dtype != self.dtype:
                 raise ValueError(
                     "copying a numpy.ndarray to a cupy.ndarray by empty slice assignment must "
                     "ensure arrays have same shape and dtype"
                 )
             TRANSFERS.record("h2d", value)
-        else:
-            value = _operand(value)
-        self._memory[_index(key)] = value
+            self._memory[...] = value
+            return
+        self._memory[_index(key)] = _operand(value)
 
     # --- methods that stay on the device -------------------------------------------------------
 
