@@ -121,7 +121,7 @@ def test_device_work_stays_on_the_device(fake_device: Device) -> None:
 
 
 def test_in_place_kernels_write_device_memory(fake_device: Device) -> None:
-    d = fakecupy.asarray(HOST)
+    d: Any = fakecupy.asarray(HOST)
     view = d.reshape(3, 2)
     view += fakecupy.asarray(np.ones(2, np.float32))
     np.maximum(d, 3, out=d)  # numpy's ufunc, device out
@@ -176,8 +176,9 @@ def test_use_device_module_replaces_cupy_in_the_seam() -> None:
     arrays.use_device_module(fakecupy)
     try:
         assert arrays.gpu_problem() is None  # the self-test ran on the fake
-        for device in ("gpu", "auto"):
-            backend = arrays.select_backend(device)  # type: ignore[arg-type]
+        gpu_devices: tuple[arrays.Device, ...] = ("gpu", "auto")
+        for device in gpu_devices:
+            backend = arrays.select_backend(device)
             assert (backend.name, backend.xp) == ("cupy", fakecupy)
         assert arrays.select_backend("cpu") is arrays.NUMPY_BACKEND
         fakecupy.TRANSFERS.reset()

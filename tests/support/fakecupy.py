@@ -499,7 +499,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> nd
     return ndarray._wrap(created)
 
 
-def ascontiguousarray(a: ndarray, dtype: Any = None) -> ndarray:
+def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
     memory = _device_only(a)
     return ndarray._wrap(np.ascontiguousarray(memory, dtype=dtype))
 
@@ -598,7 +598,7 @@ def concatenate(arrays: Sequence[ndarray], axis: int = 0) -> ndarray:
     return ndarray._wrap(np.concatenate(_device_sequence(arrays), axis=axis))
 
 
-def pad(array: ndarray, pad_width: Any, mode: str = "constant", **kwargs: Any) -> ndarray:
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> ndarray:
     kwargs = {key: _operand(value) for key, value in kwargs.items()}
     return ndarray._wrap(np.pad(_device_only(array), pad_width, mode=mode, **kwargs))  # type: ignore[call-overload]
 
