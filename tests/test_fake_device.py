@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from support import fakecupy
-from support.devices import Device
+from support.devices import Device, ForeignDeviceArray
 
 from protos import arrays, codec
 
@@ -205,3 +205,27 @@ def test_a_device_module_that_fails_its_self_test_is_not_used() -> None:
             arrays.to_device_output(HOST)
     finally:
         arrays.use_device_module(None)
+
+
+@pytest.mark.parametrize(
+    "view", [lambda d: d, lambda d: d.T, lambda d: d[:, ::-2]], ids=["whole", "T", "reversed"]
+)
+def test_to_host_reads_other_device_arrays_through_cupy(
+    fake_device: Device, view: Callable[[Any], Any]
+) -> None:
+    on_device = view(fakecupy.asarray(HOST))
+    foreign = ForeignDeviceArray(on_device)
+    assert arrays.is_device_array(foreign) and not hasattr(foreign, "get")
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(on_device)
+    got = arrays.to_host(foreign)  # cupy.asnumpy: a device copy, then one copy to the host
+    np.testing.assert_array_equal(got, view(HOST))
+    assert fake_device.counts() == (1, 1)
+
+
+def test_the_fake_reads_only_its_own_memory(fake_device: Device) -> None:
+    elsewhere = types.SimpleNamespace(
+        __cuda_array_interface__={"shape": (2,), "typestr": "<f4", "data": (8, False)}
+    )
+    with pytest.raises(ValueError, match="outside this fake device's memory"):
+        fakecupy.asnumpy(elsewhere)

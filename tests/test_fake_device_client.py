@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from client_support import WAIT_S, FakePredictServer
 from support import fakecupy
-from support.devices import Device
+from support.devices import Device, ForeignDeviceArray
 
 from protos import codec
 from protos import ms_service_pb2 as pb
@@ -89,3 +89,14 @@ def test_cupy_outputs_copy_nothing_for_errors(fake_device: Device) -> None:
     ):
         assert client.infer({"x": 1}) == {"error": "bad"}
     assert fake_device.counts() == (0, 0)
+
+
+def test_other_libraries_device_arrays_go_out_through_cupy(
+    fake_device: Device, echo_server: FakePredictServer
+) -> None:
+    host = np.arange(6, dtype=np.int32).reshape(2, 3)
+    foreign = ForeignDeviceArray(_uploaded(fake_device, host).T)  # no get(): cupy.asnumpy
+    with Client(echo_server.address, "s", "m", timeout=WAIT_S) as client:
+        client.infer({"x": foreign})
+    assert echo_server.last_request().instances[0].items["x"] == value_to_tensor(host.T)
+    assert fake_device.counts() == (0, 1)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from protos import arrays
 from support import fakecupy
@@ -44,6 +45,15 @@ def fake_device() -> Iterator[Device]:
     finally:
         arrays.use_device_module(None)
         fakecupy.TRANSFERS.reset()
+
+
+class ForeignDeviceArray:
+    """Another library's device array (a PyTorch CUDA tensor, a Numba array): the CUDA array
+    interface and nothing else, over a CuPy (or fake) array's memory."""
+
+    def __init__(self, on_device: Any) -> None:
+        self._owner = on_device  # keeps the memory alive
+        self.__cuda_array_interface__ = on_device.__cuda_array_interface__
 
 
 def real_cupy() -> Device:

@@ -25,10 +25,12 @@ private host array that stands for device memory, and behaves as ``cupy.ndarray`
 
 from __future__ import annotations
 
+import builtins
 import functools
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType, SimpleNamespace
@@ -71,6 +73,7 @@ class Transfers:
 
 
 TRANSFERS = Transfers()
+_ALLOCATIONS: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 # --- dtypes and constants: CuPy re-exports NumPy's -------------------------------------------
 
@@ -126,6 +129,10 @@ class ndarray:
     def _wrap(cls, memory: Any) -> ndarray:
         array = object.__new__(cls)
         array._memory = np.asarray(memory)
+        root = array._memory
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        _ALLOCATIONS[id(root)] = root  # what a CUDA array interface pointer may point into
         return array
 
     # --- attributes ----------------------------------------------------------------------------
@@ -444,14 +451,52 @@ def _index(key: Any) -> Any:
 def array(
     obj: Any, dtype: Any = None, copy: bool = True, order: Any = "K", ndmin: int = 0
 ) -> ndarray:
-    """A device array; host data cross once (counted), device data stay."""
+    """A device array; host data cross once (counted), device data stay (another library's
+    device array, read through its CUDA array interface, too)."""
     if isinstance(obj, ndarray):
-        moved = obj.astype(obj.dtype if dtype is None else dtype, copy=copy)
-        return moved
+        return obj.astype(obj.dtype if dtype is None else dtype, copy=copy)
+    if hasattr(obj, "__cuda_array_interface__"):
+        return ndarray._wrap(_foreign(obj.__cuda_array_interface__)).astype(
+            obj.__cuda_array_interface__["typestr"] if dtype is None else dtype, copy=copy
+        )
     host = np.array(obj, dtype=dtype, order=order, ndmin=ndmin)
     _checked_dtype(host.dtype)
     TRANSFERS.record("h2d", host)
     return ndarray._wrap(host.copy())  # its own memory: later host writes must not show
+
+
+class _HostView:
+    """Fake device memory described by a CUDA array interface, as NumPy's array interface."""
+
+    def __init__(self, interface: dict[str, Any], owner: np.ndarray) -> None:
+        self.__array_interface__ = {**interface, "version": 3}
+        self.owner = owner  # keeps the memory alive while NumPy reads it
+
+
+def _foreign(interface: dict[str, Any]) -> np.ndarray:
+    """A copy, on the fake device, of memory another object exposes by the CUDA array
+    interface; only memory of this fake device can be read (anything else is refused)."""
+    if "data" not in interface:
+        raise TypeError("Unsupported type: a CUDA array interface without data")
+    dtype = np.dtype(interface["typestr"])
+    shape = tuple(interface["shape"])
+    if 0 in shape:
+        return np.empty(shape, dtype)
+    strides = interface.get("strides") or None
+    pointer = interface["data"][0]
+    if strides:  # the bytes the elements span, from the first element either way
+        reach = [(n - 1) * st for n, st in zip(shape, strides, strict=True)]
+        # builtins: this module's sum, min and max are CuPy's
+        low = pointer + builtins.sum(builtins.min(r, 0) for r in reach)
+        high = pointer + builtins.sum(builtins.max(r, 0) for r in reach) + dtype.itemsize
+    else:
+        low, high = pointer, pointer + int(np.prod(shape)) * dtype.itemsize
+    for owner in list(_ALLOCATIONS.values()):
+        start = owner.__array_interface__["data"][0]
+        if start <= low and high <= start + owner.nbytes:
+            view = {"shape": shape, "typestr": dtype.str, "data": (pointer, False)}
+            return np.array(_HostView({**view, "strides": strides}, owner), copy=True)
+    raise ValueError("the CUDA array interface points outside this fake device's memory")
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:
@@ -461,6 +506,8 @@ def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:
 def asnumpy(a: Any, stream: Any = None, order: Any = "C", out: Any = None) -> np.ndarray:
     if isinstance(a, ndarray):
         return a.get(stream=stream, order=order, out=out)
+    if hasattr(a, "__cuda_array_interface__"):
+        return array(a).get(stream=stream, order=order, out=out)
     return np.asarray(a, order=order)
 
 
