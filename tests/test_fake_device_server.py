@@ -8,6 +8,7 @@ server's one copy each way per batch (per shape for ``add_cast``; per chunk for 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,15 @@ def test_cli_device_flag_selects_the_device(fake_device: Device, device_flag: st
         server.stop(grace=1.0)
     assert fake_device.counts() == (1, 1)  # the servables compute on the selected device
     assert isinstance(result, list) and result[0]["y"].tolist() == [[2, 0], [0, 2]]
+
+
+def test_bench_device_helpers_stay_on_the_device(fake_device: Device) -> None:
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_resnet.py"
+    spec = importlib.util.spec_from_file_location("bench_resnet", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.same_gemms(fake_device.xp, [(4, 3, 2), (4, 3, 2), (1, 2, 5)])()
+    bench.flat_matmul(fake_device.xp, 4 * 1024 * 1024)()
+    bench.best_seconds(lambda: None, 1, bench._sync(fake_device.backend))
+    assert fake_device.counts() == (0, 0)  # operands made and multiplied on the device
