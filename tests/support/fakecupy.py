@@ -15,7 +15,8 @@ private host array that stands for device memory, and behaves as ``cupy.ndarray`
 * explicit transfers work and are counted in ``TRANSFERS``: ``asarray``/``array`` of host data
   (host to device); ``get``, ``asnumpy``, ``tolist``, ``tobytes``, ``item`` and what CuPy
   implements through ``get`` (``int()``, ``float()``, ``complex()``, ``bool()``, ``bytes()``,
-  ``repr``, ``str``, ``format``, pickling) (device to host); iteration, ``len`` and indexing
+  ``repr``, ``str``, ``format``, pickling) (device to host); iteration, ``len``, indexing and
+  another library's device array (read through its CUDA array interface, as CuPy reads it)
   stay on the device;
 * only names CuPy has exist, and only those the project uses: anything else is an
   AttributeError, as on CuPy (e.g. there is no ``errstate``: CuPy has ``cupyx.errstate``);
@@ -86,6 +87,15 @@ dtype = np.dtype
 inf, nan, pi, newaxis = np.inf, np.nan, np.pi, np.newaxis
 
 
+def _allocated(memory: np.ndarray) -> np.ndarray:
+    """``memory``, its allocation noted: what a CUDA array interface pointer may point into."""
+    root = memory
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    _ALLOCATIONS[id(root)] = root
+    return memory
+
+
 def _checked_dtype(value: Any) -> np.dtype[Any]:
     resolved = np.dtype(value)
     if resolved.char not in _SUPPORTED_DTYPE_CHARS:
@@ -123,23 +133,19 @@ class ndarray:
     ) -> None:
         if memptr is not None or strides is not None:
             raise NotImplementedError("fakecupy.ndarray: memptr/strides are not supported")
-        self._memory = np.empty(shape, _checked_dtype(dtype), order=order)
+        self._memory = _allocated(np.empty(shape, _checked_dtype(dtype), order=order))
 
     @classmethod
     def _wrap(cls, memory: Any) -> ndarray:
         array = object.__new__(cls)
-        array._memory = np.asarray(memory)
-        root = array._memory
-        while isinstance(root.base, np.ndarray):
-            root = root.base
-        _ALLOCATIONS[id(root)] = root  # what a CUDA array interface pointer may point into
+        array._memory = _allocated(np.asarray(memory))
         return array
 
     # --- attributes ----------------------------------------------------------------------------
 
     @property
     def __cuda_array_interface__(self) -> dict[str, Any]:
-        # The pointer is a host address standing for device memory: nothing may dereference it.
+        # The pointer is a host address standing for device memory: only this module reads it.
         memory = self._memory
         return {
             "shape": memory.shape,
