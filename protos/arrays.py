@@ -3,6 +3,9 @@
 Everything that may meet a CuPy array goes through here: the server's compute backend and the
 client's input/output conversion. CuPy is imported lazily, so nothing pays for it (or needs it)
 on a machine without a GPU.
+
+``use_device_module`` puts another module in CuPy's place: the tests install a strict fake
+(tests/support/fakecupy.py) so the CuPy paths run, transfers counted, on machines without a GPU.
 """
 
 from __future__ import annotations
@@ -41,8 +44,26 @@ def to_host(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-@functools.cache
+_device_module: ModuleType | None = None  # set by use_device_module; None: the real cupy
+
+
+def use_device_module(module: ModuleType | None) -> None:
+    """Use ``module`` wherever this seam would use ``cupy``; None goes back to cupy.
+
+    For tests: every function here (``select_backend``, ``gpu_problem``, ``to_device_output``,
+    ``to_host``) then sees ``module``. Backends already selected keep the module they hold.
+    """
+    global _device_module
+    _device_module = module
+    gpu_problem.cache_clear()
+
+
 def _cupy() -> ModuleType:
+    return _device_module if _device_module is not None else _import_cupy()
+
+
+@functools.cache
+def _import_cupy() -> ModuleType:
     return importlib.import_module("cupy")
 
 

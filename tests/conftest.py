@@ -7,6 +7,10 @@
                    ReferenceServer (kit servables by default), stopped at the end of the test
 * ``kit_server``   one plaintext TCP ReferenceServer with the kit's servables, per session
 * ``kit_stub``     a raw MSServiceStub connected to ``kit_server``
+* ``fake_device``  the strict fake CuPy (support.fakecupy) installed in protos.arrays, as a
+                   support.devices.Device: its backend, and its transfer counts from zero
+* ``device``       parametrized: ``fake`` (that fake) everywhere, and ``cupy`` (real CuPy,
+                   marked ``gpu``, skipped without a working GPU)
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import devices
 from support.paths import short_tmp_dir
 from support.rpc import stub_for
 from support.servers import running_server
 from support.tls import TLSFiles, make_tls_files
 
 from protos import ms_service_pb2_grpc
+from protos.arrays import gpu_problem
 from reference_server import ReferenceServer
 
 
@@ -58,3 +64,21 @@ def kit_server() -> Iterator[ReferenceServer]:
 def kit_stub(kit_server: ReferenceServer) -> Iterator[ms_service_pb2_grpc.MSServiceStub]:
     with stub_for(kit_server.address) as stub:
         yield stub
+
+
+@pytest.fixture
+def fake_device() -> Iterator[devices.Device]:
+    with devices.fake_device() as device:
+        yield device
+
+
+_NO_GPU = pytest.mark.skipif(gpu_problem() is not None, reason=f"no GPU: {gpu_problem()}")
+
+
+@pytest.fixture(params=["fake", pytest.param("cupy", marks=[pytest.mark.gpu, _NO_GPU])])
+def device(request: pytest.FixtureRequest) -> Iterator[devices.Device]:
+    if request.param == "cupy":
+        yield devices.real_cupy()
+        return
+    with devices.fake_device() as fake:
+        yield fake

@@ -1,4 +1,8 @@
-"""CuPy in and out of the Client. Real CuPy tests need a GPU and are skipped cleanly here."""
+"""CuPy in and out of the Client.
+
+The CuPy tests take the ``device`` fixture: they run on the strict fake device everywhere (with
+its transfers counted) and on real CuPy where a GPU works (``-m gpu``).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 from client_support import WAIT_S, FakePredictServer
+from support.devices import Device
 
 from protos import ms_service_pb2 as pb
 from protos.arrays import GPUUnavailableError, gpu_problem
 from reference_client import Client
 from reference_client.values import value_to_tensor
-
-needs_gpu = pytest.mark.skipif(gpu_problem() is not None, reason=f"no GPU: {gpu_problem()}")
 
 
 class HostBackedDeviceArray:
@@ -63,25 +66,24 @@ def test_cupy_outputs_without_a_gpu_fail_at_construction() -> None:
         Client("127.0.0.1:1", "s", "m", outputs="cupy")
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_cupy_inputs_go_out_like_numpy(echo_server: FakePredictServer) -> None:
-    import cupy  # only here: the client itself never imports cupy
-
+def test_cupy_inputs_go_out_like_numpy(echo_server: FakePredictServer, device: Device) -> None:
+    cupy = device.xp  # the client itself never imports cupy
     host = np.arange(6, dtype=np.float32).reshape(2, 3)
+    on_device = cupy.asarray(host)
     with Client(echo_server.address, "s", "m", timeout=WAIT_S) as client:
-        client.infer({"x": cupy.asarray(host)})
+        client.infer({"x": on_device})
     assert echo_server.last_request().instances[0].items["x"] == value_to_tensor(host)
+    if device.transfers is not None:  # the test's upload; the client's one copy back
+        assert device.counts() == (1, 1)
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_cupy_outputs(echo_server: FakePredictServer) -> None:
-    import cupy
-
+def test_cupy_outputs(echo_server: FakePredictServer, device: Device) -> None:
+    cupy = device.xp
     host = np.arange(6, dtype=np.float64).reshape(3, 2)
     with Client(echo_server.address, "s", "m", timeout=WAIT_S, outputs="cupy") as client:
         result = client.infer([{"x": host}, {"x": "text"}, {"x": np.float16(1.5)}])
+    if device.transfers is not None:  # one copy up per numeric output, none for text
+        assert device.counts() == (2, 0)
     assert isinstance(result, list)
     assert isinstance(result[0]["y"], cupy.ndarray)
     assert result[0]["y"].dtype == np.float64 and result[0]["y"].shape == (3, 2)

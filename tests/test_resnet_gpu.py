@@ -1,4 +1,8 @@
-"""The CuPy path (skipped without a GPU) and the CPU-side parts of scripts/gpu_resnet_check.py."""
+"""The CuPy path and the CPU-side parts of scripts/gpu_resnet_check.py.
+
+The CuPy tests take the ``device`` fixture: they run on the strict fake device everywhere (with
+its transfers counted) and on real CuPy where a GPU works (``-m gpu``).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,28 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
+from support.devices import Device
 
-from protos.arrays import NUMPY_BACKEND, gpu_problem, is_device_array, select_backend
+from protos.arrays import NUMPY_BACKEND, is_device_array
 from reference_server.registry import InstanceError
 from reference_server.servables.resnet50 import resnet50_servable
 from reference_server.servables.resnet50.layers import conv2d, gemm_conv, max_pool_3x3_s2
-from reference_server.servables.resnet50.model import seeded_host_model
+from reference_server.servables.resnet50.model import ResNet50, seeded_host_model
 from reference_server.servables.resnet50.preprocess import preprocess
 from reference_server.servables.resnet50.weights import EXPECTED_SHAPES
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "examples" / "test_image"
-needs_gpu = pytest.mark.skipif(gpu_problem() is not None, reason=f"no GPU: {gpu_problem()}")
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_cupy_layers_match_numpy() -> None:
-    gpu = select_backend("gpu")
+def parameter_count(model: ResNet50) -> int:
+    """The model's arrays (weight and bias of every convolution, and of fc)."""
+    convs = 1 + sum(3 + (block.downsample is not None) for block in model.blocks)
+    return 2 * convs + 2
+
+
+def test_cupy_layers_match_numpy(device: Device) -> None:
+    gpu = device.backend
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 9, 11, 5)).astype(np.float32)
     w = rng.standard_normal((6, 5, 3, 3)).astype(np.float32)
@@ -36,28 +44,34 @@ def test_cupy_layers_match_numpy() -> None:
     np.testing.assert_allclose(got, conv2d(np, x, conv, relu=True), rtol=1e-5, atol=1e-5)
     pooled = gpu.to_host(max_pool_3x3_s2(gpu.xp, gpu.to_device(x)))
     np.testing.assert_array_equal(pooled, max_pool_3x3_s2(np, x))
+    if device.transfers is not None:  # x twice, the conv's weight and bias; two results back
+        assert device.counts() == (4, 2)
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_cupy_model_matches_numpy_on_the_test_images() -> None:
-    gpu = select_backend("gpu")
+def test_cupy_model_matches_numpy_on_the_test_images(device: Device) -> None:
+    gpu = device.backend
     host = seeded_host_model()
-    device = host.on(gpu)
-    assert is_device_array(device.stem.weight) and device.on(gpu) is device
+    on_device = host.on(gpu)
+    assert is_device_array(on_device.stem.weight) and on_device.on(gpu) is on_device
     batch = np.stack([preprocess(p.read_bytes()) for p in sorted(IMAGES.iterdir())])
-    ours = gpu.to_host(device.logits(gpu.to_device(batch)))
+    ours = gpu.to_host(on_device.logits(gpu.to_device(batch)))
     reference = host.logits(batch)
     assert np.abs(ours - reference).max() / np.abs(reference).max() < 1e-4
     assert np.array_equal(ours.argmax(1), reference.argmax(1))
+    if device.transfers is not None:  # every parameter once, the batch once, the logits back
+        assert device.counts() == (parameter_count(host) + 1, 1)
 
 
-@pytest.mark.gpu
-@needs_gpu
-def test_cupy_servable_answers_as_numpy() -> None:
+def test_cupy_servable_answers_as_numpy(device: Device) -> None:
     run = resnet50_servable().versions[1]["classify_top1"].run
     batch = [{"image": p.read_bytes()} for p in sorted(IMAGES.iterdir())] + [{"image": b""}]
-    on_gpu = run(batch, select_backend("gpu"))
+    on_gpu = run(batch, device.backend)
+    if device.transfers is not None:  # the model built on first use; the two images as one batch
+        assert device.counts() == (parameter_count(seeded_host_model()) + 1, 1)
+        assert device.transfers.log[-2:] == [
+            ("h2d", (2, 224, 224, 3), "float32"),
+            ("d2h", (2,), "int64"),
+        ]
     on_cpu = run(batch, NUMPY_BACKEND)
     assert on_gpu[:2] == on_cpu[:2]
     assert isinstance(on_gpu[2], InstanceError) and isinstance(on_cpu[2], InstanceError)

@@ -1,5 +1,6 @@
 """The kit's servables as batch functions (no sockets): batching across the device seam, and
-the same results on CuPy when a GPU works (marked ``gpu``; skipped without one)."""
+the same results on CuPy (the ``device`` fixture: the strict fake device everywhere, real CuPy
+where a GPU works)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pytest
+from support.devices import Device
 from support.rpc import request
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend, gpu_problem, select_backend
+from protos.arrays import NUMPY_BACKEND, ArrayBackend
 from reference_server import checks, kit_registry
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import InstanceError
@@ -66,10 +67,8 @@ def test_add_cast_crosses_the_seam_once_per_shape() -> None:
     assert [o["y"].tolist() for o in outcomes] == [[2, 2, 2], [[2, 2], [2, 2]], [2, 2, 2]]
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(gpu_problem() is not None, reason=f"no working GPU: {gpu_problem()}")
-def test_kit_on_cupy_matches_numpy() -> None:
-    cupy_backend = select_backend("gpu")
+def test_kit_on_cupy_matches_numpy(device: Device) -> None:
+    cupy_backend = device.backend
     assert cupy_backend.name == "cupy"
     rng = np.random.default_rng(3)
     common = [{"x1": rng.random((2, 2), F32), "x2": rng.random((2, 2), F32)} for _ in range(7)]
@@ -80,13 +79,15 @@ def test_kit_on_cupy_matches_numpy() -> None:
         for gpu, cpu in zip(on_gpu, on_cpu, strict=True):
             assert isinstance(gpu["y"], np.ndarray)  # back on the host
             np.testing.assert_array_equal(gpu["y"], cpu["y"])
+    if device.transfers is not None:  # one copy each way per request (one shape in add_cast)
+        assert device.counts() == (2, 2)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(gpu_problem() is not None, reason=f"no working GPU: {gpu_problem()}")
-def test_dispatcher_on_cupy_answers_like_numpy() -> None:
+def test_dispatcher_on_cupy_answers_like_numpy(device: Device) -> None:
     instances = [{"x1": np.eye(2, dtype=F32), "x2": np.ones((2, 2), F32)}] * 3
     message = request("add", "add_common", instances)
-    on_gpu = Dispatcher(kit_registry(select_backend("gpu"))).predict(message)
+    on_gpu = Dispatcher(kit_registry(device.backend)).predict(message)
     on_cpu = Dispatcher(kit_registry(NUMPY_BACKEND)).predict(message)
     assert on_gpu == on_cpu and not on_gpu.error_msg
+    if device.transfers is not None:
+        assert device.counts() == (1, 1)
