@@ -55,7 +55,7 @@ def run_classify_top5(address="localhost:5500"):
                 continue
             print(f"{image_file}:")
             for label, score in zip(outcome["label"].split(";"), outcome["score"], strict=True):
-                print(f"    {score:9.4f}  {label}")
+                print(f"  {score:8.2f}  {label}")
 
 
 if __name__ == "__main__":
