@@ -48,8 +48,10 @@ class Client:
         servable_name, method_name: what to call.
         version_number: the servable version; 0 means the latest one deployed.
         ssl_config: an SSLConfig for TLS; None for plaintext.
-        timeout: keyword only; the deadline of each call in seconds (default 300), None for
-            none. A call past it returns ``{"error": "Grpc Error, (4, 'deadline exceeded'), ..."}``.
+        timeout: keyword only; the deadline of each call in seconds (default 300; upstream has
+            none), None for none. An infer() past it returns
+            ``{"error": "Grpc Error, (4, 'deadline exceeded'), ..."}``; infer_async's result()
+            raises that grpc.RpcError.
         outputs: keyword only; ``"numpy"`` (default) or ``"cupy"`` to get numeric outputs as
             CuPy arrays (needs a working GPU, checked here).
 
