@@ -18,7 +18,7 @@ from support.rpc import errors, predict, request
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
-from protos.arrays import NUMPY_BACKEND
+from protos.arrays import NUMPY_BACKEND, gpu_problem, select_backend
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
 from reference_server.servables.resnet50 import resnet50_servable, servable
 from reference_server.servables.resnet50.labels import imagenet_labels
@@ -154,3 +154,15 @@ def test_top5_on_the_wire(kit_stub: ms_service_pb2_grpc.MSServiceStub, top5: lis
         assert [bytes(v).decode() for v in label.bytes_val] == [expected["label"]]
         assert score.dtype == pb.MS_FLOAT32 and list(score.shape.dims) == [5]
         assert score.data == expected["score"].astype("<f4").tobytes()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(gpu_problem() is not None, reason=f"no GPU: {gpu_problem()}")
+def test_top5_on_cupy_answers_as_numpy(methods: dict[str, Method], top5: list[Any]) -> None:
+    # The logits cross to the host and are ranked there: host float32 scores on every backend.
+    batch = [{"image": image} for image in (CHELSEA, COFFEE)]
+    on_gpu: list[Any] = list(methods["classify_top5"].run(batch, select_backend("gpu")))
+    for got, expected in zip(on_gpu, top5[:2], strict=True):
+        assert got["label"] == expected["label"]
+        assert type(got["score"]) is np.ndarray and got["score"].dtype == np.float32
+        np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-4)
