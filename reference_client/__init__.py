@@ -16,7 +16,10 @@ from reference_client.errors import (
     ClientClosedError,
     ClientError,
     InvalidInputError,
+    InvalidKeyError,
+    InvalidTextError,
     MalformedReplyError,
+    VersionRangeError,
 )
 from reference_client.transport import MAX_MESSAGE_BYTES, SSLConfig, open_channel
 
@@ -30,7 +33,10 @@ __all__ = [
     "ClientGrpcAsyncResult",
     "GPUUnavailableError",
     "InvalidInputError",
+    "InvalidKeyError",
+    "InvalidTextError",
     "MalformedReplyError",
     "SSLConfig",
+    "VersionRangeError",
     "open_channel",
 ]

@@ -16,7 +16,7 @@ import grpc
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 from protos.arrays import GPUUnavailableError, gpu_problem, to_device_output
-from reference_client.arguments import require_int, require_str
+from reference_client.arguments import require_str, require_version
 from reference_client.errors import ClientClosedError, InvalidInputError
 from reference_client.transport import SSLConfig, open_channel
 from reference_client.values import (
@@ -32,7 +32,6 @@ log = logging.getLogger("reference_client")
 # Bounds every call so that a stuck server cannot hang a caller forever, yet leaves room for a
 # 512 MB request to a slow model. Pass timeout=None for no deadline.
 DEFAULT_TIMEOUT_S = 300.0
-_UINT64_MAX = 2**64 - 1  # ServableSpec.version_number is a uint64
 
 Outputs = Literal["numpy", "cupy"]
 
@@ -49,13 +48,16 @@ class Client:
         servable_name, method_name: what to call.
         version_number: the servable version; 0 means the latest one deployed.
         ssl_config: an SSLConfig for TLS; None for plaintext.
-        timeout: keyword only; the deadline of each call in seconds (default 300), None for
-            none. A call past it returns ``{"error": "Grpc Error, (4, 'deadline exceeded'), ..."}``.
+        timeout: keyword only; the deadline of each call in seconds (default 300; upstream has
+            none), None for none. An infer() past it returns
+            ``{"error": "Grpc Error, (4, 'deadline exceeded'), ..."}``; infer_async's result()
+            raises that grpc.RpcError.
         outputs: keyword only; ``"numpy"`` (default) or ``"cupy"`` to get numeric outputs as
             CuPy arrays (needs a working GPU, checked here).
 
     Raises:
         InvalidInputError (a RuntimeError): a bad argument, with upstream's text.
+        OSError: an SSL file that cannot be read (open()'s own error, as upstream).
         GPUUnavailableError (a RuntimeError): outputs="cupy" without a working CuPy GPU.
 
     Use as a context manager, or call close(), to release the channel.
@@ -75,9 +77,7 @@ class Client:
         self.address = require_str("address", address)
         self.servable_name = require_str("servable_name", servable_name)
         self.method_name = require_str("method_name", method_name)
-        self.version_number = require_int(
-            "version_number", version_number, minimum=0, maximum=_UINT64_MAX
-        )
+        self.version_number = require_version(version_number)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
         ):
@@ -118,11 +118,12 @@ class Client:
     def infer_async(self, instances: Any) -> AsyncResult:
         """Send ``instances`` without waiting; ``.result()`` on the returned object waits.
 
-        Bad values raise here, before sending, exactly as in infer().
+        Bad values raise here, before sending, exactly as in infer(). Unlike infer(), a failed
+        RPC is raised by ``.result()`` as the grpc.RpcError, as upstream's client does.
         """
         request = self._request(instances)
         future = self._predict.future(request, timeout=self.timeout)
-        return AsyncResult(future, lambda: self._settle(future.result))
+        return AsyncResult(future, self._convert_array)
 
     def close(self) -> None:
         """Close the channel; calls in flight end with CANCELLED. Idempotent."""
@@ -153,7 +154,7 @@ class Client:
         return build_request(self.servable_name, self.method_name, self.version_number, instances)
 
     def _settle(self, wait: Callable[[], pb.PredictReply]) -> Result:
-        """Wait for a reply and parse it: the one place where grpc.RpcError is translated."""
+        """Wait for a reply and parse it: the one place where grpc.RpcError becomes a dict."""
         try:
             reply = wait()
         except grpc.RpcError as exc:
@@ -165,19 +166,26 @@ class Client:
 
 
 class AsyncResult:
-    """What Client.infer_async returns (upstream: ClientGrpcAsyncResult)."""
+    """What Client.infer_async returns (upstream: ClientGrpcAsyncResult).
 
-    def __init__(self, future: grpc.Future, settle: Callable[[], Result]) -> None:
-        self._future = future
-        self._settle = settle
+    ``result_future`` is the gRPC future, under upstream's attribute name.
+    """
+
+    def __init__(self, future: grpc.Future, convert_array: ArrayConverter) -> None:
+        self.result_future = future
+        self._convert_array = convert_array
 
     def done(self) -> bool:
         """True once the reply (or the failure) has arrived."""
-        return bool(self._future.done())
+        return bool(self.result_future.done())
 
     def result(self) -> Result:
-        """Wait for the reply (bounded by the client's timeout) and parse it as infer() does."""
-        return self._settle()
+        """Wait for the reply (bounded by the client's timeout) and parse it as infer() does.
+
+        A failed RPC raises its grpc.RpcError (upstream's behaviour, unlike infer(), which
+        returns the ``{"error": "Grpc Error, ..."}`` dict), CANCELLED after close() included.
+        """
+        return parse_reply(self.result_future.result(), self._convert_array)
 
 
 # Upstream's name for the same object.

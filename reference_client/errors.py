@@ -1,19 +1,26 @@
 """What the reference client raises.
 
-Every exception is a RuntimeError, as upstream's client documents, so code written against
-``mindspore_serving.client`` keeps catching them::
+Every exception of this package is a RuntimeError, as upstream's client documents. Where
+upstream's client raises something else for the same mistake (a TypeError, a ValueError, a
+UnicodeEncodeError), the exception is *also* an instance of that class, so code written against
+``mindspore_serving.client`` catches it either way::
 
     RuntimeError
      ├── ClientError                 base of everything raised by this package
-     │    ├── InvalidInputError      the caller's mistake: a bad argument, SSL file or instance
-     │    │                          value; always raised before anything is sent
+     │    ├── InvalidInputError      the caller's mistake: a bad argument or instance value;
+     │    │    │                     always raised before anything is sent
+     │    │    ├── InvalidKeyError       + TypeError: an instance key that is not a str
+     │    │    ├── InvalidTextError      + UnicodeEncodeError: a str with a lone surrogate
+     │    │    └── VersionRangeError     + ValueError: version_number beyond uint64, at infer
      │    ├── ClientClosedError      infer()/infer_async() after close()
      │    └── MalformedReplyError    the server's mistake: a reply that breaks the protocol
      └── protos.arrays.GPUUnavailableError
                                      outputs="cupy" without a working CuPy GPU
 
-A failed RPC (dead server, TLS refusal, deadline, message too large) is *not* raised: infer()
-returns ``{"error": "Grpc Error, (CODE, 'name'), DETAILS"}`` as upstream does.
+Not translated, as upstream: an SSL file that cannot be read raises open()'s OSError from
+Client(); and a failed RPC (dead server, TLS refusal, deadline, message too large) is returned by
+infer() as ``{"error": "Grpc Error, (CODE, 'name'), DETAILS"}`` but raised as grpc.RpcError by
+``infer_async(...).result()``.
 """
 
 from __future__ import annotations
@@ -33,3 +40,18 @@ class ClientClosedError(ClientError):
 
 class MalformedReplyError(ClientError):
     """The server's reply breaks the protocol (error count, dtype, data size, UTF-8)."""
+
+
+class InvalidKeyError(TypeError, InvalidInputError):
+    """An instance key that is not a str (upstream: TypeError from ``**instance``)."""
+
+
+class InvalidTextError(UnicodeEncodeError, InvalidInputError):
+    """A str value UTF-8 cannot encode, a lone surrogate (upstream: the UnicodeEncodeError).
+
+    Built from the UnicodeEncodeError's own arguments, so its text is that error's text.
+    """
+
+
+class VersionRangeError(ValueError, InvalidInputError):
+    """version_number above 2**64-1, raised by infer/infer_async (upstream: a ValueError)."""

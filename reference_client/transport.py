@@ -27,7 +27,8 @@ class SSLConfig:
     """TLS settings for a client, as upstream's ``mindspore_serving.client.SSLConfig``.
 
     All three are paths of PEM files. ``certificate`` and ``private_key`` (the client's own chain
-    and key, for mutual TLS) come together or not at all. ``custom_ca`` is the trust root for the
+    and key, for mutual TLS) come together or not at all; as upstream, that is checked when a
+    Client (or open_channel) reads the files, not here. ``custom_ca`` is the trust root for the
     server's certificate; None means gRPC's default roots. There is no target-name override: the
     server's certificate must name the host in the address. For a ``unix:`` address gRPC
     verifies the percent-encoded socket path, so TLS over a unix socket needs open_channel's
@@ -47,10 +48,6 @@ class SSLConfig:
         ):
             if value is not None:
                 require_str(name, value)
-        if (certificate is None) != (private_key is None):
-            raise InvalidInputError(
-                "The certificate and private_key should be passed at the same time"
-            )
         self.certificate = certificate
         self.private_key = private_key
         self.custom_ca = custom_ca
@@ -69,19 +66,27 @@ def _read_pem(role: str, path: str | None) -> bytes | None:
         with open(path, "rb") as file:
             return file.read()
     except OSError as exc:
-        raise InvalidInputError(
-            f"Cannot read ssl_config {role} file '{path}': {exc.strerror}"
-        ) from None
+        # open()'s own error, as upstream raises it (a program may catch FileNotFoundError);
+        # the note names the role in tracebacks only.
+        exc.add_note(f"reading ssl_config {role} file '{path}'")
+        raise
 
 
 def channel_credentials(ssl_config: SSLConfig) -> grpc.ChannelCredentials:
-    """gRPC credentials from an SSLConfig; the PEM files are read now."""
+    """gRPC credentials from an SSLConfig; the PEM files are read now.
+
+    In upstream's order: the type, then the files (certificate, private_key, custom_ca; OSError
+    if one cannot be read), then the certificate/private_key pairing.
+    """
     if not isinstance(ssl_config, SSLConfig):
         raise InvalidInputError("The type of ssl_config should be type of SSLConfig")
+    certificate = _read_pem("certificate", ssl_config.certificate)
+    private_key = _read_pem("private_key", ssl_config.private_key)
+    custom_ca = _read_pem("custom_ca", ssl_config.custom_ca)
+    if (certificate is None) != (private_key is None):
+        raise InvalidInputError("The certificate and private_key should be passed at the same time")
     return grpc.ssl_channel_credentials(
-        root_certificates=_read_pem("custom_ca", ssl_config.custom_ca),
-        private_key=_read_pem("private_key", ssl_config.private_key),
-        certificate_chain=_read_pem("certificate", ssl_config.certificate),
+        root_certificates=custom_ca, private_key=private_key, certificate_chain=certificate
     )
 
 

@@ -9,15 +9,18 @@ numpy array (or a CuPy array)             its own dtype            its own shape
 numpy scalar (``np.float32(1)``)          its own dtype            ``[]``
 ``str``                                   MS_STRING (UTF-8)        ``[1]``
 ``bool`` (checked before ``int``)         MS_BOOL                  ``[1]``
-``int``                                   MS_INT64                 ``[1]``
+``int`` within int64                      MS_INT64                 ``[1]``
+``int`` from 2**63 to 2**64-1             MS_UINT64                ``[1]``
 ``float``                                 MS_FLOAT64               ``[1]``
 ``bytes``                                 MS_BYTES                 ``[1]``
 ========================================  =======================  ===============
 
-Numeric data always goes out little-endian and C-ordered, whatever the input's byte order or
-strides. A reply becomes a list with one dict per instance (numeric outputs as read-only numpy
-arrays with the wire shape, ``[]`` giving a 0-d array; MS_STRING as str; MS_BYTES as bytes; a
-tensor with several ``bytes_val`` as a list), or ``{"error": TEXT}`` for a request-level error.
+Python ints take the dtype numpy infers for them, as upstream's client lets numpy choose; an
+int beyond uint64 (or below int64) is ``Unknown data type object``. Numeric data always goes
+out little-endian and C-ordered, whatever the input's byte order or strides. A reply becomes a
+list with one dict per instance (numeric outputs as read-only numpy arrays with the wire shape,
+``[]`` giving a 0-d array; MS_STRING as str; MS_BYTES as bytes; a tensor with several
+``bytes_val`` as a list), or ``{"error": TEXT}`` for a request-level error.
 """
 
 from __future__ import annotations
@@ -30,13 +33,21 @@ import numpy as np
 from protos import codec
 from protos import ms_service_pb2 as pb
 from protos.arrays import is_device_array, to_host
-from reference_client.errors import InvalidInputError, MalformedReplyError
+from reference_client.errors import (
+    InvalidInputError,
+    InvalidKeyError,
+    InvalidTextError,
+    MalformedReplyError,
+    VersionRangeError,
+)
 
 Instance: TypeAlias = Mapping[str, Any]
 Instances: TypeAlias = Instance | Sequence[Instance]
 InstanceResult: TypeAlias = dict[str, Any]
 Result: TypeAlias = list[InstanceResult] | dict[str, str]
 ArrayConverter: TypeAlias = Callable[[np.ndarray], Any]
+
+_UINT64_MAX = 2**64 - 1  # ServableSpec.version_number is a uint64; so is numpy's widest int
 
 
 def _unchanged(array: np.ndarray) -> Any:
@@ -64,23 +75,36 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
     elif isinstance(value, str):  # np.str_ too
         try:
             encoded = value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInputError(f"str value is not encodable as UTF-8: {exc.reason}") from None
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise InvalidTextError(*exc.args) from None
         _fill_single(tensor, codec.STRING, encoded)
     elif isinstance(value, bytes):  # np.bytes_ too
         _fill_single(tensor, codec.BYTES, value)
     # A numpy scalar keeps its own dtype and goes out with dims [] (np.float64 is also a float,
-    # so this test comes before the Python ones); np.datetime64 & co. are unknown dtypes.
-    elif isinstance(value, np.generic):
+    # so this test comes before the Python ones). Upstream takes np.number only; np.bool_ is
+    # accepted here too (a departure no working upstream program meets), other numpy scalars
+    # (np.datetime64, np.void) get upstream's "Not support value type".
+    elif isinstance(value, np.number | np.bool_):
         _fill_array(tensor, np.asarray(value))
+    elif isinstance(value, np.generic):
+        raise InvalidInputError(f"Not support value type {type(value)}")
     else:
-        try:
-            scalar = codec.python_scalar_array(value)  # bool (before int), int, float
-        except codec.CodecError as exc:
-            raise InvalidInputError(str(exc)) from None
+        scalar = _python_scalar(value)
         if scalar is None:
             raise InvalidInputError(f"Not support value type {type(value)}")
         _fill_array(tensor, scalar.reshape(1))  # upstream's client sends Python scalars as [1]
+
+
+def _python_scalar(value: Any) -> np.ndarray | None:
+    """A Python bool/int/float as a 0-d array of the dtype upstream's client sends; else None."""
+    try:
+        return codec.python_scalar_array(value)  # bool (before int), int64 int, float
+    except codec.CodecError:  # an int outside int64
+        pass
+    # Upstream hands [value] to numpy, which infers uint64 up to 2**64-1 and object beyond.
+    if 0 <= value <= _UINT64_MAX:
+        return np.asarray(value, dtype=np.dtype("<u8"))
+    raise InvalidInputError("Unknown data type object")
 
 
 def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:
@@ -101,9 +125,11 @@ def fill_instance(message: pb.Instance, instance: Any) -> None:
     """Write one instance (a mapping input name -> value) into an empty Instance in place."""
     if not isinstance(instance, Mapping):
         raise InvalidInputError("instance should be a map")
-    for name, value in instance.items():
+    # Every key before any value, as upstream's ``**instance`` checks them (a TypeError there).
+    for name in instance:
         if not isinstance(name, str):
-            raise InvalidInputError(f"instance input name should be str, but actually {type(name)}")
+            raise InvalidKeyError(f"instance input name should be str, but actually {type(name)}")
+    for name, value in instance.items():
         fill_tensor(message.items[name], value)
 
 
@@ -112,13 +138,19 @@ def build_request(
 ) -> pb.PredictRequest:
     """The PredictRequest for a dict or a list/tuple of dicts; every check runs before it exists.
 
-    The caller has checked the three spec fields (see reference_client.arguments).
+    The caller has checked the names and that version_number is an int >= 0; its upper bound is
+    checked here, when a request is built, where upstream's protobuf assignment fails.
     """
+    if version_number > _UINT64_MAX:
+        raise VersionRangeError(f"Parameter 'version_number' should be <= {_UINT64_MAX}")
     if not isinstance(instances, list | tuple):
         instances = (instances,)
     request = pb.PredictRequest(
         servable_spec=pb.ServableSpec(
-            name=servable_name, method_name=method_name, version_number=version_number
+            # int(): a bool version (True is 1 upstream) without protobuf's bool deprecation
+            name=servable_name,
+            method_name=method_name,
+            version_number=int(version_number),
         ),
     )
     for instance in instances:

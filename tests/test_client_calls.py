@@ -1,7 +1,8 @@
 """The Client against an independent generic-handler server (tests/client_support.py).
 
 What the fake server received is compared with the expected request; what it answers is parsed
-as upstream's client does; transport failures come back as upstream's error dict.
+as upstream's client does; transport failures come back as upstream's error dict from infer() and
+are raised as the grpc.RpcError by infer_async(...).result(), as upstream's client does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reference_client import (
     InvalidInputError,
     MalformedReplyError,
     SSLConfig,
+    VersionRangeError,
 )
 from reference_client.values import value_to_tensor
 
@@ -154,13 +156,17 @@ def test_dead_unix_path_gives_unavailable_dict() -> None:
     assert len(result["error"]) > len("Grpc Error, (14, 'unavailable'), ")
 
 
-def test_closed_port_gives_unavailable_dict() -> None:
+def test_closed_port_gives_unavailable_dict_and_async_raises() -> None:
     with Client(f"127.0.0.1:{closed_tcp_port()}", "s", "m", timeout=WAIT_S) as c:
         result = c.infer({"x": 1})
-        async_result = c.infer_async({"x": 1}).result()
-    for outcome in (result, async_result):
-        assert isinstance(outcome, dict)
-        assert outcome["error"].startswith("Grpc Error, (14, 'unavailable'), ")
+        pending = c.infer_async({"x": 1})
+        with pytest.raises(grpc.RpcError) as info:
+            pending.result()
+    assert isinstance(result, dict)
+    assert result["error"].startswith("Grpc Error, (14, 'unavailable'), ")
+    call = info.value
+    assert isinstance(call, grpc.Call) and call.code() == grpc.StatusCode.UNAVAILABLE
+    assert pending.done() and pending.result_future.done()
 
 
 def test_server_status_is_returned_with_its_details(
@@ -202,11 +208,34 @@ def test_infer_async_returns_before_the_reply(server: FakePredictServer, client:
     assert pending.done()
 
 
-def test_infer_async_parses_errors_like_infer(server: FakePredictServer, client: Client) -> None:
+def test_infer_async_parses_replies_like_infer(server: FakePredictServer, client: Client) -> None:
     server.answer = _reply(errors=[(5, b"no worker")])
     assert client.infer_async({"x": 1}).result() == {"error": "no worker"}
+    server.answer = _reply({"y": 1}, {}, errors=[(0, b""), (2, b"bad")])
+    assert client.infer_async([{"x": 1}] * 2).result() == client.infer([{"x": 1}] * 2)
+
+
+def test_infer_async_raises_a_failed_rpc_where_infer_returns_it(
+    server: FakePredictServer, client: Client
+) -> None:
+    # protocol §5: upstream's ClientGrpcAsyncResult.result() lets the grpc.RpcError through.
     server.answer = Abort(grpc.StatusCode.INTERNAL, "oops")
-    assert client.infer_async({"x": 1}).result() == {"error": "Grpc Error, (13, 'internal'), oops"}
+    assert client.infer({"x": 1}) == {"error": "Grpc Error, (13, 'internal'), oops"}
+    with pytest.raises(grpc.RpcError) as info:
+        client.infer_async({"x": 1}).result()
+    call = info.value
+    assert isinstance(call, grpc.Call)
+    assert (call.code(), call.details()) == (grpc.StatusCode.INTERNAL, "oops")
+
+
+def test_infer_async_deadline_is_raised(server: FakePredictServer) -> None:
+    server.gate = threading.Event()  # the fake server holds the call until the test ends
+    with Client(server.address, "s", "m", timeout=0.2) as c:
+        pending = c.infer_async({"x": 1})
+        with pytest.raises(grpc.RpcError) as info:
+            pending.result()
+    assert isinstance(info.value, grpc.Call)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def test_concurrent_async_calls_are_not_mixed_up(server: FakePredictServer) -> None:
@@ -247,9 +276,10 @@ def test_close_cancels_a_call_in_flight(server: FakePredictServer) -> None:
     pending = c.infer_async({"x": 1})
     assert server.entered.wait(WAIT_S)
     c.close()
-    result = pending.result()
-    assert isinstance(result, dict)
-    assert result["error"].startswith("Grpc Error, (1, 'cancelled'), ")
+    with pytest.raises(grpc.RpcError) as info:
+        pending.result()
+    assert isinstance(info.value, grpc.Call)
+    assert info.value.code() == grpc.StatusCode.CANCELLED
 
 
 # --- Argument checks -----------------------------------------------------------------------------
@@ -282,16 +312,6 @@ def test_close_cancels_a_call_in_flight(server: FakePredictServer) -> None:
             ("a:1", "s", "m", "1"),
             {},
             "Parameter 'version_number' should be int, but actually <class 'str'>",
-        ),
-        (
-            ("a:1", "s", "m", True),
-            {},
-            "Parameter 'version_number' should be int, but actually <class 'bool'>",
-        ),
-        (
-            ("a:1", "s", "m", 2**64),
-            {},
-            "Parameter 'version_number' should be <= 18446744073709551615",
         ),
         (
             ("a:1", "s", "m", 0, "cfg"),
@@ -330,17 +350,31 @@ def test_defaults_and_attributes() -> None:
         assert c.version_number == 2**64 - 1 and c.timeout is None
 
 
+def test_version_number_true_is_version_one_as_upstream(server: FakePredictServer) -> None:
+    # Upstream checks isinstance(version_number, int): True passes and protobuf stores 1.
+    with Client(server.address, "s", "m", True, timeout=WAIT_S) as c:
+        assert c.infer({"x": 1}) == []
+    assert server.last_request().servable_spec.version_number == 1
+
+
+@pytest.mark.parametrize("call", ["infer", "infer_async"])
+def test_version_number_beyond_uint64_fails_at_the_call(
+    server: FakePredictServer, call: str
+) -> None:
+    # Upstream's Client() accepts 2**64; building the request then fails with a ValueError.
+    with (
+        Client(server.address, "s", "m", 2**64, timeout=WAIT_S) as c,
+        pytest.raises(ValueError) as info,
+    ):
+        getattr(c, call)({"x": 1})
+    assert isinstance(info.value, VersionRangeError) and isinstance(info.value, RuntimeError)
+    assert str(info.value) == "Parameter 'version_number' should be <= 18446744073709551615"
+    assert server.received == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "text"),
     [
-        (
-            {"certificate": "c.pem"},
-            "The certificate and private_key should be passed at the same time",
-        ),
-        (
-            {"private_key": "k.pem"},
-            "The certificate and private_key should be passed at the same time",
-        ),
         ({"custom_ca": 3}, "Parameter 'custom_ca' should be str, but actually <class 'int'>"),
         (
             {"certificate": "", "private_key": "k"},
@@ -354,9 +388,27 @@ def test_ssl_config_checks(kwargs: dict[str, Any], text: str) -> None:
     assert str(info.value) == text
 
 
-def test_missing_ssl_file_is_a_one_line_runtime_error() -> None:
-    with short_temp_dir() as folder, pytest.raises(RuntimeError) as info:
-        Client("localhost:1", "s", "m", ssl_config=SSLConfig(custom_ca=f"{folder}/none.pem"))
-    assert str(info.value) == (
-        f"Cannot read ssl_config custom_ca file '{folder}/none.pem': No such file or directory"
-    )
+@pytest.mark.parametrize("kwargs", [{"certificate": "c"}, {"private_key": "k"}])
+def test_lone_certificate_or_key_is_refused_by_the_client(
+    kwargs: dict[str, str], tmp_path: Any
+) -> None:
+    # Upstream's SSLConfig accepts either alone; Client() refuses after reading the files.
+    for name in kwargs:
+        kwargs[name] = str(tmp_path / name)
+        (tmp_path / name).write_bytes(b"pem")
+    config = SSLConfig(**kwargs)
+    with pytest.raises(InvalidInputError) as info:
+        Client("localhost:1", "s", "m", ssl_config=config)
+    assert str(info.value) == "The certificate and private_key should be passed at the same time"
+
+
+def test_missing_ssl_file_raises_open_error_as_upstream() -> None:
+    # A program written for upstream may catch FileNotFoundError: it is open()'s own error,
+    # raised before the pairing check (the lone, missing certificate is reported as missing).
+    with short_temp_dir() as folder:
+        with pytest.raises(FileNotFoundError) as info:
+            Client("localhost:1", "s", "m", ssl_config=SSLConfig(custom_ca=f"{folder}/none.pem"))
+        assert info.value.filename == f"{folder}/none.pem"
+        assert info.value.__notes__ == [f"reading ssl_config custom_ca file '{folder}/none.pem'"]
+        with pytest.raises(FileNotFoundError):
+            Client("localhost:1", "s", "m", ssl_config=SSLConfig(certificate=f"{folder}/c.pem"))

@@ -62,6 +62,7 @@ def test_echo_round_trips_every_value_kind(kit_server: ReferenceServer) -> None:
         b"a\x00b",
         True,
         -(2**63),
+        2**64 - 1,  # uint64 [1], as numpy infers np.array([2**64 - 1])
         0.25,
     ]
     with _client(kit_server.address, "conformance", "echo") as client:

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from protos import ms_service_pb2 as pb
-from reference_client import InvalidInputError, MalformedReplyError
+from reference_client import (
+    InvalidInputError,
+    InvalidKeyError,
+    InvalidTextError,
+    MalformedReplyError,
+)
 from reference_client.values import (
     build_request,
     parse_reply,
@@ -97,6 +102,10 @@ ENCODE_CASES: list[tuple[str, Any, int, list[int], bytes | None, list[bytes]]] =
     ("Python False", False, pb.MS_BOOL, [1], b"\x00", []),
     ("Python int", -2, pb.MS_INT64, [1], b"\xfe" + b"\xff" * 7, []),
     ("Python int max", 2**63 - 1, pb.MS_INT64, [1], b"\xff" * 7 + b"\x7f", []),
+    ("Python int min", -(2**63), pb.MS_INT64, [1], b"\x00" * 7 + b"\x80", []),
+    # Beyond int64, numpy's inference as upstream's client uses it: uint64, still dims [1].
+    ("Python int 2**63", 2**63, pb.MS_UINT64, [1], b"\x00" * 7 + b"\x80", []),
+    ("Python int 2**64-1", 2**64 - 1, pb.MS_UINT64, [1], b"\xff" * 8, []),
     ("Python float", 1.5, pb.MS_FLOAT64, [1], b"\x00" * 6 + b"\xf8\x3f", []),
     ("empty str", "", pb.MS_STRING, [1], None, [b""]),
     # Empty tensors: the 0 in the last dim, no data.
@@ -207,13 +216,13 @@ def test_build_request_accepts_one_dict_a_list_or_a_tuple() -> None:
         ({"a": np.array(["ab"])}, "Unknown data type <U2"),
         ({"a": np.array([1], dtype=object)}, "Unknown data type object"),
         ({"a": np.complex64(1)}, "Unknown data type complex64"),
-        ({"a": np.datetime64("2026-01-01")}, "Unknown data type datetime64[D]"),
+        ({"a": np.datetime64("2026-01-01")}, "Not support value type <class 'numpy.datetime64'>"),
+        ({"a": np.void(b"x")}, "Not support value type <class 'numpy.void'>"),
         ({"a": None}, "Not support value type <class 'NoneType'>"),
         ({"a": [1, 2]}, "Not support value type <class 'list'>"),
         ({"a": bytearray(b"x")}, "Not support value type <class 'bytearray'>"),
-        ({"a": 2**63}, "int value 9223372036854775808 is out of the int64 range"),
-        ({1: 1}, "instance input name should be str, but actually <class 'int'>"),
-        ({"a": "\ud800"}, "str value is not encodable as UTF-8: surrogates not allowed"),
+        ({"a": 2**64}, "Unknown data type object"),
+        ({"a": -(2**63) - 1}, "Unknown data type object"),
     ],
 )
 def test_unmappable_values_raise_runtime_error(instances: Any, text: str) -> None:
@@ -221,6 +230,30 @@ def test_unmappable_values_raise_runtime_error(instances: Any, text: str) -> Non
         build_request("s", "m", 0, instances)
     assert str(info.value) == text
     assert isinstance(info.value, RuntimeError)
+
+
+@pytest.mark.parametrize("key", [1, b"a", None])
+def test_non_str_key_is_a_type_error_as_upstream(key: Any) -> None:
+    # Upstream unpacks an instance as **kwargs: TypeError; ours is a RuntimeError as well. Keys
+    # are checked before any value, so the bad value listed first does not win.
+    with pytest.raises(TypeError) as info:
+        build_request("s", "m", 0, {"a": None, key: 1})
+    assert isinstance(info.value, InvalidKeyError) and isinstance(info.value, RuntimeError)
+    assert str(info.value) == f"instance input name should be str, but actually {type(key)}"
+
+
+def test_lone_surrogate_is_the_unicode_encode_error_as_upstream() -> None:
+    with pytest.raises(UnicodeEncodeError) as info:
+        build_request("s", "m", 0, {"a": "ok\ud800"})
+    assert isinstance(info.value, InvalidTextError) and isinstance(info.value, RuntimeError)
+    assert (info.value.encoding, info.value.start, info.value.reason) == (
+        "utf-8",
+        2,
+        "surrogates not allowed",
+    )
+    assert str(info.value) == (
+        "'utf-8' codec can't encode character '\\ud800' in position 2: surrogates not allowed"
+    )
 
 
 # --- Replies -----------------------------------------------------------------------------------

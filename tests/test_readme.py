@@ -24,6 +24,7 @@ ADD_CLIENT = "python3 examples/add_client.py"
 UNIX_SERVER = "python3 -m reference_server --address unix:/tmp/ms_add.sock &"
 UNIX_CLIENT = "python3 examples/add_client.py unix:/tmp/ms_add.sock"
 MAKE_CERTS = "python3 examples/make_certs.py certs"
+RESNET_CLIENT = "cd examples && python3 resnet50_client.py"
 TLS_SERVER = (
     "python3 -m reference_server --address 127.0.0.1:5501 --certificate certs/server.pem "
     "--private-key certs/server.key &"
@@ -71,7 +72,7 @@ def _readme_block_after(marker: str) -> str:
 @pytest.mark.parametrize(
     "command",
     [
-        *(SERVER, ADD_CLIENT, UNIX_SERVER, UNIX_CLIENT, MAKE_CERTS),
+        *(SERVER, ADD_CLIENT, UNIX_SERVER, UNIX_CLIENT, MAKE_CERTS, RESNET_CLIENT),
         *(TLS_SERVER, TLS_CLIENT, MTLS_SERVER, MTLS_CLIENT),
     ],
 )
@@ -93,6 +94,26 @@ def test_add_example_prints_what_the_readme_shows() -> None:
         printed = _run(f"{ADD_CLIENT} {server.address}", {})
     expected = _readme_block_after("client prints the three 2×2 sums")
     assert printed == expected
+
+
+def _score_lines(text: str) -> list[tuple[float, str]]:
+    """The ``  SCORE  LABEL`` lines of the resnet50 example's top-5 listing."""
+    found = (re.fullmatch(r" +(-?\d+\.\d\d)  (.+)", line) for line in text.splitlines())
+    return [(float(match[1]), match[2]) for match in found if match]
+
+
+def test_resnet50_example_prints_five_labels_and_scores_as_the_readme_shows() -> None:
+    shown = _readme_block_after("each image's five labels with their scores")
+    with cli_server(_server_args(SERVER, {"127.0.0.1:5500": "127.0.0.1:0"})) as server:
+        words = RESNET_CLIENT.removeprefix("cd examples && ").split()
+        printed = _run(" ".join([*words, server.address]), {}, cwd=ROOT / "examples")
+    image = shown.splitlines()[0]
+    assert image == "./test_image/chelsea.jpg:" and image in printed.splitlines()
+    listing = printed[printed.index(image) :]
+    expected, got = _score_lines(shown), _score_lines(listing)[:5]
+    assert len(expected) == 5 and [label for _, label in got] == [label for _, label in expected]
+    # The scores are float32 sums: allow the last printed digit to differ across BLAS builds.
+    assert all(abs(a - b) <= 0.02 for (a, _), (b, _) in zip(got, expected, strict=True))
 
 
 def test_readme_error_examples() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ from support.servers import run_cli
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 from reference_server import ReferenceServer
+from reference_server.servables.resnet50.labels import imagenet_labels
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "examples" / "test_image"
@@ -81,10 +83,22 @@ def test_the_example_client(kit_server: ReferenceServer) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"[{{'label': '{LABEL}'}}, {{'label': '{LABEL}'}}]"
-    assert lines[1:] == [
+    assert lines[1:3] == [
         f"./test_image/chelsea.jpg: {LABEL}",
         f"./test_image/coffee.png: {LABEL}",
     ]
+    # classify_top5, as upstream's example calls it too: five labels and five scores per image.
+    # (The printed dicts' key order is the reply map's, which protobuf does not fix.)
+    assert lines[3].startswith("[{'") and f"'label': '{LABEL};" in "\n".join(lines[3:])
+    labels = imagenet_labels()
+    for name, best in (("chelsea.jpg", 30.627), ("coffee.png", 51.927)):
+        start = lines.index(f"./test_image/{name}:") + 1
+        rows = [re.fullmatch(r" +(-?\d+\.\d{2})  (.+)", line) for line in lines[start : start + 5]]
+        assert all(rows), lines[start : start + 5]
+        scores = [float(row[1]) for row in rows if row]
+        texts = [row[2] for row in rows if row]
+        assert texts[0] == LABEL and all(text in labels for text in texts)
+        assert scores == sorted(scores, reverse=True) and abs(scores[0] - best) < 0.01
 
 
 def test_cli_refuses_a_bad_weights_file_at_start(tmp_path: pathlib.Path) -> None:

@@ -140,7 +140,11 @@ def method() -> Method:
 
 def test_servable_declaration(method: Method) -> None:
     s = resnet50_servable()
-    assert (s.name, s.latest_version, list(s.versions[1])) == ("resnet50", 1, ["classify_top1"])
+    assert (s.name, s.latest_version, list(s.versions[1])) == (
+        "resnet50",
+        1,
+        ["classify_top1", "classify_top1_v1", "classify_top5"],
+    )
     assert (method.inputs, method.outputs) == (("image",), ("label",))
 
 

@@ -1,4 +1,4 @@
-"""ResNet-50 v1.5 inference on an array backend: folded weights, forward pass, top-1.
+"""ResNet-50 v1.5 inference on an array backend: folded weights, forward pass, top-1 and top-k.
 
 v1.5 puts the stride of a downsampling bottleneck on its 3x3 convolution (torchvision's
 layout); the shortcut is a strided 1x1 convolution + batch norm. Weights are folded on the host
@@ -87,6 +87,25 @@ class ResNet50:
         """The index of the best class for each image, as a host int64 array."""
         best = self.backend.xp.argmax(self.logits(images), axis=1)
         return self.backend.to_host(best).astype(np.int64)
+
+    def topk(self, images: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best classes of each image and their scores, best first, on the host.
+
+        Returns (N, k) int64 class indices and (N, k) float32 scores (the logits: no softmax).
+        Equal scores keep class order, so the first index is always top1's argmax.
+        """
+        return top_k(self.backend.to_host(self.logits(images)), k)
+
+
+def top_k(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C) host scores -> the (N, k) best indices (descending score, ties by index) and scores.
+
+    The logits come to the host first (4 KB per image): a stable sort there gives the same tie
+    order on every backend.
+    """
+    scores = np.asarray(logits, dtype=np.float32)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int64)
+    return order, np.take_along_axis(scores, order, axis=1)
 
 
 def _folded(state: StateDict, conv: str, bn: str, stride: int, pad: int) -> Conv:
