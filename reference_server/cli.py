@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status, server = _serve(argv, signals)
     finally:
         signals.restore()
-    if server is not None and server.abandoned_calls:
+    if server is not None and server.active_calls:
         # Handlers still computing past the grace would hold the interpreter's exit (it joins
         # the worker threads): their calls are already cancelled, so leave now.
         sys.stdout.flush()

@@ -45,7 +45,7 @@ DEFAULT_GRACE_S = 5.0
 # whose headers gRPC has not yet handed over shows up within it.
 QUIET_SETTLE_S = 0.2
 # Past the grace, stop() waits this much longer for gRPC to finish cancelling; handlers that
-# still compute are abandoned (ReferenceServer.abandoned_calls).
+# still compute are abandoned (ReferenceServer.active_calls).
 STOP_SLACK_S = 0.25
 
 TLSMode = Literal["plaintext", "tls", "mutual tls"]
@@ -99,6 +99,7 @@ class ReferenceServer:
         self._activity = CallActivity()
         self._watchdog = ReceiveWatchdog()
         self._lock = threading.Lock()
+        self._stopping = False
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
         self._listen: ListenAddress | None = None
@@ -165,8 +166,9 @@ class ReferenceServer:
         return self._tls_mode
 
     @property
-    def abandoned_calls(self) -> int:
-        """Predict calls still in a handler (after stop(): those the grace did not cover)."""
+    def active_calls(self) -> int:
+        """Predict calls in a handler now, waiting for their request or a worker, or computing
+        (after stop(): the calls the grace did not cover, abandoned)."""
         return self._activity.active
 
     @property
@@ -221,6 +223,7 @@ class ReferenceServer:
                 ],
                 maximum_concurrent_rpcs=self._max_calls,
             )
+            self._activity = CallActivity()  # a fresh count per start
             add_to_server(
                 server,
                 self._dispatcher,
@@ -252,34 +255,49 @@ class ReferenceServer:
             return self._address
 
     def stop(self, grace: float | None = DEFAULT_GRACE_S) -> None:
-        """Stop within ``grace`` seconds (plus STOP_SLACK_S): health turns NOT_SERVING, calls
-        in flight (and any that still arrive) are served until the server is quiet, then new
-        calls are refused and whatever still runs at the end of the grace is cancelled; the
-        address is released (a unix socket file this server made is removed). ``grace=None``
-        cancels everything at once. Idempotent; returns at once when another thread is
-        already stopping this server.
+        """Stop within ``grace`` seconds (plus STOP_SLACK_S), in three steps:
+
+        1. health turns NOT_SERVING; calls are still admitted until the server is quiet (no
+           call running, none started for QUIET_SETTLE_S) or half the grace is over: a call
+           whose headers arrived before stop() may reach the handler only now, and grpcio's
+           ``stop(grace)`` would cancel it;
+        2. ``running`` turns False and new Predict calls are refused (UNAVAILABLE); the calls
+           admitted run until none is left or the grace is over;
+        3. gRPC stops: what still runs is cancelled (handlers still computing are abandoned,
+           see ``active_calls``), the address is released (a unix socket file this server
+           made is removed).
+
+        ``grace=None`` cancels everything at once. Idempotent; returns at once when another
+        thread is already stopping this server.
         """
         with self._lock:
-            server, executor, listen = self._server, self._executor, self._listen
-            inode, health = self._socket_inode, self._health
-            if server is None:
+            server, activity = self._server, self._activity
+            if server is None or self._stopping:
                 return
-            self._server = self._executor = self._health = None
-            self._address = self._port = self._socket_inode = None
+            self._stopping = True
+            health = self._health
         if health is not None:
             health.enter_graceful_shutdown()
-        deadline = time.monotonic() + (grace or 0.0)
-        # grpcio's stop(grace) cancels calls whose headers it has not handed to the
-        # application yet, so first wait until no call is running or arriving.
-        if grace is not None and not self._activity.wait_quiet(deadline, QUIET_SETTLE_S):
+        begin = time.monotonic()
+        deadline = begin + (grace or 0.0)
+        if grace is not None:
+            activity.wait_quiet(begin + grace / 2, QUIET_SETTLE_S)
+        activity.close()
+        with self._lock:
+            executor, listen, inode = self._executor, self._listen, self._socket_inode
+            self._server = self._executor = self._health = None
+            self._address = self._port = self._socket_inode = None
+            self._stopping = False
+        if grace is not None and not activity.wait_quiet(deadline, QUIET_SETTLE_S):
             log.warning("calls still running at the end of the %.3g s grace: cancelled", grace)
         remaining = None if grace is None else max(0.0, deadline - time.monotonic())
-        log.info("stopping gRPC (%.3g s of the grace left)", remaining or 0.0)
-        done = server.stop(remaining)  # new calls are refused from here on
+        done = server.stop(remaining)
         done.wait((remaining or 0.0) + STOP_SLACK_S)
         if executor is not None:
             executor.shutdown(wait=False)
-        log.info("stopped; %d calls abandoned", self._activity.active)
+        log.info(
+            "stopped after %.2f s; %d calls abandoned", time.monotonic() - begin, activity.active
+        )
         # gRPC unlinks the socket file itself on shutdown; this covers versions that do not,
         # and removes only the file this server bound.
         path = listen.unix_path if listen is not None else None

@@ -12,9 +12,9 @@ hostile traffic costs little (issue 9):
   call's context while it waits, and a watchdog cancels a call whose message has not arrived
   within ``receive_timeout``. Waiting calls hold a thread of a large pool; only ``max_workers``
   of them compute at once.
-* Every Predict call is counted from its headers (``CallActivity``), so that stopping can wait
-  until the server is quiet: grpcio's ``stop(grace)`` cancels calls it has not handed to the
-  application yet.
+* Every Predict call is counted from its headers (``CallActivity``), so that stopping can
+  first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
+  ``stop(grace)`` cancels calls it has not handed to the application yet.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ PREDICT_METHOD = f"/{SERVICE_NAME}/Predict"
 # grpcio's own texts for these failures, kept so that clients see what they saw before.
 UNDECODABLE = "Exception deserializing request!"
 NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
+STOPPING = "Serving Error: the server is stopping"
 
 
 class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
@@ -68,14 +69,24 @@ class CallActivity:
         self._lock = threading.Lock()
         self._active = 0
         self._last_start = float("-inf")
+        self._closed = False
 
     @property
     def active(self) -> int:
         return self._active
 
-    def started(self) -> None:
+    def close(self) -> None:
+        """From now on, calls are refused at their headers."""
         with self._lock:
+            self._closed = True
+
+    def admit(self) -> bool:
+        """A call's headers arrived: False if it must be refused (closed)."""
+        with self._lock:
+            if self._closed:
+                return False
             self._last_start = time.monotonic()
+            return True
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -175,14 +186,14 @@ class PredictHandler(grpc.GenericRpcHandler):
             request_deserializer=None,  # raw bytes: never raises
             response_serializer=pb.PredictReply.SerializeToString,
         )
+        self._refusal = grpc.stream_unary_rpc_method_handler(_refuse)
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
         if handler_call_details.method != PREDICT_METHOD:
             return None
-        self._activity.started()
-        return self._handler
+        return self._handler if self._activity.admit() else self._refusal
 
     def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         with self._activity.running():
@@ -202,6 +213,10 @@ class PredictHandler(grpc.GenericRpcHandler):
             with self._compute:
                 # Looked up per call: test mutants wrap PredictServicer.Predict.
                 return self._servicer.Predict(request, context)
+
+
+def _refuse(bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+    context.abort(grpc.StatusCode.UNAVAILABLE, STOPPING)
 
 
 def add_to_server(
