@@ -94,3 +94,28 @@ def test_both_can_be_turned_off(start_server: Callable[..., ReferenceServer]) ->
     assert listing.value.code() == grpc.StatusCode.UNIMPLEMENTED
     with stub_for(server.address) as stub:  # Predict is unaffected
         assert not predict(stub, request("conformance", "echo", [{"x": "a"}])).error_msg
+
+
+def test_the_module_api_serves_health_unless_told_not_to() -> None:
+    import socket
+
+    from reference_server import api
+
+    api.stop()
+    try:
+        api.start_servables()
+        for health in (True, False):
+            with socket.socket() as probe:  # the module API refuses port 0, as upstream
+                probe.bind(("127.0.0.1", 0))
+                address = f"127.0.0.1:{probe.getsockname()[1]}"
+            api.start_grpc_server(address, health=health)
+            if health:
+                assert health_of(address) == SERVING
+            else:
+                with pytest.raises(grpc.RpcError) as caught:
+                    health_of(address)
+                assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            api.stop()
+            api.start_servables()
+    finally:
+        api.stop()
