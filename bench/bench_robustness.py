@@ -10,11 +10,12 @@ Each phase runs ``python -m reference_server --device cpu`` as a subprocess and 
   a PredictRequest (bound: < 5 MB);
 * ``stalled``: the worst latency of well-formed calls while ``--stallers`` clients hold a call
   open after its headers, sending no message (bound: < 1 s);
-* ``sigterm``: ``--in-flight`` echo calls of ``--payload-mib`` MiB each in flight when SIGTERM
-  arrives: how many end OK, and how long the process takes to exit (bound: all OK, exit within
+* ``sigterm``: ``--in-flight`` calls in flight when SIGTERM arrives, once as 1 s calls of
+  ``slow.sleep`` (tests/support/slow_server.py), once as echo calls of ``--payload-mib`` MiB:
+  how many end OK, and how long the process takes to exit (bound: all OK, exit within
   grace + 1 s);
-* ``sigterm-computing``: the same with handlers that compute past a 1 s grace (resnet50 on the
-  CPU): the exit time alone (bound: grace + 1 s).
+* ``sigterm-computing``: handlers that run 60 s, past a 1 s grace: the exit time (bound:
+  grace + 1 s).
 
 A benchmark, not a test: it prints, and exits 1 if a bound is not held.
 """
@@ -43,12 +44,21 @@ CALL_TIMEOUT_S = 60.0
 NO_PROXY = {"no_proxy": "*", "NO_PROXY": "*"}
 
 
+SLOW_SERVER = os.path.join(os.path.dirname(__file__), "..", "tests", "support", "slow_server.py")
+
+
 class Server:
-    def __init__(self, *args: str) -> None:
+    """The CLI (or, with ``slow_s``, tests/support/slow_server.py: the kit plus ``slow.sleep``
+    taking ``slow_s`` seconds per call) on a free port."""
+
+    def __init__(self, *args: str, slow_s: float | None = None) -> None:
         args = (*args, *os.environ.get("BENCH_SERVER_ARGS", "").split())
-        command = [sys.executable, "-m", "reference_server", "--address", "127.0.0.1:0"]
+        if slow_s is None:
+            command = [sys.executable, "-m", "reference_server"]
+        else:
+            command = [sys.executable, SLOW_SERVER, str(slow_s)]
         self.process = subprocess.Popen(
-            [*command, "--device", "cpu", *args],
+            [*command, "--address", "127.0.0.1:0", "--device", "cpu", *args],
             stdout=subprocess.PIPE,
             stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
             text=True,
@@ -98,7 +108,7 @@ def echo_request(nbytes: int) -> bytes:
 
 
 def raw_predict(chan: grpc.Channel) -> grpc.UnaryUnaryMultiCallable:
-    return chan.unary_unary(PREDICT)  # bytes in, bytes out
+    return chan.unary_unary(PREDICT, None, None)  # bytes in, bytes out
 
 
 def phase_undecodable(bodies: int) -> bool:
@@ -149,7 +159,7 @@ def phase_stalled(stallers: int) -> bool:
     channels = [channel(server.address) for _ in range(stallers)]
     try:
         stalled = [
-            chan.stream_unary(PREDICT).future(_stall(release), timeout=CALL_TIMEOUT_S)
+            chan.stream_unary(PREDICT, None, None).future(_stall(release), timeout=CALL_TIMEOUT_S)
             for chan in channels
         ]
         time.sleep(1.0)  # every stalled call has reached the server
@@ -180,6 +190,8 @@ def phase_stalled(stallers: int) -> bool:
 def _in_flight(server: Server, bodies: list[bytes], grace: float) -> tuple[list[str], float]:
     channels = [channel(server.address) for _ in bodies]
     try:
+        for chan in channels:  # connected first: "in flight" means the server has the call
+            grpc.channel_ready_future(chan).result(timeout=READY_TIMEOUT_S)
         calls = [
             raw_predict(chan).future(body, timeout=CALL_TIMEOUT_S)
             for chan, body in zip(channels, bodies, strict=True)
@@ -203,41 +215,52 @@ def _in_flight(server: Server, bodies: list[bytes], grace: float) -> tuple[list[
 
 
 def phase_sigterm(in_flight: int, payload_mib: float, grace: float) -> bool:
-    server = Server("--grace", str(grace))
-    try:
-        body = echo_request(int(payload_mib * (1 << 20)))
-        outcomes, exit_s = _in_flight(server, [body] * in_flight, grace)
-        status = server.process.returncode
-    finally:
-        server.close()
-    good = outcomes.count("OK")
-    ok = good == in_flight and exit_s <= grace + 1.0 and status == 0
-    others = sorted({o for o in outcomes if o != "OK"})
-    print(
-        f"sigterm: {in_flight} calls of {payload_mib:g} MiB in flight, grace {grace:g} s: "
-        f"{good} OK {others or ''}, exit {status} after {exit_s:.2f} s "
-        f"(bound: all OK, <= {grace + 1:g} s) {'ok' if ok else 'FAILED'}"
-    )
-    return ok
+    """Calls in flight two ways: ``slow.sleep`` calls of 1 s each (more than the 16 workers,
+    so some wait for one), and echo calls with large payloads still in transit."""
+    results = []
+    for label, server, body in (
+        ("1 s slow.sleep", Server("--grace", str(grace), slow_s=1.0), sleep_request()),
+        (f"{payload_mib:g} MiB echo", Server("--grace", str(grace)), None),
+    ):
+        try:
+            if body is None:
+                body = echo_request(int(payload_mib * (1 << 20)))
+            outcomes, exit_s = _in_flight(server, [body] * in_flight, grace)
+            status = server.process.returncode
+        finally:
+            server.close()
+        good = outcomes.count("OK")
+        ok = good == in_flight and exit_s <= grace + 1.0 and status == 0
+        others = sorted({o for o in outcomes if o != "OK"})
+        print(
+            f"sigterm: {in_flight} calls of {label} in flight, grace {grace:g} s: "
+            f"{good} OK {others or ''}, exit {status} after {exit_s:.2f} s "
+            f"(bound: all OK, <= {grace + 1:g} s) {'ok' if ok else 'FAILED'}"
+        )
+        results.append(ok)
+    return all(results)
+
+
+def sleep_request() -> bytes:
+    message = pb.PredictRequest()
+    message.servable_spec.name = "slow"
+    message.servable_spec.method_name = "sleep"
+    message.instances.add().items["x"].CopyFrom(codec.array_to_tensor(np.zeros(4, np.uint8)))
+    return message.SerializeToString()
 
 
 def phase_sigterm_computing(in_flight: int) -> bool:
     grace = 1.0
-    server = Server("--grace", str(grace))
+    server = Server("--grace", str(grace), slow_s=60.0)
     try:
-        image = pb.PredictRequest()
-        image.servable_spec.name = "resnet50"
-        image.servable_spec.method_name = "classify_top1"
-        pixels = np.random.default_rng(0).integers(0, 255, (224, 224, 3), np.uint8)
-        image.instances.add().items["image"].CopyFrom(codec.array_to_tensor(pixels))
-        outcomes, exit_s = _in_flight(server, [image.SerializeToString()] * in_flight, grace)
+        outcomes, exit_s = _in_flight(server, [sleep_request()] * in_flight, grace)
         status = server.process.returncode
     finally:
         server.close()
     ok = exit_s <= grace + 1.0 and status == 0
     print(
-        f"sigterm-computing: {in_flight} resnet50 calls computing, grace {grace:g} s: exit "
-        f"{status} after {exit_s:.2f} s ({outcomes.count('OK')} finished in time) "
+        f"sigterm-computing: {in_flight} calls of 60 s slow.sleep in their handlers, grace "
+        f"{grace:g} s: exit {status} after {exit_s:.2f} s, calls {sorted(set(outcomes))} "
         f"(bound <= {grace + 1:g} s) {'ok' if ok else 'FAILED'}"
     )
     return ok
