@@ -41,6 +41,7 @@ from protos import ms_service_pb2 as pb
 PREDICT = "/mindspore.serving.proto.MSService/Predict"
 READY_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 60.0
+STALLED_CALL_TIMEOUT_S = 3.0  # a well-formed call among stalled ones: inf past this
 NO_PROXY = {"no_proxy": "*", "NO_PROXY": "*"}
 
 
@@ -169,7 +170,11 @@ def phase_stalled(stallers: int) -> bool:
             call = raw_predict(chan)
             for _ in range(20):
                 start = time.monotonic()
-                call(body, timeout=CALL_TIMEOUT_S)
+                try:
+                    call(body, timeout=STALLED_CALL_TIMEOUT_S)
+                except grpc.RpcError:
+                    latencies.append(float("inf"))  # not answered in time
+                    continue
                 latencies.append(time.monotonic() - start)
         worst = max(latencies)
         still_stalled = sum(not f.done() for f in stalled)
@@ -199,8 +204,11 @@ def _in_flight(server: Server, bodies: list[bytes], grace: float) -> tuple[list[
         time.sleep(0.3)  # every call has started
         start = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
-        server.process.wait(grace + 30)
-        exit_s = time.monotonic() - start
+        try:
+            server.process.wait(grace + 30)
+            exit_s = time.monotonic() - start
+        except subprocess.TimeoutExpired:
+            exit_s = float("inf")  # still running: close() kills it
         outcomes = []
         for call in calls:
             try:
