@@ -18,6 +18,7 @@ import pytest
 from support.rpc import CHANNEL_OPTIONS, output, predict, request, stub_for
 from support.servers import EXIT_TIMEOUT_S, READY_TIMEOUT_S
 
+from protos import ms_service_pb2 as pb
 from reference_server import ReferenceServer
 from reference_server.servicer import NO_MESSAGE, PREDICT_METHOD, UNDECODABLE
 
@@ -212,15 +213,36 @@ def _outcome(future: grpc.Future) -> str:
     return "OK" if not reply.error_msg else "error reply"
 
 
-def test_sigterm_lets_every_call_in_flight_finish(slow_cli: Callable[..., SlowCLI]) -> None:
-    cli = slow_cli(1.5, "--grace", "8")
-    calls = 20  # more than the 16 workers: 4 wait for one
-    with stub_for(cli.address) as stub:
-        futures = [stub.Predict.future(SLEEP, timeout=WAIT_S * 2) for _ in range(calls)]
-        time.sleep(0.5)  # every call has reached the server
+@pytest.mark.parametrize("kind", ["slow calls", "large requests"])
+def test_sigterm_lets_every_call_in_flight_finish(
+    slow_cli: Callable[..., SlowCLI], kind: str
+) -> None:
+    """20 calls in flight at SIGTERM all end OK: 1.5 s calls (more than the 16 workers, so
+    some wait for one), or 4 MiB echoes still in transit (before: about half CANCELLED)."""
+    cli = slow_cli(1.5, "--grace", "5")
+    calls = 20
+    if kind == "slow calls":
+        call = SLEEP
+    else:
+        call = request("conformance", "echo", [{"x": np.zeros(4 << 20, np.uint8)}])
+    body = call.SerializeToString()
+    channels = [grpc.insecure_channel(cli.address, options=CHANNEL_OPTIONS) for _ in range(calls)]
+    try:
+        for channel in channels:  # connected first: the calls reach the server at once
+            grpc.channel_ready_future(channel).result(timeout=WAIT_S)
+        futures = [
+            channel.unary_unary(PREDICT_METHOD, None, pb.PredictReply.FromString).future(
+                body, timeout=WAIT_S * 2
+            )
+            for channel in channels
+        ]
+        time.sleep(0.3)
         cli.process.send_signal(signal.SIGTERM)
         outcomes = [_outcome(future) for future in futures]
         status, stderr, _ = cli.exit()
+    finally:
+        for channel in channels:
+            channel.close()
     assert outcomes == ["OK"] * calls
     assert status == 0, stderr
     assert "Traceback" not in stderr
