@@ -40,8 +40,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
-from protos import ms_service_pb2 as pb  # noqa: E402
-from reference_server import ReferenceServer, kit_registry  # noqa: E402
+from protos import ms_service_pb2 as pb
+from reference_server import ReferenceServer, kit_registry
 
 MIB = 1 << 20
 PREDICT = "/mindspore.serving.proto.MSService/Predict"
@@ -675,7 +675,7 @@ def _dims_max5(request, forward, context):
     def change(tensor):
         dims = list(tensor.shape.dims)
         if len(dims) > 5:
-            tensor.shape.dims[:] = dims[:4] + [product(dims[4:])]
+            tensor.shape.dims[:] = [*dims[:4], product(dims[4:])]
 
     return _map_outputs(request, forward, change)
 
@@ -831,43 +831,96 @@ def _text_stripped(request, forward, context):
 # -- resnet50 ----------------------------------------------------------------------------------
 
 
-@fault(
-    "resnet-top5-ascending",
-    "resnet",
-    "conformance-kit §1 classify_top5: 'the five best label texts joined by ;, best first; "
-    "score: float32 [5] ... (descending)'",
-    "classify_top5 returns its labels and scores in ascending order (np.argsort without [::-1])",
+RESNET = (
+    "conformance-kit §1 resnet50 classify_top1: 'decode, resize to 224x224, normalise, "
+    "ResNet-50, the top-1 ImageNet-1k label text (e.g. tabby, tabby cat)'"
 )
-def _top5_ascending(request, forward, context):
+
+
+def _is_top1(request) -> bool:
+    spec = request.servable_spec
+    return spec.name == "resnet50" and spec.method_name.startswith("classify_top1")
+
+
+@fault(
+    "resnet-label-as-bytes",
+    "resnet",
+    RESNET + " -> 'label (MS_STRING)'",
+    "the label is returned as the encoded bytes the label file was read as: MS_BYTES, not "
+    "MS_STRING",
+)
+def _label_as_bytes(request, forward, context):
     reply = forward(request)
-    if request.servable_spec.method_name == "classify_top5":
-        for instance in reply.instances:
-            if "label" in instance.items and "score" in instance.items:
-                label = instance.items["label"]
-                label.bytes_val[0] = b";".join(label.bytes_val[0].split(b";")[::-1])
-                score = instance.items["score"]
-                score.data = np.frombuffer(score.data, "<f4")[::-1].tobytes()
+    if _is_top1(request):
+        for tensor in outputs(reply):
+            if tensor.dtype == pb.MS_STRING:
+                tensor.dtype = pb.MS_BYTES
     return reply
 
 
 @fault(
-    "resnet-no-top1-v1",
+    "resnet-bad-image-fails-batch",
     "resnet",
-    "conformance-kit §1 resnet50: 'classify_top1_v1 | image | label | the same result as "
-    "classify_top1'",
-    "the eager-preprocessing method classify_top1_v1 is not deployed",
+    RESNET + "; 'An undecodable image fails that instance only'",
+    "images are decoded as one batch: one undecodable image fails the whole request",
+    semantic=True,
 )
-def _no_top1_v1(request, forward, context):
-    spec = request.servable_spec
-    if spec.name == "resnet50" and spec.method_name == "classify_top1_v1":
-        version = f" version({spec.version_number}) " if spec.version_number else " "
-        return error_reply(
-            request,
-            2,
-            f"Request servable({spec.name}) method({spec.method_name}){version}, "
-            "method is not available",
-        )
-    return forward(request)
+def _bad_image_fails_batch(request, forward, context):
+    reply = forward(request)
+    if _is_top1(request) and is_mixed(reply):
+        failed = next(copy(e) for e in reply.error_msg if e.error_code != 0)
+        del reply.instances[:]
+        del reply.error_msg[:]
+        reply.error_msg.append(failed)
+    return reply
+
+
+@fault(
+    "resnet-non-rgb-fails",
+    "resnet",
+    RESNET + " (any JPEG or PNG; only an undecodable image fails)",
+    "the decoder assumes 3 channels: grayscale, palette and RGBA images fail with code 3",
+    semantic=True,
+)
+def _non_rgb_fails(request, forward, context):
+    if not _is_top1(request) or not request.instances:
+        return forward(request)
+    import io
+
+    from PIL import Image
+
+    def mode(instance) -> str:
+        tensor = instance.items.get("image")
+        try:
+            return Image.open(io.BytesIO(tensor.bytes_val[0])).mode
+        except Exception:  # undecodable: the backend's own error
+            return "RGB"
+
+    bad = [mode(instance) not in ("RGB",) for instance in request.instances]
+    if not any(bad):
+        return forward(request)
+    reply = forward(request)
+    if is_request_level_error(reply) and len(request.instances) == 1:
+        return reply
+    text = (
+        f"Call Function '{request.servable_spec.name}.preprocess' Failed, method: "
+        f"'{request.servable_spec.method_name}', stage index(begin with 1): 1, error msg: "
+        "cannot reshape array: expected 3 channels"
+    ).encode()
+    if all(bad):
+        del reply.instances[:]
+        del reply.error_msg[:]
+        reply.error_msg.add(error_code=3, error_msg=text)
+        return reply
+    if not reply.error_msg:
+        for _ in reply.instances:
+            reply.error_msg.add(error_code=0)
+    for i, failed in enumerate(bad):
+        if failed:
+            reply.instances[i].Clear()
+            reply.error_msg[i].error_code = 3
+            reply.error_msg[i].error_msg = text
+    return reply
 
 
 # -- transport ---------------------------------------------------------------------------------
@@ -911,8 +964,9 @@ transport_fault(
     "mtls-client-cert-optional",
     "mtls",
     MTLS,
-    "the client certificate is requested and checked when sent, but not required",
-    require_client_auth=False,
+    "a TLS-terminating sidecar with CERT_OPTIONAL: a client certificate is verified when sent, "
+    "but a client without one is served",
+    sidecar="optional",
 )
 transport_fault(
     "mtls-verify-client-ignored",
@@ -964,7 +1018,7 @@ def _credentials(args, flags):
     return grpc.ssl_server_credentials(
         [(_read(args.private_key), _read(args.certificate))],
         root_certificates=_read(args.custom_ca) if verify else None,
-        require_client_auth=verify and flags.get("require_client_auth", True),
+        require_client_auth=verify,
     )
 
 
@@ -1001,10 +1055,11 @@ def _sidecar(args, mode: str, inner_path: str) -> tuple[socket.socket, threading
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.certificate, args.private_key)
     context.set_alpn_protocols(["h2"])
-    if mode == "no-check-time" and args.verify_client:
-        context.verify_mode = ssl.CERT_REQUIRED
+    if args.verify_client:
         context.load_verify_locations(args.custom_ca)
-        context.verify_flags |= 0x200000  # X509_V_FLAG_NO_CHECK_TIME
+        context.verify_mode = ssl.CERT_OPTIONAL if mode == "optional" else ssl.CERT_REQUIRED
+        if mode == "no-check-time":
+            context.verify_flags |= 0x200000  # X509_V_FLAG_NO_CHECK_TIME
     host, _, port = args.address.rpartition(":")
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

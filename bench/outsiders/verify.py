@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 
 from protos import ms_service_pb2 as pb  # noqa: E402
-from reference_client import Client, SSLConfig  # noqa: E402
+from reference_client import Client  # noqa: E402
 
 SERVE = os.path.join(ROOT, "bench", "outsiders", "serve.py")
 PREDICT = "/mindspore.serving.proto.MSService/Predict"
@@ -70,16 +70,23 @@ def echo(x, version=0, **extra):
 
 def fail(errors):
     return request(
-        "conformance", "fail", [{"x": f32([float(i)]), "error": text(e)} for i, e in enumerate(errors)]
+        "conformance",
+        "fail",
+        [{"x": f32([float(i)]), "error": text(e)} for i, e in enumerate(errors)],
     )
 
 
-def png() -> bytes:
+def png(seed: int = 0, mode: str = "RGB") -> bytes:
     from PIL import Image
 
+    pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(np.arange(64 * 64 * 3, dtype=np.uint8).reshape(64, 64, 3)).save(buffer, "PNG")
+    Image.fromarray(pixels).convert(mode).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def image(seed: int = 0, mode: str = "RGB"):
+    return {"image": text(png(seed, mode), pb.MS_BYTES)}
 
 
 def probes() -> list[tuple[str, pb.PredictRequest]]:
@@ -119,11 +126,13 @@ def probes() -> list[tuple[str, pb.PredictRequest]]:
         ("nul-bytes", echo(text(b"a\0b", pb.MS_BYTES))),
         ("emoji", echo(text("cat \U0001f431".encode()))),
         ("padded-text", echo(text(b" pad\n"))),
-        ("resnet-top5", request("resnet50", "classify_top5", [{"image": text(png(), pb.MS_BYTES)}])),
+        ("resnet-one", request("resnet50", "classify_top1", [image()])),
+        ("resnet-batch", request("resnet50", "classify_top1", [image(0), image(1), image(2)])),
         (
-            "resnet-top1-v1",
-            request("resnet50", "classify_top1_v1", [{"image": text(png(), pb.MS_BYTES)}]),
+            "resnet-bad-in-batch",
+            request("resnet50", "classify_top1", [image(), {"image": text(b"no", pb.MS_BYTES)}]),
         ),
+        ("resnet-gray", request("resnet50", "classify_top1", [image(0, "L")])),
     ]
 
 
@@ -178,8 +187,11 @@ def burst(address) -> str:
         client = Client(address, "conformance", "echo", timeout=30)
         for i in range(10):
             value = np.array([k * 100 + i], np.int64)
-            result = client.infer({"x": value})
-            if not isinstance(result, list) or int(result[0]["y"][0]) != value[0]:
+            try:
+                result = client.infer({"x": value})
+                if int(np.asarray(result[0]["y"]).ravel()[0]) != value[0]:
+                    wrong.append((k, i))
+            except Exception:  # any malformed reply counts as a mix-up too
                 wrong.append((k, i))
         client.close()
 
@@ -228,7 +240,7 @@ def limits_outcomes(fault: str, tmp: str) -> dict[str, str]:
 def tls_outcomes(fault: str, tmp: str) -> dict[str, str]:
     ca, other = trustme.CA(), trustme.CA()
     leaf = ca.issue_cert("127.0.0.1", "localhost")
-    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
     expired = ca.issue_cert("client", not_before=past - datetime.timedelta(days=2), not_after=past)
     client = ca.issue_cert("client")
     stranger = other.issue_cert("client")
@@ -242,6 +254,15 @@ def tls_outcomes(fault: str, tmp: str) -> dict[str, str]:
         with open(files[key], "wb") as f:
             f.write(blob)
     out = {}
+    ca_pem = ca.cert_pem.bytes()
+
+    def creds(leaf_cert=None):
+        if leaf_cert is None:
+            return grpc.ssl_channel_credentials(ca_pem)
+        return grpc.ssl_channel_credentials(
+            ca_pem, leaf_cert.private_key_pem.bytes(), leaf_cert.cert_chain_pems[0].bytes()
+        )
+
     add2 = request("add", "add_common", [{"x1": f32(np.ones((2, 2))), "x2": f32(np.ones((2, 2)))}])
     for verify in ("false", "true"):
         server = Server(
@@ -251,15 +272,6 @@ def tls_outcomes(fault: str, tmp: str) -> dict[str, str]:
             "--custom-ca", files["ca"], "--verify-client", verify,
         )  # fmt: skip
         try:
-            ca_pem = ca.cert_pem.bytes()
-
-            def creds(leaf_cert=None):
-                if leaf_cert is None:
-                    return grpc.ssl_channel_credentials(ca_pem)
-                return grpc.ssl_channel_credentials(
-                    ca_pem, leaf_cert.private_key_pem.bytes(), leaf_cert.cert_chain_pems[0].bytes()
-                )
-
             tag = "mtls" if verify == "true" else "tls"
             out[f"{tag}-plaintext"] = call(server.address, add2, 10)[:30]
             out[f"{tag}-no-client-cert"] = call(server.address, add2, 10, creds())[:30]
