@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 import grpc
 import numpy as np
@@ -188,7 +189,7 @@ def burst(address) -> str:
         for i in range(10):
             value = np.array([k * 100 + i], np.int64)
             try:
-                result = client.infer({"x": value})
+                result: Any = client.infer({"x": value})
                 if int(np.asarray(result[0]["y"]).ravel()[0]) != value[0]:
                     wrong.append((k, i))
             except Exception:  # any malformed reply counts as a mix-up too
