@@ -175,7 +175,7 @@ def call(address, req, timeout=60.0, credentials=None):
             response_deserializer=pb.PredictReply.FromString,
         )
         try:
-            return stub(req, timeout=timeout).SerializeToString()
+            return stub(req, timeout=timeout).SerializeToString(deterministic=True)
         except grpc.RpcError as exc:
             return f"status {exc.code().name}"
 
