@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import requirements
-from conformance.marks import requirement_of
-from conformance.requirements import BY_ID, PROFILE_NAMES, REQUIREMENTS
+from conformance import catalogue
+from conformance.catalogue import BY_ID, PROFILE_NAMES, REQUIREMENTS
+from conformance.verify.marks import requirement_of
 
 pytest_plugins = ["pytester"]
 
@@ -44,7 +44,7 @@ def test_every_suite_test_names_one_requirement_and_every_requirement_is_tested(
 
 def test_docs_requirements_is_current() -> None:
     path = ROOT / "docs" / "requirements.md"
-    assert path.read_text(encoding="utf-8") == requirements.render_markdown(), (
+    assert path.read_text(encoding="utf-8") == catalogue.render_markdown(), (
         "docs/requirements.md is stale: run "
         "`python -m conformance --write-requirements docs/requirements.md`"
     )
@@ -53,7 +53,7 @@ def test_docs_requirements_is_current() -> None:
 
 
 def test_shipped_labels_match_the_reference_servers() -> None:
-    from conformance.resnet import imagenet_labels
+    from conformance.verify.resnet import imagenet_labels
 
     shipped = (ROOT / "conformance" / "data" / "imagenet_labels.txt").read_text(encoding="utf-8")
     reference = ROOT / "reference_server" / "data" / "imagenet_labels.txt"

@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance import checks, guard, kit
-from conformance.endpoints import Endpoint
-from conformance.hypo import examples
-from conformance.marks import not_applicable, requirement
-from conformance.run import RunContext
-from conformance.wire import RPC_TIMEOUT_S
+from conformance.catalogue import CORE
+from conformance.drive import Endpoint, RunContext, guard
+from conformance.verify import assertions, kit
+from conformance.verify.hypo import examples
+from conformance.verify.marks import not_applicable, requirement
+from conformance.verify.wire import RPC_TIMEOUT_S
 from protos import codec
 
 
@@ -28,7 +28,7 @@ def conformance_client_factory(conformance_context: RunContext) -> Iterator[Any]
     """Makes reference clients of the core endpoint; closes them at the end."""
     from reference_client import Client, SSLConfig
 
-    endpoint = conformance_context.endpoint("core")
+    endpoint = conformance_context.endpoint(CORE)
     if endpoint is None:
         not_applicable("no core endpoint")
     if endpoint.target_name is not None:
@@ -63,7 +63,7 @@ class GuardedClient:
         __tracebackhide__ = True
         hung = guard.hung(self._endpoint.address)
         if hung is not None:
-            checks.fail(f"reference client call to {self._endpoint.describe()} {hung}")
+            assertions.fail(f"reference client call to {self._endpoint.describe()} {hung}")
 
     def _after(self, result: Any) -> Any:
         if isinstance(result, dict) and str(result.get("error", "")).startswith(_DEADLINE_ERROR):

@@ -24,21 +24,32 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance import guard, hypo, repro
-from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID, requirement_of
-from conformance.options import OPTIONS, OptionsError, RunOptions, build
-from conformance.report import Results, terminal_lines, timeout_line, write_json
-from conformance.requirements import BY_ID
-from conformance.run import (
+from conformance._fixtures import CONTEXT
+from conformance.catalogue import BY_ID, OPTIONS, OptionsError, RunOptions, build
+from conformance.drive import (
     Launched,
     LaunchError,
     RunContext,
     choose_seed,
+    guard,
     make_scratch,
     start,
 )
+from conformance.reporting import (
+    NOT_APPLICABLE,
+    PROPERTY_FAILED,
+    PROPERTY_ID,
+    Report,
+    Results,
+    repro,
+    terminal_lines,
+    timeout_line,
+    write_certificate,
+    write_json,
+)
+from conformance.verify import hypo
+from conformance.verify.marks import requirement_of
 
-CONTEXT = pytest.StashKey[RunContext]()
 _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
 
@@ -70,9 +81,9 @@ def activate(config: pytest.Config) -> None:
     hypo.configure(seed, options.thorough, os.path.join(scratch, "hypothesis"))
     run = ConformanceRun(config, options, seed, scratch, given)
     config.pluginmanager.register(run, "conformance-run")
-    from conformance import fixtures
+    from conformance import _fixtures
 
-    config.pluginmanager.register(fixtures, "conformance-fixtures")
+    config.pluginmanager.register(_fixtures, "conformance-fixtures")
 
 
 class ConformanceRun:
@@ -92,7 +103,7 @@ class ConformanceRun:
         self.context = worker_context
         self.launched: Launched | None = None
         self.results = Results()
-        self.summary: dict[str, Any] | None = None
+        self.summary: Report | None = None
         self.timer: guard.RunTimer | None = None
         self.write_errors: list[str] = []
 
@@ -180,17 +191,15 @@ class ConformanceRun:
         exited = self.launched.exited() if self.launched is not None else []
         timed_out = self._timed_out()
         preliminary = self.results.summarize(self.context, self.options, status, exited)
-        if preliminary["unexpected_passes"] and status == 0:
+        if preliminary.unexpected_passes and status == 0:
             status = 1
             session.exitstatus = status
         self.summary = self.results.summarize(
             self.context, self.options, status, exited, run_timed_out=timed_out
         )
-        from conformance.certificate import write
-
         for label, path, writer in (
             ("JSON report", self.options.json_report, write_json),
-            ("certificate", self.options.certificate, write),
+            ("certificate", self.options.certificate, write_certificate),
         ):
             if not path:
                 continue

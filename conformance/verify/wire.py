@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from conformance import guard, repro
-from conformance.endpoints import Endpoint
+from conformance.drive import Endpoint, guard
+from conformance.reporting import repro
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
@@ -51,7 +51,7 @@ class RpcFailure:
         return f"gRPC {self.code.name}: {self.details}"
 
 
-class Server:
+class Target:
     """A channel to one endpoint; ``predict`` sends raw requests and records them."""
 
     def __init__(self, endpoint: Endpoint, *, isolated: bool = False) -> None:
@@ -109,9 +109,9 @@ class Server:
         self._channel.close()
 
     def __repr__(self) -> str:
-        return f"Server({self.endpoint.name}: {self.endpoint.describe()})"
+        return f"Target({self.endpoint.name}: {self.endpoint.describe()})"
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
