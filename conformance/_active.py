@@ -5,7 +5,8 @@ Lifecycle (the controller, or the only process without xdist):
 * configure: check the options, fix the hypothesis mode;
 * sessionstart: start the run timer (``--run-timeout``: it interrupts the run as Ctrl-C
   does), start or probe the servers (a failure is a pytest usage error: status 4, which the
-  conformance command reports as 2), keep hang marks in the scratch folder (conformance.guard);
+  conformance command reports as 2), keep hang marks in the scratch folder
+  (conformance.drive.guard);
 * collection: deselect unrequested profiles and requirements, mark inapplicable ones;
 * each report: its requirement's outcome;
 * sessionfinish: JSON report, certificate, exit status;

@@ -174,7 +174,7 @@ class Report:
         return self.target or str(self.server_cmd)
 
     def to_json(self) -> dict[str, Any]:
-        data = {"schema_version": self.schema_version}
+        data: dict[str, Any] = {"schema_version": self.schema_version}
         data.update(dataclasses.asdict(self))
         data.update(
             conformant=self.conformant,

@@ -1,6 +1,6 @@
-"""core: the same server through the reference client (protocol §5) — its value mapping and
-result shapes. The raw suites certify the server; these certify that the client and the server
-agree."""
+"""core: the same server through the reference client (docs/protocol.md#client-mapping) — its
+value mapping and result shapes. The raw suites certify the server; these certify that the
+client and the server agree."""
 
 from __future__ import annotations
 
@@ -48,12 +48,12 @@ def conformance_client_factory(conformance_context: RunContext) -> Iterator[Any]
         client.close()
 
 
-# How the reference client reports a call past its deadline (protocol §5).
+# How the reference client reports a call past its deadline (docs/protocol.md#client-mapping).
 _DEADLINE_ERROR = f"Grpc Error, {grpc.StatusCode.DEADLINE_EXCEEDED.value}"
 
 
 class GuardedClient:
-    """A reference client whose calls take part in hang detection (conformance.guard) as the
+    """A reference client whose calls take part in hang detection (conformance.drive.guard) as the
     raw calls do: a server that hung costs one timeout, not one per call."""
 
     def __init__(self, client: Any, endpoint: Endpoint) -> None:

@@ -97,7 +97,7 @@ def test_reply_all_failed(
 
 
 def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
-    # 16 bytes of float32; the shape is never compared (protocol §3.4).
+    # 16 bytes of float32; the shape is never compared (docs/protocol.md#step-method-runs).
     dims = st.sampled_from([MODEL_DIMS, [4], [1, 4], [4, 1]])
     return gen.numeric_tensors(dtypes=st.just(gen.FLOAT32), dims=dims)
 
@@ -142,8 +142,9 @@ def _check_add_common(
         if isinstance(outcome, pb.Instance):
             kit.assert_float32_sum(outcome, x1, x2, MODEL_DIMS, f"add_common instance {index}")
         elif outcome.code != assertions.INVALID_INPUTS:
-            # Kit §1: a model input of the wrong size or dtype fails its instance with code 2,
-            # whether the reply lists every instance or collapses to this one error.
+            # docs/protocol.md#step-method-runs: a model input of the wrong size or dtype fails
+            # its instance with code 2, whether the reply lists every instance or collapses to
+            # this one error.
             assertions.fail(
                 f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
                 f"the expected code is {assertions.INVALID_INPUTS} (INVALID_INPUTS)"

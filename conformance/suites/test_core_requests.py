@@ -1,6 +1,6 @@
 """core: request-level errors — unknown servable, method, version; missing inputs; malformed
 tensors in any instance. Each must reject the whole request: no instances, one error with code 2
-(INVALID_INPUTS, protocol §2-§3)."""
+(INVALID_INPUTS, docs/protocol.md#request-handling)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""limits: max_msg_mb_size is enforced both ways (protocol §4).
+"""limits: max_msg_mb_size is enforced both ways (docs/protocol.md#transport).
 
 Every message is sized from the declared limit and sent over a channel with no limit of its
 own, so any declared limit (1 to 512 MiB) is tested as such: a RESOURCE_EXHAUSTED can only be

@@ -1,4 +1,4 @@
-"""resnet: resnet50.classify_top1 (conformance-kit §1), on images made in memory."""
+"""resnet: resnet50.classify_top1 (docs/protocol.md#kit-servables), on images made in memory."""
 
 from __future__ import annotations
 

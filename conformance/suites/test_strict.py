@@ -134,8 +134,8 @@ def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -
     return outcome
 
 
-# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: kit §1 checks
-# the size first, so the size text must win).
+# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: a model checks
+# the size first, docs/protocol.md#step-method-runs, so the size text must win).
 WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
 
 

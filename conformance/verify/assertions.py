@@ -17,8 +17,9 @@ from google.protobuf.message import Message
 from protos import codec
 from protos import ms_service_pb2 as pb
 
-# Protocol §2-§3: the code of every request-level error (unknown servable, version or method;
-# missing input; malformed tensor) and of a model input's size or dtype mismatch.
+# The code of every request-level error (unknown servable, version or method; missing input;
+# malformed tensor: docs/protocol.md#request-handling) and of a model input's size or dtype
+# mismatch (docs/protocol.md#step-method-runs).
 INVALID_INPUTS = 2
 
 

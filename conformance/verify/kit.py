@@ -1,5 +1,5 @@
-"""The kit's servables as the suites see them (conformance-kit §1): names, versions, request
-builders and the checks of what each method returns."""
+"""The kit's servables as the suites see them (docs/protocol.md#kit-servables): names,
+versions, request builders and the assertions on what each method returns."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def assert_fail_errors(
     got: Sequence[assertions.InstanceResult], errors: Sequence[str], where: str
 ) -> None:
     """Each instance that ``fail`` failed carries a text containing its ``error`` verbatim
-    (kit §1). A reply collapsed to one error gives that error to every instance, so it passes
-    only if every instance failed with that same error."""
+    (docs/protocol.md#kit-servables). A reply collapsed to one error gives that error to every
+    instance, so it passes only if every instance failed with that same error."""
     __tracebackhide__ = True
     collapsed = len(got) > 1 and all(outcome is got[0] for outcome in got)
     note = " (the reply's one error, standing for every instance)" if collapsed else ""

@@ -1,6 +1,6 @@
-"""Malformed tensors, one strategy per case of protocol §3.3, plus upstream's detail text for
-each (used by the strict profile). Each strategy breaks exactly one rule, so that the check
-which must catch it is unambiguous."""
+"""Malformed tensors, one strategy per case of docs/protocol.md#step-inputs, plus upstream's
+detail text for each (used by the strict profile). Each strategy breaks exactly one rule, so
+that the check which must catch it is unambiguous."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def request(images: list[bytes]) -> pb.PredictRequest:
 
 # A servable name no server deploys: how the server answers it is how it says "unknown".
 ABSENT = "resnet50-conformance-absent"
-# Upstream's words for a servable (or version) it does not have (protocol §3).
+# Upstream's words for a servable (or version) it does not have (docs/protocol.md#error-texts).
 UPSTREAM_UNKNOWN = "servable is not available"
 INVALID_INPUTS = 2
 

@@ -2,8 +2,8 @@
 
 Requests are built here from ``protos.codec`` tensors and sent through the generated stub, so
 nothing between the suite and the server interprets a value. Every request sent is recorded
-for the failure report (conformance.repro). A call that gets no answer in time marks its
-server as hung (conformance.guard): later calls to it fail at once.
+for the failure report (conformance.reporting.repro). A call that gets no answer in time marks its
+server as hung (conformance.drive.guard): later calls to it fail at once.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ class RpcFailure:
 
     code: grpc.StatusCode
     details: str
-    sent: bool = True  # False: not sent at all, the server having hung earlier (conformance.guard)
+    sent: bool = (
+        True  # False: not sent at all, the server having hung earlier (conformance.drive.guard)
+    )
 
     def __str__(self) -> str:
         return f"gRPC {self.code.name}: {self.details}"
