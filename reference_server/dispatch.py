@@ -10,22 +10,12 @@ import threading
 
 from protos import ms_service_pb2 as pb
 from reference_server import checks, replies
-from reference_server.registry import (
-    FAILED,
-    SYSTEM_ERROR,
-    InstanceError,
-    Outcome,
-    Registry,
-    stage_error_text,
-)
+from reference_server.errors import FAILED, SYSTEM_ERROR, queue_full, stage_error_text
+from reference_server.registry import InstanceError, Outcome, Registry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_LIMIT = 10000  # upstream's default for requests in flight
-
-
-def queue_full(limit: int) -> str:
-    return f"Serving Error: enqueued requests count exceeds the limit {limit}"
 
 
 class Dispatcher:
