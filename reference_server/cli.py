@@ -32,6 +32,7 @@ from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
 if TYPE_CHECKING:  # gRPC is imported only once the arguments are good
+    from reference_server.behaviour import Behaviour
     from reference_server.server import ReferenceServer
 
 PROG = "reference_server"
@@ -209,7 +210,7 @@ _BIND_REASON = re.compile(r"Error in bind for address '[^']*': ([^)\n]+)\)")
 
 
 def _start(
-    args: argparse.Namespace, ssl_config: SSLConfig | None
+    args: argparse.Namespace, ssl_config: SSLConfig | None, behaviour: Behaviour | None = None
 ) -> tuple[ReferenceServer, ArrayBackend]:
     from reference_server.servables import kit_registry
     from reference_server.server import ReferenceServer
@@ -219,7 +220,7 @@ def _start(
     except GPUUnavailableError as exc:
         raise StartError(str(exc)) from None
     registry = kit_registry(backend, args.resnet_weights)
-    server = ReferenceServer(registry, queue_limit=args.queue_limit)
+    server = ReferenceServer(registry, queue_limit=args.queue_limit, behaviour=behaviour)
     failure: UsageError | StartError | None = None
     with _stderr_held() as held:
         try:
@@ -242,25 +243,26 @@ def _start(
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, behaviour: Behaviour | None = None) -> int:
+    """Run the server until SIGINT/SIGTERM; ``behaviour``: see reference_server.behaviour."""
     # Block the stop signals before any thread exists: gRPC's threads inherit the mask, so the
     # signals wait for this thread's sigwait() instead of landing on a thread that cannot act
     # on them (a Python handler runs only once the main thread runs bytecode again).
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        return _serve(argv)
+        return _serve(argv, behaviour)
     finally:
         while STOP_SIGNALS & signal.sigpending():  # a second signal during the grace period
             signal.sigwait(STOP_SIGNALS)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _serve(argv: Sequence[str] | None) -> int:
+def _serve(argv: Sequence[str] | None, behaviour: Behaviour | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         ssl_config = ssl_config_from(args)
         _check_resnet_weights(args.resnet_weights)
-        server, backend = _start(args, ssl_config)
+        server, backend = _start(args, ssl_config, behaviour)
     except UsageError as exc:
         return _fail(USAGE_ERROR, str(exc))
     except StartError as exc:

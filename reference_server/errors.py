@@ -162,6 +162,6 @@ def bad_output(name: str, detail: str) -> str:
     return f"Serving Error: output {name}: {detail}"
 
 
-def internal_error(detail: str) -> str:
+def internal_error(detail: object) -> str:
     """Ours (code 3): a bug of the server itself, answered rather than dropped."""
     return f"Serving Error: internal error: {detail}"

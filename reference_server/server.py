@@ -17,6 +17,7 @@ import grpc
 
 from protos.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher
 from reference_server.registry import Registry
 from reference_server.servicer import add_to_server
@@ -52,6 +53,8 @@ class ReferenceServer:
 
     ``queue_limit``: requests served at once before new ones get code 1 (upstream: 10000).
     ``max_workers``: threads that run requests; requests beyond them wait inside gRPC.
+    ``behaviour``: the steps each call takes (reference_server.behaviour; the default is the
+    reference server's own).
     """
 
     def __init__(
@@ -60,8 +63,11 @@ class ReferenceServer:
         *,
         queue_limit: int = DEFAULT_QUEUE_LIMIT,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        behaviour: Behaviour | None = None,
     ) -> None:
-        self._dispatcher = Dispatcher(registry if registry is not None else Registry(), queue_limit)
+        self._dispatcher = Dispatcher(
+            registry if registry is not None else Registry(), queue_limit, behaviour
+        )
         self._max_workers = max_workers
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None

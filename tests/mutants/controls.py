@@ -6,12 +6,13 @@ import argparse
 
 from mutants.catalogue import mutant
 from mutants.tls_front import serve_behind_front
+from reference_server.behaviour import Behaviour
 
 ALL_PROFILES = ("core", "uds", "tls", "mtls", "limits", "strict", "resnet")
 
 
 @mutant("none", "the reference server as it is", profiles=ALL_PROFILES)
-def none(args: argparse.Namespace) -> None:
+def none(args: argparse.Namespace, behaviour: Behaviour) -> None:
     pass
 
 
@@ -20,5 +21,5 @@ def none(args: argparse.Namespace) -> None:
     "the reference server behind the Python TLS terminator that the TLS mutants use",
     profiles=("tls", "mtls"),
 )
-def tls_front(args: argparse.Namespace) -> None:
+def tls_front(args: argparse.Namespace, behaviour: Behaviour) -> None:
     serve_behind_front()
