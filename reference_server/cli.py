@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
+from protos.extras import MissingExtraError, require
 from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
@@ -258,10 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        require("server", PROG)
         ssl_config = ssl_config_from(args)
         _check_resnet_weights(args.resnet_weights)
         server, backend = _start(args, ssl_config)
-    except UsageError as exc:
+    except (UsageError, MissingExtraError) as exc:
         return _fail(USAGE_ERROR, str(exc))
     except StartError as exc:
         return _fail(START_ERROR, str(exc))

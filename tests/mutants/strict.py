@@ -19,6 +19,7 @@ from mutants.seams import (
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
+from protos.labels import imagenet_labels
 from reference_server import checks, replies
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
@@ -30,7 +31,6 @@ from reference_server.registry import (
 )
 from reference_server.servables import add, model_inputs
 from reference_server.servables.model_inputs import ModelInput, size_and_dtype
-from reference_server.servables.resnet50.labels import imagenet_labels
 
 Args = argparse.Namespace
 TEXT_MALFORMED = (
