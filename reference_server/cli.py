@@ -35,6 +35,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
+from protos.extras import MissingExtraError, require
 from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
@@ -378,10 +379,11 @@ def _serve(
         format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
     )
     try:
+        require("server", PROG)
         ssl_config = ssl_config_from(args)
         _check_resnet_weights(args.resnet_weights)
         server, backend = _start(args, ssl_config, behaviour)
-    except UsageError as exc:
+    except (UsageError, MissingExtraError) as exc:
         return _fail(USAGE_ERROR, str(exc)), None
     except StartError as exc:
         return _fail(START_ERROR, str(exc)), None
