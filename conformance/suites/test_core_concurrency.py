@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit, repro
+from conformance import checks, compare, kit, repro
 from conformance import strategies as gen
 from conformance.hypo import examples
 from conformance.marks import requirement
@@ -35,6 +35,7 @@ def check_concurrent(server: Server, batches: list[list[pb.Tensor]]) -> None:
             instances = checks.all_ok(reply, len(xs), f"concurrent call {call}")
             for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
                 kit.check_echo(instance, x, f"concurrent call {call}, instance {index}")
+            compare.check(request, reply, f"concurrent call {call}")
         except AssertionError:
             repro.record(server.endpoint, request)  # the call that went wrong, for the report
             raise

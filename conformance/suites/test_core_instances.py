@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
+from conformance import checks, compare, kit
 from conformance import strategies as gen
 from conformance.hypo import examples
 from conformance.marks import requirement
@@ -37,20 +37,24 @@ def test_fail_pattern(
     conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     got = checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
     kit.check_fail_errors(got, errors, "fail")
     for index, (outcome, x) in enumerate(zip(got, xs, strict=True)):
         if isinstance(outcome, pb.Instance):
             kit.check_echo(outcome, x, f"fail instance {index} (error '')")
+    compare.check(request_, reply, "fail")
 
 
 @requirement("CORE-REPLY-ALL-OK")
 @examples(15)
 @given(xs=st.lists(gen.tensors(), min_size=1, max_size=6))
 def test_reply_all_ok(conformance_server: Server, xs: list[pb.Tensor]) -> None:
-    reply = conformance_server.predict(kit.fail_request(xs, [""] * len(xs)))
+    request = kit.fail_request(xs, [""] * len(xs))
+    reply = conformance_server.predict(request)
     checks.all_ok(reply, len(xs), f"fail with {len(xs)} succeeding instances")
+    compare.check(request, reply, f"fail with {len(xs)} succeeding instances")
 
 
 @requirement("CORE-REPLY-MIXED")
@@ -60,7 +64,8 @@ def test_reply_mixed(
     conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     count = len(errors)
     if len(reply.instances) != count or len(reply.error_msg) != count:
         checks.fail(
@@ -78,6 +83,7 @@ def test_reply_mixed(
             assert not entry.error_msg, f"OK instance {index} has error text {entry.error_msg!r}"
             assert instance.items, f"OK instance {index} carries no outputs"
     kit.check_fail_errors(checks.outcomes(reply, count), errors, "fail, some failing")
+    compare.check(request_, reply, "fail, some failing")
 
 
 @requirement("CORE-REPLY-ALL-FAILED")
@@ -87,9 +93,11 @@ def test_reply_all_failed(
     conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     what = "fail with every instance failing"
     kit.check_fail_errors(checks.expect_pattern(reply, [True] * len(errors), what), errors, what)
+    compare.check(request_, reply, what)
 
 
 def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
@@ -132,7 +140,8 @@ def _add_common_case(
 def _check_add_common(
     server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]], what: str
 ) -> None:
-    reply = server.predict(kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases]))
+    request = kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases])
+    reply = server.predict(request)
     got = checks.expect_pattern(reply, [bad for _, _, bad in cases], what)
     for index, (outcome, (x1, x2, _)) in enumerate(zip(got, cases, strict=True)):
         if isinstance(outcome, pb.Instance):
@@ -144,6 +153,7 @@ def _check_add_common(
                 f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
                 f"the expected code is {checks.INVALID_INPUTS} (INVALID_INPUTS)"
             )
+    compare.check(request, reply, what)
 
 
 @requirement("CORE-ADD-COMMON-RESULT")
@@ -189,7 +199,9 @@ def _cast_pairs(draw: st.DrawFn) -> tuple[pb.Tensor, pb.Tensor]:
 @examples(25)
 @given(pairs=st.lists(_cast_pairs(), min_size=1, max_size=3))
 def test_add_cast(conformance_server: Server, pairs: list[tuple[pb.Tensor, pb.Tensor]]) -> None:
-    reply = conformance_server.predict(kit.add_request(kit.ADD_CAST, pairs))
+    request = kit.add_request(kit.ADD_CAST, pairs)
+    reply = conformance_server.predict(request)
     instances = checks.all_ok(reply, len(pairs), "add_cast on numeric inputs of equal shape")
     for index, (instance, (x1, x2)) in enumerate(zip(instances, pairs, strict=True)):
         kit.check_float32_sum(instance, x1, x2, list(x1.shape.dims), f"add_cast instance {index}")
+    compare.check(request, reply, "add_cast on numeric inputs of equal shape")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
+from conformance import checks, compare, kit, oracle
 from conformance import strategies as gen
 from conformance.hypo import examples
 from conformance.malformed import CASES, Case, input_check_failed
@@ -32,6 +32,27 @@ def _expect(error: checks.Failed, code: int, text: str, what: str) -> None:
         checks.fail(f"{what}: expected ({code}, {text!r}), got ({error.code}, {error.text!r})")
 
 
+_frames: dict[str, oracle.FailFrame | None] = {}
+
+
+def _learnt_frame(server: Server) -> oracle.FailFrame | None:
+    """The server's words around fail's error, learnt once per server (None if its text does
+    not hold the error once: then only containment is compared)."""
+    address = server.endpoint.address
+    if address not in _frames:
+        reply = server.predict(kit.fail_request([codec.text_tensor("f")], [_MARK]))
+        texts = [bytes(e.error_msg).decode("utf-8", "replace") for e in reply.error_msg]
+        parts = texts[0].split(_MARK) if len(texts) == 1 else []
+        _frames[address] = oracle.FailFrame(*parts) if len(parts) == 2 else None
+    return _frames[address]
+
+
+def _whole(server: Server, request: pb.PredictRequest, reply: pb.PredictReply, what: str) -> None:
+    """The whole reply against the kit's model at SHOULD level (upstream's texts and codes)."""
+    __tracebackhide__ = True
+    compare.check(request, reply, what, level=oracle.SHOULD, frame=_learnt_frame(server))
+
+
 def _x() -> dict[str, pb.Tensor]:
     return {"x": codec.text_tensor("strict")}
 
@@ -39,7 +60,8 @@ def _x() -> dict[str, pb.Tensor]:
 @requirement("STRICT-TEXT-UNKNOWN-SERVABLE")
 @pytest.mark.parametrize("name", ["no-such-servable", "Conformance", ""])
 def test_text_unknown_servable(conformance_server: Server, name: str) -> None:
-    reply = conformance_server.predict(make_request(name, kit.ECHO, [_x()]))
+    request = make_request(name, kit.ECHO, [_x()])
+    reply = conformance_server.predict(request)
     expected = f"Request {_spec_text(name, kit.ECHO, 0)}, servable is not available"
     _expect(
         checks.request_error(reply, "unknown servable"),
@@ -47,38 +69,45 @@ def test_text_unknown_servable(conformance_server: Server, name: str) -> None:
         expected,
         "unknown servable",
     )
+    _whole(conformance_server, request, reply, "unknown servable")
 
 
 @requirement("STRICT-TEXT-UNKNOWN-VERSION")
 @pytest.mark.parametrize("version", [3, 2**64 - 1])
 def test_text_unknown_version(conformance_server: Server, version: int) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version))
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version)
+    reply = conformance_server.predict(request)
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, kit.ECHO, version)}, servable is not available"
     )
     _expect(
         checks.request_error(reply, "unknown version"), INVALID_INPUTS, expected, "unknown version"
     )
+    _whole(conformance_server, request, reply, "unknown version")
 
 
 @requirement("STRICT-TEXT-UNKNOWN-METHOD")
 def test_text_unknown_method(conformance_server: Server) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, "no-such-method", [_x()]))
+    request = make_request(kit.CONFORMANCE, "no-such-method", [_x()])
+    reply = conformance_server.predict(request)
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, 'no-such-method', 0)}, method is not available"
     )
     _expect(
         checks.request_error(reply, "unknown method"), INVALID_INPUTS, expected, "unknown method"
     )
+    _whole(conformance_server, request, reply, "unknown method")
 
 
 @requirement("STRICT-TEXT-MISSING-INPUT")
 def test_text_missing_input(conformance_server: Server) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}]))
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}])
+    reply = conformance_server.predict(request)
     expected = (
         f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
     )
     _expect(checks.request_error(reply, "missing input"), INVALID_INPUTS, expected, "missing input")
+    _whole(conformance_server, request, reply, "missing input")
 
 
 @pytest.mark.parametrize(
@@ -92,9 +121,11 @@ def test_text_missing_input(conformance_server: Server) -> None:
 @given(data=st.data())
 def test_text_malformed(conformance_server: Server, case: Case, data: st.DataObject) -> None:
     x = data.draw(case.tensors(), "malformed x")
-    reply = conformance_server.predict(kit.echo_request([x]))
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
     expected = input_check_failed("x", case.detail(x))
     _expect(checks.request_error(reply, "malformed x"), INVALID_INPUTS, expected, "malformed x")
+    _whole(conformance_server, request, reply, "malformed x")
 
 
 def _float32(dims: list[int]) -> pb.Tensor:
@@ -109,10 +140,12 @@ ALONE, MIXED = "alone", "mixed"
 def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor, form: str) -> checks.Failed:
     good = _float32([2, 2])
     pairs = [(x1, x2)] if form == ALONE else [(good, good), (x1, x2)]
-    reply = server.predict(kit.add_request(kit.ADD_COMMON, pairs))
+    request = kit.add_request(kit.ADD_COMMON, pairs)
+    reply = server.predict(request)
     failing = [True] if form == ALONE else [False, True]
     outcome = checks.expect_pattern(reply, failing, f"add_common, bad instance {form}")[-1]
     assert isinstance(outcome, checks.Failed)
+    _whole(server, request, reply, f"add_common, bad instance {form}")
     return outcome
 
 
@@ -156,9 +189,12 @@ def _fail_error(server: Server, error: str, form: str = MIXED) -> checks.Failed:
     """How ``fail`` fails an instance given ``error``, sent alone or beside a good one."""
     errors = [error] if form == ALONE else ["", error]
     xs = [codec.text_tensor(f"x{i}") for i in range(len(errors))]
-    reply = server.predict(kit.fail_request(xs, errors))
+    request = kit.fail_request(xs, errors)
+    reply = server.predict(request)
     outcome = checks.expect_pattern(reply, [bool(e) for e in errors], f"fail ({form})")[-1]
     assert isinstance(outcome, checks.Failed)
+    if error != _MARK:  # not while learning the frame the comparison needs
+        _whole(server, request, reply, f"fail ({form})")
     return outcome
 
 
@@ -229,6 +265,7 @@ def test_zero_instances(conformance_server: Server) -> None:
         checks.fail(f"a request with zero instances must be answered at once; got {reply}")
     error = checks.request_error(reply, "zero instances")
     assert error.code == INVALID_INPUTS, f"zero instances: code {error.code}, expected 2"
+    _whole(conformance_server, request, reply, "zero instances")
 
 
 @requirement("STRICT-COLLAPSE-IDENTICAL-FAILURES")
@@ -239,13 +276,15 @@ def test_collapse_identical_failures(conformance_server: Server, error: str, cou
     # a mixed reply gives an instance failing with this error.
     each = _fail_error(conformance_server, error, MIXED)
     xs = [codec.text_tensor(str(i)) for i in range(count)]
-    reply = conformance_server.predict(kit.fail_request(xs, [error] * count))
+    request = kit.fail_request(xs, [error] * count)
+    reply = conformance_server.predict(request)
     collapsed = checks.request_error(reply, f"{count} instances failing with the same error")
     if (collapsed.code, collapsed.text) != (each.code, each.text):
         checks.fail(
             f"{count} instances failing with {error!r} collapsed to ({collapsed.code}, "
             f"{collapsed.text!r}); each instance's error is ({each.code}, {each.text!r})"
         )
+    _whole(conformance_server, request, reply, f"{count} instances failing with {error!r}")
 
 
 @requirement("STRICT-DISTINCT-FAILURES-PER-INSTANCE")
@@ -253,7 +292,8 @@ def test_collapse_identical_failures(conformance_server: Server, error: str, cou
 @given(errors=st.lists(gen.error_texts(), min_size=2, max_size=5, unique=True))
 def test_distinct_failures(conformance_server: Server, errors: list[str]) -> None:
     xs = [codec.text_tensor(str(i)) for i in range(len(errors))]
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request)
     if len(reply.error_msg) != len(errors) or len(reply.instances) != len(errors):
         checks.fail(
             f"{len(errors)} different failures: expected one entry each, got "
@@ -262,6 +302,7 @@ def test_distinct_failures(conformance_server: Server, errors: list[str]) -> Non
     for index, (entry, error) in enumerate(zip(reply.error_msg, errors, strict=True)):
         assert entry.error_code != 0, f"entry {index} has code 0"
         assert error in bytes(entry.error_msg).decode("utf-8", "replace"), f"entry {index}: {entry}"
+    _whole(conformance_server, request, reply, f"{len(errors)} different failures")
 
 
 @requirement("STRICT-NON-UTF8-STRING")
@@ -269,10 +310,12 @@ def test_distinct_failures(conformance_server: Server, errors: list[str]) -> Non
 def test_non_utf8_string(conformance_server: Server, value: bytes) -> None:
     x = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[value])
     x.shape.dims.append(1)
-    reply = conformance_server.call(kit.echo_request([x]), 10.0)
+    request = kit.echo_request([x])
+    reply = conformance_server.call(request, 10.0)
     if isinstance(reply, RpcFailure):
         checks.fail(f"a non-UTF-8 MS_STRING input ended with {reply}")
     outcome = checks.outcomes(reply, 1)[0]
     if not isinstance(outcome, checks.Failed) or outcome.code != INVALID_INPUTS:
         checks.fail(f"a non-UTF-8 MS_STRING must be refused with code 2: {checks.describe(reply)}")
+    _whole(conformance_server, request, reply, "a non-UTF-8 MS_STRING")
     echo_ok(conformance_server.endpoint, "after a non-UTF-8 string")

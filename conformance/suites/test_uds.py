@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
+from conformance import checks, compare, kit
 from conformance import strategies as gen
 from conformance.hypo import examples
 from conformance.marks import requirement
@@ -19,24 +19,33 @@ from protos import ms_service_pb2 as pb
 @examples(25)
 @given(xs=st.lists(gen.tensors(), min_size=1, max_size=4))
 def test_echo_roundtrip(conformance_uds: Server, xs: list[pb.Tensor]) -> None:
-    instances = checks.all_ok(conformance_uds.predict(kit.echo_request(xs)), len(xs), "echo")
+    request = kit.echo_request(xs)
+    reply = conformance_uds.predict(request)
+    instances = checks.all_ok(reply, len(xs), "echo")
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
         kit.check_echo(instance, x, f"echo over unix, instance {index}")
+    compare.check(request, reply, "echo over unix")
 
 
 @requirement("UDS-ERRORS")
 def test_errors(conformance_uds: Server) -> None:
     x = codec.text_tensor("uds")
-    unknown = conformance_uds.predict(make_request("no-such-servable", kit.ECHO, [{"x": x}]))
+    unknown_request = make_request("no-such-servable", kit.ECHO, [{"x": x}])
+    unknown = conformance_uds.predict(unknown_request)
     checks.invalid_inputs(unknown, "an unknown servable over unix")
-    missing = conformance_uds.predict(make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}]))
+    compare.check(unknown_request, unknown, "an unknown servable over unix")
+    missing_request = make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}])
+    missing = conformance_uds.predict(missing_request)
     checks.invalid_inputs(missing, "a missing input over unix")
+    compare.check(missing_request, missing, "a missing input over unix")
     for errors in (["", "uds failure", ""], ["uds failure"]):
-        reply = conformance_uds.predict(kit.fail_request([x] * len(errors), errors))
+        request = kit.fail_request([x] * len(errors), errors)
+        reply = conformance_uds.predict(request)
         what = f"fail over unix with errors {errors}"
         kit.check_fail_errors(
             checks.expect_pattern(reply, [bool(e) for e in errors], what), errors, what
         )
+        compare.check(request, reply, what)
 
 
 @requirement("UDS-CONCURRENT-NO-MIXUP")
