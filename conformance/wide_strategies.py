@@ -13,7 +13,9 @@ examples reaches them.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from hypothesis import strategies as st
 
@@ -46,6 +48,25 @@ AWKWARD = ("\x00", "\t", "\n", "\r", "\x1b", "\x7f", "\x85", "\u0301", "e\u0301"
 LOOK_ALIKES = {"a": "\u0430", "c": "\u0441", "e": "\u0435", "o": "\u03bf", "p": "\u0440",
                "x": "\u0445", "i": "\u0131", "d": "\u0501", "m": "\uff4d", "n": "\u0578",
                "f": "\uff46", "s": "\u0455", "l": "\u04cf", "1": "\uff11"}  # fmt: skip
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Built(Generic[T]):
+    """An ``@example`` value built when the test runs and printed as its label: hypothesis
+    renders explicit examples eagerly, which for a MiB-size protobuf takes seconds."""
+
+    label: str
+    build: Callable[[], T]
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+def built(value: T | Built[T]) -> T:
+    return value.build() if isinstance(value, Built) else value
 
 
 def _fill(seed: int, size: int) -> bytes:
@@ -110,8 +131,7 @@ def wide_texts(draw: st.DrawFn, max_length: int = 70000) -> str:
     target = draw(st.sampled_from([b for b in TEXT_BOUNDARIES if b <= max_length]))
     text = (unit * (target // len(unit) + 1))[:target]
     if draw(st.booleans()):  # the boundary in UTF-8 bytes rather than characters
-        while len(text.encode()) > target:
-            text = text[:-1]
+        text = text.encode()[:target].decode("utf-8", "ignore")  # a cut character dropped
     return text + draw(st.text(st.characters(codec="utf-8"), max_size=3))
 
 
