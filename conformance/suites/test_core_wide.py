@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from conformance import compare, kit, repro
@@ -191,13 +191,23 @@ def test_wide_lookup(conformance_server: Server, request: pb.PredictRequest) -> 
     )
 
 
-def _mixed_calls() -> st.SearchStrategy[list[pb.PredictRequest]]:
-    return st.lists(
-        wide.requests(max_bytes=256 * 1024, max_instances=4),
-        min_size=CALLS,
-        max_size=CALLS,
-        unique_by=lambda r: r.SerializeToString(deterministic=True),
+@st.composite
+def _mixed_calls(draw: st.DrawFn) -> list[pb.PredictRequest]:
+    """CALLS distinct calls in a drawn order: any requests (conformance.wide_strategies), and
+    echo calls at every version, so that calls differing only in version run side by side."""
+    anything = draw(
+        st.lists(
+            wide.requests(max_bytes=256 * 1024, max_instances=4),
+            min_size=CALLS // 2,
+            max_size=CALLS // 2,
+        )
     )
+    payloads = st.lists(wide.wide_tensors(256 * 1024), min_size=1, max_size=3)
+    echoes = [kit.echo_request(draw(payloads), i % 3) for i in range(CALLS - len(anything))]
+    calls = draw(st.permutations(anything + echoes))
+    unique = {r.SerializeToString(deterministic=True) for r in calls}
+    assume(len(unique) == len(calls))
+    return calls
 
 
 @requirement("CORE-CONCURRENT-MIXED")
