@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, compare, kit, oracle
+from conformance import checks, compare, kit, oracle, repro
 from conformance import strategies as gen
 from conformance.hypo import examples
 from conformance.malformed import CASES, Case, input_check_failed
@@ -50,7 +50,9 @@ def _learnt_frame(server: Server) -> oracle.FailFrame | None:
 def _whole(server: Server, request: pb.PredictRequest, reply: pb.PredictReply, what: str) -> None:
     """The whole reply against the kit's model at SHOULD level (upstream's texts and codes)."""
     __tracebackhide__ = True
-    compare.check(request, reply, what, level=oracle.SHOULD, frame=_learnt_frame(server))
+    frame = _learnt_frame(server)
+    repro.record(server.endpoint, request, note=False)  # the snippet is this request's again
+    compare.check(request, reply, what, level=oracle.SHOULD, frame=frame)
 
 
 def _x() -> dict[str, pb.Tensor]:
