@@ -19,9 +19,9 @@ from support.rpc import errors, predict, request
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 from protos.arrays import NUMPY_BACKEND, gpu_problem, select_backend
+from protos.labels import imagenet_labels
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
 from reference_server.servables.resnet50 import resnet50_servable, servable
-from reference_server.servables.resnet50.labels import imagenet_labels
 from reference_server.servables.resnet50.model import seeded_host_model, top_k
 from reference_server.servables.resnet50.preprocess import preprocess
 

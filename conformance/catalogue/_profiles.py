@@ -172,6 +172,7 @@ PROFILES: tuple[Profile, ...] = (
         (CORE,),
         (
             "test_core_echo",
+            "test_core_wide",
             "test_core_requests",
             "test_core_instances",
             "test_core_concurrency",

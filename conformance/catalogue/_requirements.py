@@ -133,6 +133,24 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "with that shape."),
     _r("CORE-CONCURRENT-NO-MIXUP", "MUST", "core", "replies",
        "many concurrent requests with distinct payloads are each answered with their own data."),
+    # --- core: the wide input space, every reply compared in full with the kit's model --------
+    _r("CORE-WIDE-TENSORS", "MUST", "core", "tensors, kit-servables",
+       "echo returns numeric tensors from empty to several MiB, of every dtype and 0 to 8 dims, "
+       "bit-exactly, and the reply is the kit's in every field."),
+    _r("CORE-WIDE-TEXTS", "MUST", "core", "tensors, kit-servables",
+       "MS_STRING and MS_BYTES values of any Unicode (controls, NUL, combining marks, "
+       "right-to-left, 4-byte code points) and lengths around every truncation boundary come "
+       "back unchanged through echo and fail; fail's texts of such characters are kept."),
+    _r("CORE-WIDE-INSTANCES", "MUST", "core", "replies",
+       "requests of 1 to hundreds of instances (echo, fail, add_common) are answered with every "
+       "instance, in order, each as the kit says."),
+    _r("CORE-WIDE-LOOKUP", "MUST", "core", "step-servable-version, step-method, step-inputs",
+       "servable, method and input names are matched exactly (case, surrounding whitespace, "
+       "prefixes, suffixes and look-alikes do not match), and versions over the whole uint64 "
+       "range (2**32 + 2, 2**63 and above included) select only a deployed version."),
+    _r("CORE-CONCURRENT-MIXED", "MUST", "core", "replies",
+       "concurrent calls mixing servables, methods, versions, payload sizes and error patterns "
+       "are each answered with their own reply, in full."),
     # --- core: the reference client against the server ----------------------------------------
     _r("CLIENT-NUMERIC-MAPPING", "MUST", "core", "client-mapping",
        "through the reference client, a numpy array or scalar of every mapped dtype comes back "

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.reporting import repro
-from conformance.verify import assertions, kit
+from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import requirement
@@ -36,6 +36,7 @@ def assert_concurrent(server: Target, batches: list[list[pb.Tensor]]) -> None:
             instances = assertions.assert_all_ok(reply, len(xs), f"concurrent call {call}")
             for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
                 kit.assert_echo(instance, x, f"concurrent call {call}, instance {index}")
+            compare.check(request, reply, f"concurrent call {call}")
         except AssertionError:
             repro.record(server.endpoint, request)  # the call that went wrong, for the report
             raise

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, kit
+from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import requirement
@@ -18,8 +18,11 @@ NUMERIC = pytest.mark.parametrize("dtype", codec.NUMERIC_DTYPES, ids=lambda d: d
 
 
 def _echo_one(server: Target, x: pb.Tensor, version: int = 0) -> pb.Instance:
-    reply = server.predict(kit.echo_request([x], version))
-    return assertions.assert_all_ok(reply, 1, "echo of one well-formed tensor")[0]
+    request = kit.echo_request([x], version)
+    reply = server.predict(request)
+    instance = assertions.assert_all_ok(reply, 1, "echo of one well-formed tensor")[0]
+    compare.check(request, reply, "echo of one well-formed tensor")
+    return instance
 
 
 @requirement("CORE-ECHO-NUMERIC-ROUNDTRIP")
@@ -51,11 +54,12 @@ def test_scalar_dims(conformance_server: Target, dtype: codec.DType, data: st.Da
     scalar = gen.numeric_tensors(dtypes=st.just(dtype), dims=st.just([]))
     single = gen.numeric_tensors(dtypes=st.just(dtype), dims=st.just([1]))
     xs = [data.draw(scalar, "x with dims []"), data.draw(single, "x with dims [1]")]
-    instances = assertions.assert_all_ok(
-        conformance_server.predict(kit.echo_request(xs)), 2, "echo"
-    )
+    request = kit.echo_request(xs)
+    reply = conformance_server.predict(request)
+    instances = assertions.assert_all_ok(reply, 2, "echo")
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
         kit.assert_echo(instance, x, f"echo instance {index}")
+    compare.check(request, reply, "echo of both scalar spellings")
 
 
 @requirement("CORE-ECHO-EMPTY-TENSOR")
@@ -92,10 +96,12 @@ def test_version_output(conformance_server: Target, version: int) -> None:
 @examples(25)
 @given(xs=st.lists(gen.tensors(), min_size=2, max_size=6))
 def test_multi_instance(conformance_server: Target, xs: list[pb.Tensor]) -> None:
-    reply = conformance_server.predict(kit.echo_request(xs))
+    request = kit.echo_request(xs)
+    reply = conformance_server.predict(request)
     instances = assertions.assert_all_ok(reply, len(xs), f"echo of {len(xs)} instances")
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
         kit.assert_echo(instance, x, f"echo instance {index}")
+    compare.check(request, reply, f"echo of {len(xs)} instances")
 
 
 @requirement("CORE-VERSION-SELECT")
@@ -127,19 +133,24 @@ def test_spec_echo(conformance_server: Target, spec: pb.ServableSpec, errors: li
             f"reply.servable_spec {{{assertions.one_line(reply.servable_spec)}}} differs from the "
             f"request's {{{assertions.one_line(spec)}}} ({assertions.describe(reply)})"
         )
+    compare.check(request, reply, "a reply to any spec")
 
 
 @requirement("CORE-STATUS-OK")
 def test_status_ok(conformance_server: Target) -> None:
     x = codec.text_tensor("status")
-    unknown = conformance_server.call(make_request("no-such-servable", kit.ECHO, [{"x": x}]))
+    unknown_request = make_request("no-such-servable", kit.ECHO, [{"x": x}])
+    unknown = conformance_server.call(unknown_request)
     if isinstance(unknown, RpcFailure):
         assertions.fail(f"a request-level error came back as {unknown}, not as status OK")
     assertions.assert_request_error(unknown, "an unknown servable")
-    mixed = conformance_server.call(kit.fail_request([x, x], ["", "boom"]))
+    compare.check(unknown_request, unknown, "an unknown servable")
+    mixed_request = kit.fail_request([x, x], ["", "boom"])
+    mixed = conformance_server.call(mixed_request)
     if isinstance(mixed, RpcFailure):
         assertions.fail(f"a per-instance error came back as {mixed}, not as status OK")
     assertions.assert_failure_pattern(mixed, [False, True], "fail with one failing instance")
+    compare.check(mixed_request, mixed, "fail with one failing instance")
 
 
 @requirement("CORE-EXTRA-INPUT-IGNORED")
@@ -157,7 +168,7 @@ def test_extra_inputs_ignored(
     conformance_server: Target, x: pb.Tensor, extras: dict[str, pb.Tensor]
 ) -> None:
     request = make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x, **extras}])
-    instance = assertions.assert_all_ok(
-        conformance_server.predict(request), 1, "echo with extra inputs"
-    )[0]
+    reply = conformance_server.predict(request)
+    instance = assertions.assert_all_ok(reply, 1, "echo with extra inputs")[0]
     kit.assert_echo(instance, x, "echo with extra inputs")
+    compare.check(request, reply, "echo with extra inputs")

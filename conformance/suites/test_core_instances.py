@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, kit
+from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import requirement
@@ -37,20 +37,24 @@ def test_fail_pattern(
     conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     got = assertions.assert_failure_pattern(reply, [bool(e) for e in errors], "fail")
     kit.assert_fail_errors(got, errors, "fail")
     for index, (outcome, x) in enumerate(zip(got, xs, strict=True)):
         if isinstance(outcome, pb.Instance):
             kit.assert_echo(outcome, x, f"fail instance {index} (error '')")
+    compare.check(request_, reply, "fail")
 
 
 @requirement("CORE-REPLY-ALL-OK")
 @examples(15)
 @given(xs=st.lists(gen.tensors(), min_size=1, max_size=6))
 def test_reply_all_ok(conformance_server: Target, xs: list[pb.Tensor]) -> None:
-    reply = conformance_server.predict(kit.fail_request(xs, [""] * len(xs)))
+    request = kit.fail_request(xs, [""] * len(xs))
+    reply = conformance_server.predict(request)
     assertions.assert_all_ok(reply, len(xs), f"fail with {len(xs)} succeeding instances")
+    compare.check(request, reply, f"fail with {len(xs)} succeeding instances")
 
 
 @requirement("CORE-REPLY-MIXED")
@@ -60,7 +64,8 @@ def test_reply_mixed(
     conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     count = len(errors)
     if len(reply.instances) != count or len(reply.error_msg) != count:
         assertions.fail(
@@ -80,6 +85,7 @@ def test_reply_mixed(
     kit.assert_fail_errors(
         assertions.assert_reply_shape(reply, count), errors, "fail, some failing"
     )
+    compare.check(request_, reply, "fail, some failing")
 
 
 @requirement("CORE-REPLY-ALL-FAILED")
@@ -89,11 +95,13 @@ def test_reply_all_failed(
     conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request_ = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request_)
     what = "fail with every instance failing"
     kit.assert_fail_errors(
         assertions.assert_failure_pattern(reply, [True] * len(errors), what), errors, what
     )
+    compare.check(request_, reply, what)
 
 
 def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
@@ -136,7 +144,8 @@ def _add_common_case(
 def _check_add_common(
     server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]], what: str
 ) -> None:
-    reply = server.predict(kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases]))
+    request = kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases])
+    reply = server.predict(request)
     got = assertions.assert_failure_pattern(reply, [bad for _, _, bad in cases], what)
     for index, (outcome, (x1, x2, _)) in enumerate(zip(got, cases, strict=True)):
         if isinstance(outcome, pb.Instance):
@@ -149,6 +158,7 @@ def _check_add_common(
                 f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
                 f"the expected code is {assertions.INVALID_INPUTS} (INVALID_INPUTS)"
             )
+    compare.check(request, reply, what)
 
 
 @requirement("CORE-ADD-COMMON-RESULT")
@@ -194,9 +204,11 @@ def _cast_pairs(draw: st.DrawFn) -> tuple[pb.Tensor, pb.Tensor]:
 @examples(25)
 @given(pairs=st.lists(_cast_pairs(), min_size=1, max_size=3))
 def test_add_cast(conformance_server: Target, pairs: list[tuple[pb.Tensor, pb.Tensor]]) -> None:
-    reply = conformance_server.predict(kit.add_request(kit.ADD_CAST, pairs))
+    request = kit.add_request(kit.ADD_CAST, pairs)
+    reply = conformance_server.predict(request)
     instances = assertions.assert_all_ok(
         reply, len(pairs), "add_cast on numeric inputs of equal shape"
     )
     for index, (instance, (x1, x2)) in enumerate(zip(instances, pairs, strict=True)):
         kit.assert_float32_sum(instance, x1, x2, list(x1.shape.dims), f"add_cast instance {index}")
+    compare.check(request, reply, "add_cast on numeric inputs of equal shape")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, kit
+from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.malformed import CASES, Case
@@ -26,8 +26,10 @@ def _echo_instances(count: int) -> list[dict[str, pb.Tensor]]:
 @examples(20)
 @given(name=st.text(max_size=20).filter(lambda n: n not in kit.SERVABLES and n != "resnet50"))
 def test_unknown_servable(conformance_server: Target, name: str) -> None:
-    reply = conformance_server.predict(make_request(name, kit.ECHO, _echo_instances(1)))
+    request = make_request(name, kit.ECHO, _echo_instances(1))
+    reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(reply, f"servable {name!r} is not deployed")
+    compare.check(request, reply, f"servable {name!r} is not deployed")
 
 
 @requirement("CORE-UNKNOWN-METHOD")
@@ -36,8 +38,10 @@ def test_unknown_servable(conformance_server: Target, name: str) -> None:
 def test_unknown_method(conformance_server: Target, servable: str, method: str) -> None:
     if method in kit.SERVABLES[servable]:
         method += "-unknown"
-    reply = conformance_server.predict(make_request(servable, method, _echo_instances(1)))
+    request = make_request(servable, method, _echo_instances(1))
+    reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(reply, f"{servable} has no method {method!r}")
+    compare.check(request, reply, f"{servable} has no method {method!r}")
 
 
 @requirement("CORE-UNKNOWN-VERSION")
@@ -48,8 +52,10 @@ def test_unknown_method(conformance_server: Target, servable: str, method: str) 
 )
 def test_unknown_version(conformance_server: Target, servable: str, version: int) -> None:
     method = kit.SERVABLES[servable][0]
-    reply = conformance_server.predict(make_request(servable, method, _echo_instances(1), version))
+    request = make_request(servable, method, _echo_instances(1), version)
+    reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(reply, f"{servable} version {version} is not deployed")
+    compare.check(request, reply, f"{servable} version {version} is not deployed")
 
 
 @requirement("CORE-MISSING-INPUT")
@@ -66,10 +72,12 @@ def test_missing_input(
     del instances[where][missing]
     if data.draw(st.booleans(), "with a look-alike input"):
         instances[where][missing.upper()] = codec.text_tensor("not it")
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, method, instances))
+    request = make_request(kit.CONFORMANCE, method, instances)
+    reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(
         reply, f"input {missing!r} missing from instance {where} of {count}"
     )
+    compare.check(request, reply, f"input {missing!r} missing from instance {where} of {count}")
 
 
 @pytest.mark.parametrize(
@@ -83,5 +91,7 @@ def test_malformed_tensor(
     xs = [data.draw(gen.tensors(), f"well-formed x {i}") for i in range(count)]
     where = data.draw(gen.positions(count), "malformed instance")
     xs[where] = data.draw(case.tensors(), "malformed x")
-    reply = conformance_server.predict(kit.echo_request(xs))
+    request = kit.echo_request(xs)
+    reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(reply, f"malformed x in instance {where} of {count}")
+    compare.check(request, reply, f"malformed x in instance {where} of {count}")

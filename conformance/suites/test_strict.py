@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, kit
+from conformance.reporting import repro
+from conformance.verify import assertions, compare, kit, oracle
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.malformed import CASES, Case, input_check_failed
@@ -32,6 +33,29 @@ def _assert_error(error: assertions.Failed, code: int, text: str, what: str) -> 
         assertions.fail(f"{what}: expected ({code}, {text!r}), got ({error.code}, {error.text!r})")
 
 
+_frames: dict[str, oracle.FailFrame | None] = {}
+
+
+def _learnt_frame(server: Target) -> oracle.FailFrame | None:
+    """The server's words around fail's error, learnt once per server (None if its text does
+    not hold the error once: then only containment is compared)."""
+    address = server.endpoint.address
+    if address not in _frames:
+        reply = server.predict(kit.fail_request([codec.text_tensor("f")], [_MARK]))
+        texts = [bytes(e.error_msg).decode("utf-8", "replace") for e in reply.error_msg]
+        parts = texts[0].split(_MARK) if len(texts) == 1 else []
+        _frames[address] = oracle.FailFrame(*parts) if len(parts) == 2 else None
+    return _frames[address]
+
+
+def _whole(server: Target, request: pb.PredictRequest, reply: pb.PredictReply, what: str) -> None:
+    """The whole reply against the kit's model at SHOULD level (upstream's texts and codes)."""
+    __tracebackhide__ = True
+    frame = _learnt_frame(server)
+    repro.record(server.endpoint, request, note=False)  # the snippet is this request's again
+    compare.check(request, reply, what, level=oracle.SHOULD, frame=frame)
+
+
 def _x() -> dict[str, pb.Tensor]:
     return {"x": codec.text_tensor("strict")}
 
@@ -39,7 +63,8 @@ def _x() -> dict[str, pb.Tensor]:
 @requirement("STRICT-TEXT-UNKNOWN-SERVABLE")
 @pytest.mark.parametrize("name", ["no-such-servable", "Conformance", ""])
 def test_text_unknown_servable(conformance_server: Target, name: str) -> None:
-    reply = conformance_server.predict(make_request(name, kit.ECHO, [_x()]))
+    request = make_request(name, kit.ECHO, [_x()])
+    reply = conformance_server.predict(request)
     expected = f"Request {_spec_text(name, kit.ECHO, 0)}, servable is not available"
     _assert_error(
         assertions.assert_request_error(reply, "unknown servable"),
@@ -47,12 +72,14 @@ def test_text_unknown_servable(conformance_server: Target, name: str) -> None:
         expected,
         "unknown servable",
     )
+    _whole(conformance_server, request, reply, "unknown servable")
 
 
 @requirement("STRICT-TEXT-UNKNOWN-VERSION")
 @pytest.mark.parametrize("version", [3, 2**64 - 1])
 def test_text_unknown_version(conformance_server: Target, version: int) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version))
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version)
+    reply = conformance_server.predict(request)
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, kit.ECHO, version)}, servable is not available"
     )
@@ -62,11 +89,13 @@ def test_text_unknown_version(conformance_server: Target, version: int) -> None:
         expected,
         "unknown version",
     )
+    _whole(conformance_server, request, reply, "unknown version")
 
 
 @requirement("STRICT-TEXT-UNKNOWN-METHOD")
 def test_text_unknown_method(conformance_server: Target) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, "no-such-method", [_x()]))
+    request = make_request(kit.CONFORMANCE, "no-such-method", [_x()])
+    reply = conformance_server.predict(request)
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, 'no-such-method', 0)}, method is not available"
     )
@@ -76,11 +105,13 @@ def test_text_unknown_method(conformance_server: Target) -> None:
         expected,
         "unknown method",
     )
+    _whole(conformance_server, request, reply, "unknown method")
 
 
 @requirement("STRICT-TEXT-MISSING-INPUT")
 def test_text_missing_input(conformance_server: Target) -> None:
-    reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}]))
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}])
+    reply = conformance_server.predict(request)
     expected = (
         f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
     )
@@ -90,6 +121,7 @@ def test_text_missing_input(conformance_server: Target) -> None:
         expected,
         "missing input",
     )
+    _whole(conformance_server, request, reply, "missing input")
 
 
 @pytest.mark.parametrize(
@@ -103,7 +135,8 @@ def test_text_missing_input(conformance_server: Target) -> None:
 @given(data=st.data())
 def test_text_malformed(conformance_server: Target, case: Case, data: st.DataObject) -> None:
     x = data.draw(case.tensors(), "malformed x")
-    reply = conformance_server.predict(kit.echo_request([x]))
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
     expected = input_check_failed("x", case.detail(x))
     _assert_error(
         assertions.assert_request_error(reply, "malformed x"),
@@ -111,6 +144,7 @@ def test_text_malformed(conformance_server: Target, case: Case, data: st.DataObj
         expected,
         "malformed x",
     )
+    _whole(conformance_server, request, reply, "malformed x")
 
 
 def _float32(dims: list[int]) -> pb.Tensor:
@@ -125,12 +159,14 @@ ALONE, MIXED = "alone", "mixed"
 def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -> assertions.Failed:
     good = _float32([2, 2])
     pairs = [(x1, x2)] if form == ALONE else [(good, good), (x1, x2)]
-    reply = server.predict(kit.add_request(kit.ADD_COMMON, pairs))
+    request = kit.add_request(kit.ADD_COMMON, pairs)
+    reply = server.predict(request)
     failing = [True] if form == ALONE else [False, True]
     outcome = assertions.assert_failure_pattern(reply, failing, f"add_common, bad instance {form}")[
         -1
     ]
     assert isinstance(outcome, assertions.Failed)
+    _whole(server, request, reply, f"add_common, bad instance {form}")
     return outcome
 
 
@@ -174,11 +210,14 @@ def _fail_error(server: Target, error: str, form: str = MIXED) -> assertions.Fai
     """How ``fail`` fails an instance given ``error``, sent alone or beside a good one."""
     errors = [error] if form == ALONE else ["", error]
     xs = [codec.text_tensor(f"x{i}") for i in range(len(errors))]
-    reply = server.predict(kit.fail_request(xs, errors))
+    request = kit.fail_request(xs, errors)
+    reply = server.predict(request)
     outcome = assertions.assert_failure_pattern(reply, [bool(e) for e in errors], f"fail ({form})")[
         -1
     ]
     assert isinstance(outcome, assertions.Failed)
+    if error != _MARK:  # not while learning the frame the comparison needs
+        _whole(server, request, reply, f"fail ({form})")
     return outcome
 
 
@@ -249,6 +288,7 @@ def test_zero_instances(conformance_server: Target) -> None:
         assertions.fail(f"a request with zero instances must be answered at once; got {reply}")
     error = assertions.assert_request_error(reply, "zero instances")
     assert error.code == INVALID_INPUTS, f"zero instances: code {error.code}, expected 2"
+    _whole(conformance_server, request, reply, "zero instances")
 
 
 @requirement("STRICT-COLLAPSE-IDENTICAL-FAILURES")
@@ -259,7 +299,8 @@ def test_collapse_identical_failures(conformance_server: Target, error: str, cou
     # a mixed reply gives an instance failing with this error.
     each = _fail_error(conformance_server, error, MIXED)
     xs = [codec.text_tensor(str(i)) for i in range(count)]
-    reply = conformance_server.predict(kit.fail_request(xs, [error] * count))
+    request = kit.fail_request(xs, [error] * count)
+    reply = conformance_server.predict(request)
     collapsed = assertions.assert_request_error(
         reply, f"{count} instances failing with the same error"
     )
@@ -268,6 +309,7 @@ def test_collapse_identical_failures(conformance_server: Target, error: str, cou
             f"{count} instances failing with {error!r} collapsed to ({collapsed.code}, "
             f"{collapsed.text!r}); each instance's error is ({each.code}, {each.text!r})"
         )
+    _whole(conformance_server, request, reply, f"{count} instances failing with {error!r}")
 
 
 @requirement("STRICT-DISTINCT-FAILURES-PER-INSTANCE")
@@ -275,7 +317,8 @@ def test_collapse_identical_failures(conformance_server: Target, error: str, cou
 @given(errors=st.lists(gen.error_texts(), min_size=2, max_size=5, unique=True))
 def test_distinct_failures(conformance_server: Target, errors: list[str]) -> None:
     xs = [codec.text_tensor(str(i)) for i in range(len(errors))]
-    reply = conformance_server.predict(kit.fail_request(xs, errors))
+    request = kit.fail_request(xs, errors)
+    reply = conformance_server.predict(request)
     if len(reply.error_msg) != len(errors) or len(reply.instances) != len(errors):
         assertions.fail(
             f"{len(errors)} different failures: expected one entry each, got "
@@ -284,6 +327,7 @@ def test_distinct_failures(conformance_server: Target, errors: list[str]) -> Non
     for index, (entry, error) in enumerate(zip(reply.error_msg, errors, strict=True)):
         assert entry.error_code != 0, f"entry {index} has code 0"
         assert error in bytes(entry.error_msg).decode("utf-8", "replace"), f"entry {index}: {entry}"
+    _whole(conformance_server, request, reply, f"{len(errors)} different failures")
 
 
 @requirement("STRICT-NON-UTF8-STRING")
@@ -291,7 +335,8 @@ def test_distinct_failures(conformance_server: Target, errors: list[str]) -> Non
 def test_non_utf8_string(conformance_server: Target, value: bytes) -> None:
     x = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[value])
     x.shape.dims.append(1)
-    reply = conformance_server.call(kit.echo_request([x]), 10.0)
+    request = kit.echo_request([x])
+    reply = conformance_server.call(request, 10.0)
     if isinstance(reply, RpcFailure):
         assertions.fail(f"a non-UTF-8 MS_STRING input ended with {reply}")
     outcome = assertions.assert_reply_shape(reply, 1)[0]
@@ -299,4 +344,5 @@ def test_non_utf8_string(conformance_server: Target, value: bytes) -> None:
         assertions.fail(
             f"a non-UTF-8 MS_STRING must be refused with code 2: {assertions.describe(reply)}"
         )
+    _whole(conformance_server, request, reply, "a non-UTF-8 MS_STRING")
     assert_served(conformance_server.endpoint, "after a non-UTF-8 string")

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.suites.test_core_concurrency import assert_concurrent, payloads
-from conformance.verify import assertions, kit
+from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import requirement
@@ -19,26 +19,33 @@ from protos import ms_service_pb2 as pb
 @examples(25)
 @given(xs=st.lists(gen.tensors(), min_size=1, max_size=4))
 def test_echo_roundtrip(conformance_uds: Target, xs: list[pb.Tensor]) -> None:
-    instances = assertions.assert_all_ok(
-        conformance_uds.predict(kit.echo_request(xs)), len(xs), "echo"
-    )
+    request = kit.echo_request(xs)
+    reply = conformance_uds.predict(request)
+    instances = assertions.assert_all_ok(reply, len(xs), "echo")
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
         kit.assert_echo(instance, x, f"echo over unix, instance {index}")
+    compare.check(request, reply, "echo over unix")
 
 
 @requirement("UDS-ERRORS")
 def test_errors(conformance_uds: Target) -> None:
     x = codec.text_tensor("uds")
-    unknown = conformance_uds.predict(make_request("no-such-servable", kit.ECHO, [{"x": x}]))
+    unknown_request = make_request("no-such-servable", kit.ECHO, [{"x": x}])
+    unknown = conformance_uds.predict(unknown_request)
     assertions.assert_invalid_inputs(unknown, "an unknown servable over unix")
-    missing = conformance_uds.predict(make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}]))
+    compare.check(unknown_request, unknown, "an unknown servable over unix")
+    missing_request = make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}])
+    missing = conformance_uds.predict(missing_request)
     assertions.assert_invalid_inputs(missing, "a missing input over unix")
+    compare.check(missing_request, missing, "a missing input over unix")
     for errors in (["", "uds failure", ""], ["uds failure"]):
-        reply = conformance_uds.predict(kit.fail_request([x] * len(errors), errors))
+        request = kit.fail_request([x] * len(errors), errors)
+        reply = conformance_uds.predict(request)
         what = f"fail over unix with errors {errors}"
         kit.assert_fail_errors(
             assertions.assert_failure_pattern(reply, [bool(e) for e in errors], what), errors, what
         )
+        compare.check(request, reply, what)
 
 
 @requirement("UDS-CONCURRENT-NO-MIXUP")

@@ -48,6 +48,7 @@ _MODULES = (
     "mutants.core_replies",
     "mutants.transport",
     "mutants.strict",
+    "mutants.wide",
 )
 CONTROL_NAMES = ("none", "tls-front")
 
