@@ -87,6 +87,32 @@ def test_a_hung_server_costs_one_deadline(hanging: HangingServer, marks: Path) -
     assert [p.name.startswith("hung-") for p in marks.iterdir()] == [True]
 
 
+@pytest.mark.parametrize("call", ["infer", "infer_async"])
+def test_a_reference_client_call_that_hangs_marks_the_server(
+    hanging: HangingServer, marks: Path, call: str
+) -> None:
+    # The client suite's calls take part too: infer returns its error dict, while
+    # infer_async(...).result() raises the grpc.RpcError (as upstream's client does).
+    from conformance.suites.test_client import GuardedClient
+    from reference_client import Client
+
+    instance = {"x": "x", "error": "boom"}
+    with Client(hanging.address, kit.CONFORMANCE, kit.FAIL, timeout=DEADLINE_S) as client:
+        guarded = GuardedClient(client, Endpoint("core", hanging.address))
+        if call == "infer":
+            result = guarded.infer(instance)
+            assert isinstance(result, dict) and "Grpc Error" in result["error"], result
+        else:
+            with pytest.raises(grpc.RpcError) as raised:
+                guarded.infer_async(instance).result()
+            assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert guard.hung(hanging.address) is not None
+        calls = hanging.calls
+        with pytest.raises(AssertionError, match="hung on an earlier request"):
+            guarded.infer(instance)
+        assert hanging.calls == calls, "a call was sent to a server marked as hung"
+
+
 def test_the_first_timeout_says_so(hanging: HangingServer, marks: Path) -> None:
     expected = r"got no answer within 0.5 s \(gRPC DEADLINE_EXCEEDED\); later calls"
     with Target(Endpoint("core", hanging.address)) as server, pytest.raises(AssertionError) as e:

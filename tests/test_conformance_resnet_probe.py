@@ -60,6 +60,19 @@ def status_error(request: pb.PredictRequest, context: Any) -> pb.PredictReply:
     raise AssertionError("unreachable")
 
 
+def top1_only(request: pb.PredictRequest, context: Any) -> pb.PredictReply:
+    # An older kit's resnet50: classify_top1 alone, upstream's text for the methods it lacks.
+    spec = request.servable_spec
+    if spec.name != SERVABLE:
+        return upstream_unknown(request, context)
+    if spec.method_name != "classify_top1":
+        text = f"Request servable({spec.name}) method({spec.method_name}) , method is not available"
+        return _error(request, 2, text)
+    reply = pb.PredictReply(servable_spec=spec)
+    reply.instances.add().items["label"].CopyFrom(codec.text_tensor("tench, Tinca tinca"))
+    return reply
+
+
 class GenericServer:
     def __init__(self, behaviour: Behaviour) -> None:
         self.released = threading.Event()
@@ -112,7 +125,9 @@ def test_an_unknown_servable_is_not_applicable(
     assert why is not None and "answered (2, " in why
 
 
-@pytest.mark.parametrize("behaviour", [missing_input, model_error, bad_label, status_error, hangs])
+@pytest.mark.parametrize(
+    "behaviour", [missing_input, model_error, bad_label, status_error, hangs, top1_only]
+)
 def test_a_broken_resnet50_runs_the_profile(
     serve: Callable[[Behaviour], Endpoint], behaviour: Behaviour
 ) -> None:

@@ -242,7 +242,7 @@ PROFILES: tuple[Profile, ...] = (
     ),
     Profile(
         "resnet",
-        "the optional resnet50 servable's classify_top1",
+        "the optional resnet50 servable: classify_top1, classify_top1_v1, classify_top5",
         {"server-cmd": _ALWAYS, "target": _ALWAYS},
         (CORE,),
         ("test_resnet",),

@@ -265,13 +265,28 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "an MS_STRING input that is not UTF-8 is rejected with code 2 (request-level or for that "
        "instance) and the server keeps serving (upstream's worker crashes)."),
     # --- resnet ---------------------------------------------------------------------------------
-    _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables",
+    _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables, kit-resnet50",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "
        "1000 ImageNet-1k label texts."),
-    _r("RESNET-SAME-IMAGE-SAME-LABEL", "MUST", "resnet", "kit-servables",
+    _r("RESNET-SAME-IMAGE-SAME-LABEL", "MUST", "resnet", "kit-servables, kit-resnet50",
        "the same image twice in one request gets the same label twice."),
-    _r("RESNET-BROKEN-IMAGE-ALONE", "MUST", "resnet", "kit-servables",
-       "an undecodable image fails its own instance only; the other instances get labels."),
+    _r("RESNET-BROKEN-IMAGE-ALONE", "MUST", "resnet", "kit-servables, kit-resnet50",
+       "an undecodable image fails its own instance only, in each of classify_top1, "
+       "classify_top1_v1 and classify_top5; the other instances get their outputs."),
+    _r("RESNET-TOP1-V1-SAME-LABEL", "MUST", "resnet", "kit-resnet50",
+       "classify_top1_v1 answers each decodable image with the same MS_STRING label as "
+       "classify_top1."),
+    _r("RESNET-TOP5-OUTPUTS", "MUST", "resnet", "kit-resnet50",
+       "classify_top5 answers a decodable image with `label`, one MS_STRING value made of exactly "
+       "five ImageNet-1k label texts joined by ';', and `score`, an MS_FLOAT32 tensor with dims "
+       "[5] of finite values."),
+    _r("RESNET-TOP5-ORDER", "MUST", "resnet", "kit-resnet50",
+       "classify_top5's scores are in descending order and its first label is classify_top1's "
+       "label for the same image (when several of the five share the best score, classify_top1's "
+       "label is one of theirs)."),
+    _r("RESNET-TOP5-SAME-IMAGE", "MUST", "resnet", "kit-resnet50",
+       "the same image twice in one classify_top5 request gets the same five labels and the same "
+       "scores (within 1e-4 relative) twice."),
 )  # fmt: skip
 
 BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}

@@ -67,14 +67,24 @@ class GuardedClient:
 
     def _after(self, result: Any) -> Any:
         if isinstance(result, dict) and str(result.get("error", "")).startswith(_DEADLINE_ERROR):
-            address = self._endpoint.address
-            guard.mark_hung(
-                address,
-                f"not sent: the server at {address} hung on an earlier request (a reference "
-                f"client call: no answer within {RPC_TIMEOUT_S:g} s); every later call to it "
-                "fails at once",
-            )
+            self._mark_hung()
         return result
+
+    def _after_rpc_error(self, error: grpc.RpcError) -> None:
+        # infer_async(...).result() raises a failed RPC (as upstream's client does) where infer
+        # returns its error dict: the same bookkeeping, then the caller sees the raise.
+        code = error.code() if isinstance(error, grpc.Call) else None
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            self._mark_hung()
+
+    def _mark_hung(self) -> None:
+        address = self._endpoint.address
+        guard.mark_hung(
+            address,
+            f"not sent: the server at {address} hung on an earlier request (a reference "
+            f"client call: no answer within {RPC_TIMEOUT_S:g} s); every later call to it "
+            "fails at once",
+        )
 
     def infer(self, instances: Any) -> Any:
         self._before()
@@ -82,15 +92,20 @@ class GuardedClient:
 
     def infer_async(self, instances: Any) -> Any:
         self._before()
-        return _GuardedResult(self._client.infer_async(instances), self._after)
+        return _GuardedResult(self._client.infer_async(instances), self)
 
 
 class _GuardedResult:
-    def __init__(self, future: Any, after: Any) -> None:
-        self._future, self._after = future, after
+    def __init__(self, future: Any, client: GuardedClient) -> None:
+        self._future, self._client = future, client
 
     def result(self) -> Any:
-        return self._after(self._future.result())
+        try:
+            result = self._future.result()
+        except grpc.RpcError as error:
+            self._client._after_rpc_error(error)
+            raise
+        return self._client._after(result)
 
 
 def _arrays() -> st.SearchStrategy[np.ndarray]:

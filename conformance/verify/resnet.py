@@ -3,7 +3,9 @@ the probe that decides whether a server deploys resnet50 at all.
 
 The probe turns the profile off only when the server says the servable does not exist. Any
 other answer (a wrong label, an error of another kind, a timeout, a gRPC failure) means a
-resnet50 that is there but broken: the profile runs, and fails.
+resnet50 that is there but broken: the profile runs, and fails. The probe calls classify_top1
+only: resnet50 v1 is its three methods (the kit's servable table), so a server deploying
+classify_top1 alone deploys resnet50 and fails the requirements of the two it lacks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from protos import codec, labels
 from protos import ms_service_pb2 as pb
 
 SERVABLE, METHOD, INPUT, OUTPUT = "resnet50", "classify_top1", "image", "label"
+# The servable's other two methods (docs/protocol.md#kit-resnet50): classify_top5 also answers
+# ``score``, and joins its five labels with SEPARATOR.
+METHOD_V1, METHOD_TOP5, SCORE = "classify_top1_v1", "classify_top5", "score"
+METHODS = (METHOD, METHOD_V1, METHOD_TOP5)
+SEPARATOR = ";"
 TIMEOUT_S = 120.0  # a CPU ResNet-50 may build its model on the first call
 
 
@@ -50,8 +57,8 @@ def image_bytes(
     return buffer.getvalue()
 
 
-def request(images: list[bytes]) -> pb.PredictRequest:
-    return make_request(SERVABLE, METHOD, [{INPUT: codec.bytes_tensor(image)} for image in images])
+def request(images: list[bytes], method: str = METHOD) -> pb.PredictRequest:
+    return make_request(SERVABLE, method, [{INPUT: codec.bytes_tensor(image)} for image in images])
 
 
 # A servable name no server deploys: how the server answers it is how it says "unknown".

@@ -7,8 +7,10 @@ import copy
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from mutants.catalogue import mutant
 from mutants.seams import (
@@ -31,6 +33,7 @@ from reference_server.registry import (
     BatchFunction,
     Inputs,
     InstanceError,
+    Method,
     Outcome,
     Registry,
 )
@@ -414,3 +417,147 @@ def resnet_servable_broken(args: Args, behaviour: Behaviour) -> None:
         if request.servable_spec.name == "resnet50":
             return replies.error_reply(request.servable_spec, 3, "resnet50: weights not loaded")
         return original(self, request)
+
+
+# classify_top1_v1 and classify_top5 (docs/protocol.md#kit-resnet50)
+
+Top5Edit = Callable[[int, list[str], np.ndarray], tuple[list[str], np.ndarray]]
+
+
+def _top5(edit: Top5Edit) -> Any:
+    """A classify_top5 wrapper: each OK instance's (labels, scores) become
+    ``edit(index, labels, scores)``."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            out: list[Outcome] = []
+            for i, o in enumerate(run(inputs, backend)):
+                if isinstance(o, InstanceError):
+                    out.append(o)
+                    continue
+                labels, scores = edit(i, o["label"].split(";"), np.asarray(o["score"]))
+                out.append({"label": ";".join(labels), "score": scores})
+            return out
+
+        return batch
+
+    return wrap
+
+
+@mutant(
+    "resnet-top1-v1-missing",
+    "resnet50 deploys classify_top1 but not classify_top1_v1 (an older kit's servable)",
+    trips=("RESNET-TOP1-V1-SAME-LABEL",),
+    profiles=RESNET,
+)
+def resnet_top1_v1_missing(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "deployed")
+    def deployed(original: Wrapper, registry: Registry) -> Registry:
+        registry = original(registry)
+        found = registry.servable("resnet50")
+        assert found is not None, "the kit has no servable resnet50"
+        for methods in found.versions.values():
+            table: dict[str, Method] = methods  # type: ignore[assignment]  # built as a dict
+            del table["classify_top1_v1"]
+        return registry
+
+
+@mutant(
+    "resnet-top1-v1-other-label",
+    "classify_top1_v1 answers the label of the class after classify_top1's",
+    trips=("RESNET-TOP1-V1-SAME-LABEL",),
+    profiles=RESNET,
+)
+def resnet_top1_v1_other_label(args: Args, behaviour: Behaviour) -> None:
+    labels = imagenet_labels()
+
+    def next_class(index: int, label: str) -> str:
+        return labels[(labels.index(label) + 1) % len(labels)]
+
+    on_method(behaviour, "resnet50", "classify_top1_v1", _labels(next_class))
+
+
+@mutant(
+    "resnet-top5-four-labels",
+    "classify_top5's label holds four labels (its five scores kept)",
+    trips=("RESNET-TOP5-OUTPUTS",),
+    profiles=RESNET,
+)
+def resnet_top5_four_labels(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "resnet50", "classify_top5", _top5(lambda i, labels, s: (labels[:4], s)))
+
+
+@mutant(
+    "resnet-top5-score-float64",
+    "classify_top5's score is sent as float64 [5]",
+    trips=("RESNET-TOP5-OUTPUTS",),
+    profiles=RESNET,
+)
+def resnet_top5_score_float64(args: Args, behaviour: Behaviour) -> None:
+    on_method(
+        behaviour,
+        "resnet50",
+        "classify_top5",
+        _top5(lambda i, labels, s: (labels, s.astype(np.float64))),
+    )
+
+
+@mutant(
+    "resnet-top5-score-dims-1x5",
+    "classify_top5's score has dims [1, 5], not [5]",
+    trips=("RESNET-TOP5-OUTPUTS",),
+    profiles=RESNET,
+)
+def resnet_top5_score_dims_1x5(args: Args, behaviour: Behaviour) -> None:
+    on_method(
+        behaviour, "resnet50", "classify_top5", _top5(lambda i, labels, s: (labels, s[None, :]))
+    )
+
+
+@mutant(
+    "resnet-top5-ascending",
+    "classify_top5 answers its five labels and scores worst first",
+    trips=("RESNET-TOP5-ORDER",),
+    profiles=RESNET,
+)
+def resnet_top5_ascending(args: Args, behaviour: Behaviour) -> None:
+    on_method(
+        behaviour,
+        "resnet50",
+        "classify_top5",
+        _top5(lambda i, labels, s: (labels[::-1], s[::-1].copy())),
+    )
+
+
+@mutant(
+    "resnet-top5-labels-reversed",
+    "classify_top5's labels are worst first while its scores stay descending",
+    trips=("RESNET-TOP5-ORDER",),
+    profiles=RESNET,
+)
+def resnet_top5_labels_reversed(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "resnet50", "classify_top5", _top5(lambda i, labels, s: (labels[::-1], s)))
+
+
+@mutant(
+    "resnet-top5-by-position",
+    "classify_top5's five labels are rotated by the instance's position in the request",
+    trips=("RESNET-TOP5-SAME-IMAGE",),
+    profiles=RESNET,
+)
+def resnet_top5_by_position(args: Args, behaviour: Behaviour) -> None:
+    def rotated(index: int, labels: list[str], scores: np.ndarray) -> tuple[list[str], np.ndarray]:
+        shift = index % len(labels)
+        return labels[shift:] + labels[:shift], scores
+
+    on_method(behaviour, "resnet50", "classify_top5", _top5(rotated))
+
+
+@mutant(
+    "resnet-top5-broken-image-fails-all",
+    "in classify_top5, an undecodable image fails every instance of its request",
+    trips=("RESNET-BROKEN-IMAGE-ALONE",),
+    profiles=RESNET,
+)
+def resnet_top5_broken_image_fails_all(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "resnet50", "classify_top5", whole_request_fails)
