@@ -244,6 +244,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="where to copy the tree (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the copy and the session")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="a --json file of an earlier run: its mutants are not drawn again (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -303,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
             for reason, count in sorted(by_reason.items()):
                 print(f"  {count:4d}  {reason}")
             return 0
+        done = _previously_run(args.exclude or [])
+        if done:
+            fresh = [item for item in candidates if _where(item) not in done]
+            for item in candidates:
+                if _where(item) in done:
+                    skipped[item.job_id] = "run in an excluded earlier sample"
+            print(f"{len(candidates) - len(fresh)} candidates excluded (run before)")
+            candidates = fresh
         chosen = candidates
         if args.sample is not None and args.sample < len(candidates):
             chosen = random.Random(args.seed).sample(candidates, args.sample)
@@ -411,7 +426,18 @@ def report(
     return 0
 
 
+def _previously_run(files: list[Path]) -> set[str]:
+    """The mutants (``_where`` keys) of earlier runs' --json files."""
+    done: set[str] = set()
+    for file in files:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        done.update(data["killed_mutants"])
+        done.update(f"{s['where']} {s['operator']}" for s in data["survivors"])
+    return done
+
+
 def _where(item: Any) -> str:
+    """A mutant's key across sessions (job ids are not): file:line and operator."""
     (mutation,) = item.mutations
     return f"{mutation.module_path}:{mutation.start_pos[0]} {mutation.operator_name}"
 
