@@ -84,6 +84,31 @@ def _region(node: ast.AST, reason: str) -> Region:
     return Region((node.lineno, node.col_offset), (end_line, end_col), reason)  # type: ignore[attr-defined]
 
 
+def _keyword_only_marker(source: str, args: ast.arguments) -> Region | None:
+    """Where the bare ``*`` of ``def f(a, *, b)`` stands, if the signature has one."""
+    if args.vararg is not None or not args.kwonlyargs:
+        return None
+    before: list[ast.arg | ast.expr] = [*args.posonlyargs, *args.args, *args.defaults]
+    lines = source.splitlines()
+    line, col = (args.kwonlyargs[0].lineno, args.kwonlyargs[0].col_offset)
+    if before:
+        last = max(before, key=lambda n: (n.end_lineno or 0, n.end_col_offset or 0))
+        start = (last.end_lineno or line, last.end_col_offset or 0)
+    else:
+        start = (line, 0)
+    # Scan back from the first keyword-only argument to the '*' (commas and spaces between).
+    at_line, at_col = line, col
+    while (at_line, at_col) > start:
+        at_col -= 1
+        if at_col < 0:
+            at_line -= 1
+            at_col = len(lines[at_line - 1])
+            continue
+        if lines[at_line - 1][at_col : at_col + 1] == "*":
+            return Region((at_line, at_col), (at_line, at_col + 1), "keyword-only marker")
+    return None
+
+
 def _is_logging_call(node: ast.Call) -> bool:
     func = node.func
     return (
@@ -109,7 +134,10 @@ def equivalent_regions(source: str) -> list[Region]:
     * docstrings;
     * the flags of ``@dataclass(...)`` (frozen, slots): nothing in the server assigns to these
       objects or relies on their having no __dict__;
-    * the arguments of logging calls: the server's log is not on the wire.
+    * the arguments of logging calls: the server's log is not on the wire;
+    * the bare ``*`` of a signature (keyword-only marker), which cosmic-ray takes for a
+      multiplication: its mutants are syntax errors or ``/`` (positional-only marker), which
+      leaves keyword calls as they were.
     """
     tree = ast.parse(source)
     lazy = any(
@@ -135,6 +163,10 @@ def equivalent_regions(source: str) -> list[Region]:
                 and isinstance(body[0].value.value, str)
             ):
                 regions.append(_region(body[0], "docstring"))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            marker = _keyword_only_marker(source, node.args)
+            if marker:
+                regions.append(marker)
         if isinstance(node, ast.ClassDef):
             for decorator in node.decorator_list:
                 if _is_dataclass_call(decorator):

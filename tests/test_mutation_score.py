@@ -30,7 +30,7 @@ class Spec:
     size: int | None = 3
 
 
-def check(value: int | None, limit: int = 4) -> bool | None:
+def check(value: int | None, limit: int = 4, *, strict: bool = False) -> bool | None:
     log.warning("checked %d", value + 1)
     return value is not None and value < limit * 2
 '''
@@ -61,6 +61,7 @@ def test_lazy_annotations_docstrings_dataclass_flags_and_log_text_are_dropped() 
     assert _reason(module, SOURCE, 11, "True") == "dataclass flag"
     assert _reason(module, SOURCE, 19, "+") == "logging text"
     assert _reason(module, SOURCE, 1, "Module") == "docstring"
+    assert _reason(module, SOURCE, 18, "*,") == "keyword-only marker"
 
 
 def test_code_that_runs_is_kept() -> None:
