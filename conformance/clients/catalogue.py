@@ -122,13 +122,13 @@ CLIENT_REQUIREMENTS: tuple[ClientRequirement, ...] = (
        "the testee keeps serving calls."),
     _r("CL-CORE-SERVER-DOWN", "MUST", "client-core", "§6",
        "a call to an address where nothing listens becomes an error result or a raise within "
-       "10 s, and the testee keeps serving calls."),
+       "5 s, and the testee keeps serving calls."),
     _r("CL-CORE-ASYNC", "MUST", "client-core", "§4, §6",
        "an asynchronous call gives the result a synchronous one gives, and a failed one an "
        "error result or a raise.", "async"),
     _r("CL-CORE-DEADLINE", "MUST", "client-core", "§6",
        "a call with a timeout to a server that stalls ends with an error result or a raise "
-       "within the timeout plus 5 s.", "deadline"),
+       "within the timeout plus 3 s.", "deadline"),
     # --- transports --------------------------------------------------------------------------
     _r("CL-UDS-CALL", "MUST", "client-uds", "§6",
        "over a `unix:PATH` address the request arrives intact and the reply is decoded.", "uds"),

@@ -40,8 +40,8 @@ from protos import ms_service_pb2 as pb
 Check = Callable[[ClientSession], None]
 CHECKS: dict[str, Check] = {}
 
-DEAD_SERVER_BOUND_S = 10.0
-DEADLINE_SLACK_S = 5.0
+DEAD_SERVER_BOUND_S = 5.0
+DEADLINE_SLACK_S = 3.0
 LARGE_BYTES = 6 * 1024 * 1024
 
 
