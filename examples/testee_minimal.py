@@ -84,6 +84,13 @@ def decode(tensor: pb.Tensor) -> dict:
     return {"array": {"dtype": name, "shape": list(tensor.shape.dims), "data": data}}
 
 
+def read(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as file:
+        return file.read()
+
+
 def predict(call: dict) -> object:
     """Build the client from the call's arguments, call once, return the RESULT form."""
     options = [("grpc.max_send_message_length", LIMIT), ("grpc.max_receive_message_length", LIMIT)]
@@ -91,8 +98,9 @@ def predict(call: dict) -> object:
     if tls is None:
         channel = grpc.insecure_channel(call["address"], options=options)
     else:
-        files = [None if tls.get(k) is None else open(tls[k], "rb").read() for k in ("ca", "key", "cert")]
-        credentials = grpc.ssl_channel_credentials(*files)
+        credentials = grpc.ssl_channel_credentials(
+            *(read(tls.get(k)) for k in ("ca", "key", "cert"))
+        )
         channel = grpc.secure_channel(call["address"], credentials, options=options)
     request = pb.PredictRequest()
     request.servable_spec.name = call["servable"]
@@ -128,7 +136,9 @@ def predict(call: dict) -> object:
 def main() -> int:
     out = sys.stdout
     sys.stdout = sys.stderr  # stdout is the protocol's alone: any stray print goes to the log
-    hello = {"hello": {"client": "testee_minimal 1.0", "features": ["uds", "tls", "mtls", "deadline"]}}
+    hello = {
+        "hello": {"client": "testee_minimal 1.0", "features": ["uds", "tls", "mtls", "deadline"]}
+    }
     out.write(json.dumps(hello) + "\n")
     out.flush()
     for line in sys.stdin:
@@ -136,7 +146,10 @@ def main() -> int:
         try:
             answer = {"id": message["id"], "result": predict(message["call"])}
         except Exception as exc:  # the client refused: report it, keep serving
-            answer = {"id": message["id"], "raised": {"type": type(exc).__name__, "message": str(exc)}}
+            answer = {
+                "id": message["id"],
+                "raised": {"type": type(exc).__name__, "message": str(exc)},
+            }
         out.write(json.dumps(answer) + "\n")
         out.flush()
     return 0

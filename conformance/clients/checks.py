@@ -67,7 +67,10 @@ def check(requirement_id: str) -> Callable[[Check], Check]:
 def fail(exchange: Exchange | None, problem: str) -> None:
     lines = [problem]
     if exchange is not None:
-        lines += [f"the call: {exchange.replay}", f"the testee answered: {exchange.answer.line[:600]}"]
+        lines += [
+            f"the call: {exchange.replay}",
+            f"the testee answered: {exchange.answer.line[:600]}",
+        ]
     raise ClientCheckFailed("\n".join(lines))
 
 
@@ -92,7 +95,10 @@ def expect_results(exchange: Exchange, expected: Sequence[Mapping[str, Any]]) ->
             fail(exchange, f"instance {index}: expected an object, got {got!r:.200}")
         if set(want) == {"error"}:
             if dict(got) != dict(want):
-                fail(exchange, f"instance {index}: expected the error {want!r:.200}, got {got!r:.200}")
+                fail(
+                    exchange,
+                    f"instance {index}: expected the error {want!r:.200}, got {got!r:.200}",
+                )
             continue
         if set(got) != set(want):
             fail(exchange, f"instance {index}: expected outputs {sorted(want)}, got {sorted(got)}")
@@ -111,10 +117,11 @@ def expect_results(exchange: Exchange, expected: Sequence[Mapping[str, Any]]) ->
 
 def tensor_text(tensor: pb.Tensor) -> str:
     name = pb.DataType.Name(tensor.dtype) if tensor.dtype in pb.DataType.values() else tensor.dtype
-    return (
-        f"Tensor(dtype={name}, dims={list(tensor.shape.dims)}, data={bytes(tensor.data)[:24]!r}"
-        f"{'...' if len(tensor.data) > 24 else ''}, bytes_val={[bytes(b)[:24] for b in tensor.bytes_val]})"
-    )
+    data = bytes(tensor.data)
+    blobs = [bytes(b)[:24] for b in tensor.bytes_val]
+    more = "..." if len(data) > 24 else ""
+    dims = list(tensor.shape.dims)
+    return f"Tensor(dtype={name}, dims={dims}, data={data[:24]!r}{more}, bytes_val={blobs})"
 
 
 def sent_array_problem(array: np.ndarray, tensor: pb.Tensor, *, scalar: bool = False) -> str | None:
@@ -128,7 +135,8 @@ def sent_array_problem(array: np.ndarray, tensor: pb.Tensor, *, scalar: bool = F
     if dims not in want_dims:
         return f"dims {dims}, expected {' or '.join(str(d) for d in want_dims)}"
     if bytes(tensor.data) != want_data:
-        return f"data {bytes(tensor.data)[:32].hex()} differs from {want_data[:32].hex()} (LE, C order)"
+        sent = bytes(tensor.data)[:32].hex()
+        return f"data {sent} differs from {want_data[:32].hex()} (little-endian, C order)"
     if len(tensor.bytes_val):
         return "numeric tensor carries bytes_val"
     return None
@@ -226,7 +234,10 @@ def names() -> st.SearchStrategy[str]:
 
 
 def run_property(
-    session: ClientSession, count: int, strategy: st.SearchStrategy[Any], body: Callable[[Any], None]
+    session: ClientSession,
+    count: int,
+    strategy: st.SearchStrategy[Any],
+    body: Callable[[Any], None],
 ) -> None:
     """Run ``body`` on ``count`` drawn examples (derandomized unless the session has a seed).
 
@@ -277,8 +288,10 @@ def hello(session: ClientSession) -> None:
     if not found.client.strip():
         fail(None, "the hello names no client")
     # A failing call must not put anything but its answer on stdout (upstream's client prints).
-    expect_error(session.call("tcp", [{"x": {"int": "1"}}], address=session.dead_address()),
-                 "a call to a dead server")
+    expect_error(
+        session.call("tcp", [{"x": {"int": "1"}}], address=session.dead_address()),
+        "a call to a dead server",
+    )
     session.server("tcp").respond(Status(grpc.StatusCode.INTERNAL, "recorded failure"))
     expect_error(session.call("tcp", [{"x": {"int": "1"}}]), "a call the server fails")
     ok_call(session)
@@ -295,11 +308,15 @@ def request_arrays(session: ClientSession) -> None:
             for name, array in instance.items():
                 problem = sent_array_problem(array, request.instances[index].items[name])
                 if problem:
-                    fail(exchange, f"instance {index} input {name!r} ({array.dtype}"
-                                   f"{list(array.shape)}): {problem}")
+                    fail(
+                        exchange,
+                        f"instance {index} input {name!r} ({array.dtype}"
+                        f"{list(array.shape)}): {problem}",
+                    )
 
-    strategy = st.lists(st.dictionaries(names(), arrays(), min_size=1, max_size=3), min_size=1,
-                        max_size=3)
+    strategy = st.lists(
+        st.dictionaries(names(), arrays(), min_size=1, max_size=3), min_size=1, max_size=3
+    )
     run_property(session, 40, strategy, body)
 
 
@@ -315,8 +332,9 @@ def request_scalars(session: ClientSession) -> None:
             if problem:
                 fail(exchange, f"input {name!r} ({value.dtype} scalar): {problem}")
 
-    run_property(session, 25, st.dictionaries(names(), typed_scalars(), min_size=1, max_size=4),
-                 body)
+    run_property(
+        session, 25, st.dictionaries(names(), typed_scalars(), min_size=1, max_size=4), body
+    )
 
 
 def plain_problem(value: Any, tensor: pb.Tensor) -> str | None:
@@ -363,8 +381,9 @@ def request_plain(session: ClientSession) -> None:
             if problem:
                 fail(exchange, f"input {name!r} = {to_form(value)!r:.80}: {problem}")
 
-    run_property(session, 40, st.dictionaries(names(), plain_values(), min_size=1, max_size=5),
-                 body)
+    run_property(
+        session, 40, st.dictionaries(names(), plain_values(), min_size=1, max_size=5), body
+    )
 
 
 @check("CL-CORE-REQUEST-INSTANCES")
@@ -382,13 +401,21 @@ def request_instances(session: ClientSession) -> None:
             fail(exchange, f"{len(request.instances)} instances sent, expected {len(values)}")
         for index, (sent, want) in enumerate(zip(request.instances, values, strict=True)):
             if set(sent.items) != set(want):
-                fail(exchange, f"instance {index}: inputs {sorted(sent.items)}, expected {sorted(want)}")
+                fail(
+                    exchange,
+                    f"instance {index}: inputs {sorted(sent.items)}, expected {sorted(want)}",
+                )
             for name, array in want.items():
                 problem = sent_array_problem(array, sent.items[name])
                 if problem:
-                    fail(exchange, f"instance {index} input {name!r} (holding [{index}, ...]): {problem}")
+                    fail(
+                        exchange,
+                        f"instance {index} input {name!r} (holding [{index}, ...]): {problem}",
+                    )
 
-    layout = st.lists(st.lists(names(), min_size=1, max_size=3, unique=True), min_size=1, max_size=5)
+    layout = st.lists(
+        st.lists(names(), min_size=1, max_size=3, unique=True), min_size=1, max_size=5
+    )
     run_property(session, 25, layout, body)
 
 
@@ -403,17 +430,23 @@ def request_spec(session: ClientSession) -> None:
 
     def body(spec: tuple[str, str, int]) -> None:
         servable, method, version = spec
-        exchange = session.call("tcp", [{"x": {"int": "1"}}], servable=servable, method=method,
-                                version=version)
+        exchange = session.call(
+            "tcp", [{"x": {"int": "1"}}], servable=servable, method=method, version=version
+        )
         got = exchange.request().servable_spec
         if (got.name, got.method_name, got.version_number) != spec:
-            fail(exchange, f"servable_spec ({got.name!r}, {got.method_name!r}, "
-                           f"{got.version_number}) sent, expected {spec!r}")
+            fail(
+                exchange,
+                f"servable_spec ({got.name!r}, {got.method_name!r}, "
+                f"{got.version_number}) sent, expected {spec!r}",
+            )
 
     run_property(session, 20, strategy, body)
 
 
-def _reply_property(session: ClientSession, count: int, tensors: st.SearchStrategy[pb.Tensor]) -> None:
+def _reply_property(
+    session: ClientSession, count: int, tensors: st.SearchStrategy[pb.Tensor]
+) -> None:
     outputs = st.dictionaries(names(), tensors, min_size=1, max_size=3)
 
     def body(instances: list[dict[str, pb.Tensor]]) -> None:
@@ -432,7 +465,9 @@ def reply_arrays(session: ClientSession) -> None:
 @st.composite
 def text_tensors(draw: Any) -> pb.Tensor:
     if draw(st.booleans()):
-        items = [t.encode("utf-8") for t in draw(st.lists(st.text(max_size=10), min_size=1, max_size=3))]
+        items = [
+            t.encode("utf-8") for t in draw(st.lists(st.text(max_size=10), min_size=1, max_size=3))
+        ]
         code = codec.STRING.code
     else:
         items = draw(st.lists(st.binary(max_size=10), min_size=1, max_size=3))
@@ -452,8 +487,10 @@ def reply_text(session: ClientSession) -> None:
 def reply_order(session: ClientSession) -> None:
     def body(count: int) -> None:
         instances = [
-            {"y": codec.array_to_tensor(np.full((2,), index, dtype=np.int64)),
-             f"z{index}": codec.text_tensor(f"instance {index}")}
+            {
+                "y": codec.array_to_tensor(np.full((2,), index, dtype=np.int64)),
+                f"z{index}": codec.text_tensor(f"instance {index}"),
+            }
             for index in range(count)
         ]
         session.server("tcp").respond(reply_of(instances))
@@ -473,8 +510,9 @@ def reply_request_error(session: ClientSession) -> None:
         if answer.result != {"error": text}:
             fail(exchange, f"expected the request-level error result {{'error': {text!r:.100}}}")
 
-    strategy = st.tuples(st.integers(1, 2**62).filter(bool), st.text(min_size=1, max_size=40),
-                         st.integers(1, 3))
+    strategy = st.tuples(
+        st.integers(1, 2**62).filter(bool), st.text(min_size=1, max_size=40), st.integers(1, 3)
+    )
     run_property(session, 15, strategy, body)
 
 
@@ -521,18 +559,29 @@ def _keeps_serving(session: ClientSession) -> None:
 @check("CL-CORE-RPC-STATUS")
 def rpc_status(session: ClientSession) -> None:
     for code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN):
-        session.server("tcp").respond(Status(code, f"the recording server ends this call: {code.name}"))
-        expect_error(session.call("tcp", [{"x": {"float": "1.0"}}]), f"a call ended with {code.name}")
+        session.server("tcp").respond(
+            Status(code, f"the recording server ends this call: {code.name}")
+        )
+        expect_error(
+            session.call("tcp", [{"x": {"float": "1.0"}}]), f"a call ended with {code.name}"
+        )
     _keeps_serving(session)
 
 
 @check("CL-CORE-SERVER-DOWN")
 def server_down(session: ClientSession) -> None:
-    exchange = session.call("tcp", [{"x": {"int": "1"}}], address=session.dead_address(),
-                            read_timeout=DEAD_SERVER_BOUND_S + 2)
+    exchange = session.call(
+        "tcp",
+        [{"x": {"int": "1"}}],
+        address=session.dead_address(),
+        read_timeout=DEAD_SERVER_BOUND_S + 2,
+    )
     expect_error(exchange, "a call to an address where nothing listens")
     if exchange.answer.seconds > DEAD_SERVER_BOUND_S:
-        fail(exchange, f"answered after {exchange.answer.seconds:.1f} s (bound {DEAD_SERVER_BOUND_S:g} s)")
+        fail(
+            exchange,
+            f"answered after {exchange.answer.seconds:.1f} s (bound {DEAD_SERVER_BOUND_S:g} s)",
+        )
     _keeps_serving(session)
 
 
@@ -543,8 +592,13 @@ def async_calls(session: ClientSession) -> None:
     exchange = session.call("tcp", [{"x": {"int": "0"}}, {"x": {"int": "1"}}], use_async=True)
     expect_results(exchange, [{"y": tensor_to_form(tensor)}, {"error": "second failed"}])
     ok_call(session, use_async=True)
-    exchange = session.call("tcp", [{"x": {"int": "1"}}], address=session.dead_address(),
-                            use_async=True, read_timeout=DEAD_SERVER_BOUND_S + 2)
+    exchange = session.call(
+        "tcp",
+        [{"x": {"int": "1"}}],
+        address=session.dead_address(),
+        use_async=True,
+        read_timeout=DEAD_SERVER_BOUND_S + 2,
+    )
     expect_error(exchange, "an asynchronous call to a dead server")
 
 
@@ -555,8 +609,13 @@ def deadline(session: ClientSession) -> None:
     server.respond(Stall(60.0, reply_of([])))
     try:
         for use_async in (False, True) if "async" in session.pool.hello.features else (False,):
-            exchange = session.call("tcp", [{"x": {"int": "1"}}], timeout=timeout, use_async=use_async,
-                                    read_timeout=timeout + DEADLINE_SLACK_S + 1)
+            exchange = session.call(
+                "tcp",
+                [{"x": {"int": "1"}}],
+                timeout=timeout,
+                use_async=use_async,
+                read_timeout=timeout + DEADLINE_SLACK_S + 1,
+            )
             expect_error(exchange, f"a call with timeout {timeout:g} s to a stalled server")
             if exchange.answer.seconds > timeout + DEADLINE_SLACK_S:
                 fail(exchange, f"answered after {exchange.answer.seconds:.1f} s")
@@ -647,7 +706,9 @@ def resource_exhausted(session: ClientSession) -> None:
     session.server("limits").respond(SMALL_OK)
     array = _large(2 * LIMIT_BYTES)
     exchange = session.call("limits", [{"x": to_form(array)}])
-    expect_error(exchange, f"a {array.nbytes}-byte request to a server whose limit is {LIMIT_BYTES}")
+    expect_error(
+        exchange, f"a {array.nbytes}-byte request to a server whose limit is {LIMIT_BYTES}"
+    )
     ok_call(session, "limits")
 
 
@@ -676,8 +737,11 @@ def strict_plain(session: ClientSession) -> None:
     for name, value, code in _UPSTREAM_PLAIN:
         tensor = items[name]
         if tensor.dtype != code or list(tensor.shape.dims) != [1]:
-            fail(exchange, f"{type(value).__name__} {value!r:.40} sent as {tensor_text(tensor)}, "
-                           f"expected {_dtype_name(code)} dims [1]")
+            fail(
+                exchange,
+                f"{type(value).__name__} {value!r:.40} sent as {tensor_text(tensor)}, "
+                f"expected {_dtype_name(code)} dims [1]",
+            )
         problem = plain_problem(value, tensor)
         if problem:
             fail(exchange, f"{name}: {problem}")
@@ -691,13 +755,20 @@ def strict_scalar_dims(session: ClientSession) -> None:
     items = exchange.request().instances[0].items
     for name in values:
         if list(items[name].shape.dims) != []:
-            fail(exchange, f"a {name} scalar sent with dims {list(items[name].shape.dims)}, expected []")
+            fail(
+                exchange,
+                f"a {name} scalar sent with dims {list(items[name].shape.dims)}, expected []",
+            )
 
 
 @check("CL-STRICT-RPC-ERROR-TEXT")
 def strict_rpc_error_text(session: ClientSession) -> None:
-    exchange = session.call("tcp", [{"x": {"int": "1"}}], address=session.dead_address(),
-                            read_timeout=DEAD_SERVER_BOUND_S + 2)
+    exchange = session.call(
+        "tcp",
+        [{"x": {"int": "1"}}],
+        address=session.dead_address(),
+        read_timeout=DEAD_SERVER_BOUND_S + 2,
+    )
     result = exchange.answer.result
     prefix = "Grpc Error, (14, 'unavailable'), "
     if not (isinstance(result, dict) and str(result.get("error", "")).startswith(prefix)):

@@ -5,8 +5,9 @@ A value crosses JSON as one of these one-key objects (docs/client-conformance.md
 ========================================================  =========================================
 form                                                      meaning
 ========================================================  =========================================
-``{"array": {"dtype": D, "shape": [..], "data": B64}}``   the client's n-d array; data little-endian,
-                                                          C order; shape ``[]`` is a 0-d array
+``{"array": {"dtype": D, "shape": [..], "data": B64}}``   the client's n-d array; data
+                                                          little-endian, C order; shape ``[]``
+                                                          is a 0-d array
 ``{"scalar": {"dtype": D, "data": B64}}``                 the client's typed scalar (numpy's in
                                                           Python)
 ``{"int": "123"}``                                        the language's integer, as decimal text
@@ -224,7 +225,9 @@ def describe(form: Any, limit: int = 160) -> str:
         kind, body = _one_key(form)
         if kind in ("array", "scalar"):
             value = np.asarray(from_form(form))
-            text = f"{kind} {value.dtype.name}{list(value.shape)} {np.array2string(value.ravel()[:8])}"
+            text = (
+                f"{kind} {value.dtype.name}{list(value.shape)} {np.array2string(value.ravel()[:8])}"
+            )
         else:
             text = f"{kind} {body!r}"
     except FormError:

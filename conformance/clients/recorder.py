@@ -114,7 +114,7 @@ class _Servicer(ms_service_pb2_grpc.MSServiceServicer):
     def __init__(self, server: RecordingServer) -> None:
         self._server = server
 
-    def Predict(self, request: pb.PredictRequest, context: Any) -> pb.PredictReply:  # noqa: N802
+    def Predict(self, request: pb.PredictRequest, context: Any) -> pb.PredictReply:
         return self._server._handle(request, context)
 
 

@@ -8,6 +8,7 @@ one requirement, not the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -32,6 +33,8 @@ class TesteeFailure(AssertionError):
 
     An AssertionError: it fails the requirement whose call was running.
     """
+
+    __test__ = False  # not a pytest test class, whatever its name
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def command_line(command: str, *lines: str) -> str:
 
 class TesteeProcess:
     """One running testee. Not thread-safe: one call at a time."""
+
+    __test__ = False
 
     def __init__(self, command: str, *, hello_timeout: float = HELLO_TIMEOUT_S) -> None:
         self.command = command
@@ -161,7 +166,11 @@ class TesteeProcess:
 
     def _log(self) -> str:
         tail = self.log().strip()
-        return f"\n--- testee stderr (tail) ---\n{tail}" if tail else "\n(the testee's stderr is empty)"
+        return (
+            f"\n--- testee stderr (tail) ---\n{tail}"
+            if tail
+            else "\n(the testee's stderr is empty)"
+        )
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -169,10 +178,8 @@ class TesteeProcess:
     def close(self) -> None:
         """Close stdin (a polite end), then SIGTERM and SIGKILL the testee's process group."""
         if self._process.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._process.stdin.close()
-            except OSError:
-                pass
         try:
             self._process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -201,14 +208,20 @@ def _answer(message: Any, number: int, line: str, seconds: float) -> Answer:
         if not isinstance(raised, dict) or not all(
             isinstance(raised.get(k), str) for k in ("type", "message")
         ):
-            raise TesteeFailure(f'"raised" must be {{"type": STR, "message": STR}}, got: {line[:300]}')
+            raise TesteeFailure(
+                f'"raised" must be {{"type": STR, "message": STR}}, got: {line[:300]}'
+            )
         return Answer(raised=raised, seconds=seconds, line=line)
-    raise TesteeFailure(f'an answer holds "id" and exactly one of "result" or "raised": {line[:300]}')
+    raise TesteeFailure(
+        f'an answer holds "id" and exactly one of "result" or "raised": {line[:300]}'
+    )
 
 
 @dataclass
 class TesteePool:
     """Keeps one live testee; after any failure the next call starts a fresh one."""
+
+    __test__ = False
 
     command: str
     hello_timeout: float = HELLO_TIMEOUT_S

@@ -165,7 +165,9 @@ def _reply_reordered() -> None:
 
 @mutant("request-error-text-lost")
 def _request_error_text_lost() -> None:
-    _wrap_parse(lambda result, _reply: {"error": "request failed"} if isinstance(result, dict) else result)
+    _wrap_parse(
+        lambda result, _reply: {"error": "request failed"} if isinstance(result, dict) else result
+    )
 
 
 @mutant("mixed-collapsed")
