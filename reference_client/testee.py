@@ -6,8 +6,8 @@ before anything else runs, so a stray print (or a library's) lands in the testee
 client's logging goes to stderr too.
 
 Each call builds a Client with exactly the call's arguments, calls ``infer`` (or
-``infer_async(...).result()``) once and closes it. The value forms are the harness's own
-(conformance.clients.forms), so this module is a thin adapter; the seams (``make_client``,
+``infer_async(...).result()``) once and closes it. The value forms are shared with the harness
+(protos.forms), so this module is a thin adapter; the seams (``make_client``,
 ``instances_of``, ``result_form``) are what tests/client_mutants patches to break one rule.
 """
 
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
-from conformance.clients.forms import from_form, to_form
+from protos.forms import from_form, to_form
 from reference_client.client import DEFAULT_TIMEOUT_S, Client
 from reference_client.transport import SSLConfig
 

@@ -12,7 +12,7 @@ import grpc
 import numpy as np
 import pytest
 
-from conformance.clients import forms
+from protos import forms
 from conformance.clients.catalogue import CLIENT_BY_ID
 from conformance.clients.checks import echo
 from conformance.clients.recorder import RecordingServer, ServerTLS, Stall, make_tls

@@ -6,7 +6,7 @@ judges both what the client put on the wire and what it made of the reply.
 
 Modules:
 
-* ``forms``: the language-neutral exact value forms <-> numpy / protobuf, both directions;
+* ``protos.forms`` (shared with the testees): the value forms <-> numpy / protobuf;
 * ``testee``: the JSON-lines driver (spawn, hello, calls, timeouts, a fresh testee after a death);
 * ``recorder``: the recording server (TCP, ``unix:``, one-way and mutual TLS, a message limit,
   scripted replies and statuses, a stalled reply, a port with nothing listening);

@@ -20,7 +20,7 @@ from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
 from conformance.clients.catalogue import CLIENT_BY_ID
-from conformance.clients.forms import (
+from protos.forms import (
     DTYPE_NAMES,
     Form,
     FormError,

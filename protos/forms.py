@@ -1,4 +1,4 @@
-"""The testee protocol's value forms: language-neutral, exact, JSON-able. No I/O.
+"""The client testee protocol's value forms (docs/client-conformance.md): exact, JSON-able. No I/O.
 
 A value crosses JSON as one of these one-key objects (docs/client-conformance.md, "Values"):
 
