@@ -12,13 +12,12 @@ import grpc
 import numpy as np
 import pytest
 
-from protos import forms
 from conformance.clients.catalogue import CLIENT_BY_ID
 from conformance.clients.checks import echo
 from conformance.clients.recorder import RecordingServer, ServerTLS, Stall, make_tls
 from conformance.clients.runner import run
 from conformance.clients.testee import TesteeFailure, TesteePool, TesteeProcess
-from protos import codec, ms_service_pb2_grpc
+from protos import codec, forms, ms_service_pb2_grpc
 from protos import ms_service_pb2 as pb
 
 ROOT = Path(__file__).resolve().parent.parent

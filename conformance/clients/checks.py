@@ -20,6 +20,11 @@ from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
 from conformance.clients.catalogue import CLIENT_BY_ID
+from conformance.clients.recorder import Stall, Status
+from conformance.clients.session import LIMIT_BYTES, ClientSession, Exchange
+from conformance.clients.testee import TesteeFailure
+from protos import codec
+from protos import ms_service_pb2 as pb
 from protos.forms import (
     DTYPE_NAMES,
     Form,
@@ -31,11 +36,6 @@ from protos.forms import (
     tensor_to_form,
     to_form,
 )
-from conformance.clients.recorder import Stall, Status
-from conformance.clients.session import LIMIT_BYTES, ClientSession, Exchange
-from conformance.clients.testee import TesteeFailure
-from protos import codec
-from protos import ms_service_pb2 as pb
 
 Check = Callable[[ClientSession], None]
 CHECKS: dict[str, Check] = {}
