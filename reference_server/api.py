@@ -56,16 +56,27 @@ def start_servables(
 
 
 def start_grpc_server(
-    address: str, max_msg_mb_size: int = 100, ssl_config: SSLConfig | None = None
+    address: str,
+    max_msg_mb_size: int = 100,
+    ssl_config: SSLConfig | None = None,
+    *,
+    health: bool = True,
+    reflection: bool = True,
 ) -> None:
     """Start the process's gRPC server (upstream's checks and RuntimeError texts; port 0 is
-    refused as upstream does: use ReferenceServer for an OS-chosen port)."""
+    refused as upstream does: use ReferenceServer for an OS-chosen port). ``health`` and
+    ``reflection`` (this project's, upstream serves neither): serve grpc.health.v1 and server
+    reflection beside Predict."""
     global _server
     from reference_server.server import ReferenceServer
 
     with _lock:
         # A running server checks the arguments, then refuses with "already running".
-        server = _server if _server is not None else ReferenceServer(_registry)
+        server = (
+            _server
+            if _server is not None
+            else ReferenceServer(_registry, health=health, reflection=reflection)
+        )
         server.start(address, max_msg_mb_size, ssl_config, allow_port_zero=False)
         _server = server
 

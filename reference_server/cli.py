@@ -3,28 +3,35 @@
     python -m reference_server --address 127.0.0.1:5500
         [--certificate FILE --private-key FILE [--custom-ca FILE --verify-client true]]
         [--max-msg-mb-size N] [--device auto|cpu|gpu] [--resnet-weights FILE.npz]
+        [--grace SECONDS] [--receive-timeout SECONDS] [--no-health] [--no-reflection]
+        [--log-level LEVEL] [--version]
 
 An empty ``--certificate ''`` (with empty key and CA) means plaintext, so the conformance
 harness's placeholders fit as they are. Once listening, one line goes to stdout:
 
     reference_server: serving on 127.0.0.1:40123 (plaintext, device numpy)
 
-(port 0 reports the real port). SIGINT/SIGTERM: stop accepting calls, let calls in flight finish
-within ``--grace`` seconds, remove the unix socket file, exit 0. Errors are one line on stderr:
-exit 2 for bad arguments or files, 1 when the server cannot start.
+(port 0 reports the real port). SIGINT/SIGTERM: health turns NOT_SERVING, calls in flight finish
+(within ``--grace`` seconds; what still runs then is cancelled), the unix socket file is removed,
+exit 0 by grace + 1 s; a second signal meanwhile is absorbed. Errors are one line on stderr:
+exit 2 for bad arguments or files, 1 when the server cannot start (with the reason).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import math
 import os
 import re
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
@@ -37,6 +44,7 @@ if TYPE_CHECKING:  # gRPC is imported only once the arguments are good
 PROG = "reference_server"
 USAGE_ERROR = 2
 START_ERROR = 1
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class UsageError(Exception):
@@ -73,14 +81,33 @@ def _int_in(low: int, high: int | None) -> type[int]:
     return parse  # type: ignore[return-value]
 
 
-def _positive_float(text: str) -> float:
+def _seconds(text: str) -> float:
+    """A finite number of seconds >= 0 (``inf`` and ``nan`` are refused)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, not {text!r}") from None
-    if not value >= 0:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, not {text!r}")
+    if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative")
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected seconds > 0, not 0")
+    return value
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("ms-serving-conformance")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,11 +165,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--grace",
-        type=_positive_float,
+        type=_seconds,
         default=5.0,
         metavar="SECONDS",
         help="how long calls in flight may finish after SIGINT/SIGTERM (default 5)",
     )
+    parser.add_argument(
+        "--receive-timeout",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="a call whose request has not fully arrived this long after its start is "
+        "cancelled (default 30)",
+    )
+    parser.add_argument(
+        "--no-health",
+        dest="health",
+        action="store_false",
+        help="do not serve gRPC health checking (grpc.health.v1)",
+    )
+    parser.add_argument(
+        "--no-reflection",
+        dest="reflection",
+        action="store_false",
+        help="do not serve gRPC server reflection",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="warning",
+        help="what the server logs to stderr (default warning)",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     return parser
 
 
@@ -219,7 +273,13 @@ def _start(
     except GPUUnavailableError as exc:
         raise StartError(str(exc)) from None
     registry = kit_registry(backend, args.resnet_weights)
-    server = ReferenceServer(registry, queue_limit=args.queue_limit)
+    server = ReferenceServer(
+        registry,
+        queue_limit=args.queue_limit,
+        receive_timeout=args.receive_timeout,
+        health=args.health,
+        reflection=args.reflection,
+    )
     failure: UsageError | StartError | None = None
     with _stderr_held() as held:
         try:
@@ -228,53 +288,108 @@ def _start(
             failure = UsageError(str(exc))
         except (RuntimeError, OSError) as exc:
             failure = StartError(str(exc))
+            failure.__cause__ = exc
     log = bytes(held)
     if failure is not None:
-        reason = _BIND_REASON.search(log.decode("utf-8", "replace"))
-        if reason is not None and isinstance(failure, StartError):
-            failure = StartError(f"{failure} ({reason.group(1)})")
+        if isinstance(failure, StartError):
+            reason = _reason(failure.__cause__, log.decode("utf-8", "replace"))
+            if reason:
+                failure = StartError(f"{failure} ({reason})")
         raise failure
     if log:
         os.write(2, log)  # gRPC's own lines from a successful start
     return server, backend
 
 
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+def _reason(error: BaseException | None, grpc_log: str) -> str | None:
+    """Why the server could not start: the cause of ``error`` (TLS material, a live unix
+    socket), else the bind error from gRPC's log."""
+    found = _BIND_REASON.search(grpc_log)
+    if found is not None:
+        return found.group(1)
+    cause = error.__cause__ if error is not None else None
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(cause) if cause is not None and str(cause) else None
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNAL_POLL_S = 0.1
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM as a request to stop: the first is recorded, later ones are absorbed.
+
+    A Python handler (not a blocked mask and sigwait) because a mask set in main() does not
+    cover the BLAS threads ``import numpy`` started before it: a signal landing there would
+    kill the process with the default action. With a handler installed, whichever thread the
+    kernel picks, the signal only trips Python's flag and the main thread acts on it.
+    """
+
+    def __init__(self) -> None:
+        self.received = threading.Event()
+        self.count = 0
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        name = signal.Signals(signum).name
+        if self.received.is_set():
+            logging.getLogger(__name__).info("%s while stopping: ignored", name)
+            return
+        logging.getLogger(__name__).info("%s: stopping", name)
+        self.received.set()
+
+    def wait(self) -> None:
+        # Short waits, so that the main thread runs the handler even when another thread took
+        # the signal.
+        while not self.received.wait(SIGNAL_POLL_S):
+            pass
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Block the stop signals before any thread exists: gRPC's threads inherit the mask, so the
-    # signals wait for this thread's sigwait() instead of landing on a thread that cannot act
-    # on them (a Python handler runs only once the main thread runs bytecode again).
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    signals = _StopSignals()  # before any gRPC thread exists
     try:
-        return _serve(argv)
+        status, server = _serve(argv, signals)
     finally:
-        while STOP_SIGNALS & signal.sigpending():  # a second signal during the grace period
-            signal.sigwait(STOP_SIGNALS)
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signals.restore()
+    if server is not None and server.active_calls:
+        # Handlers still computing past the grace would hold the interpreter's exit (it joins
+        # the worker threads): their calls are already cancelled, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
-def _serve(argv: Sequence[str] | None) -> int:
+def _serve(argv: Sequence[str] | None, signals: _StopSignals) -> tuple[int, ReferenceServer | None]:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
+    )
     try:
         ssl_config = ssl_config_from(args)
         _check_resnet_weights(args.resnet_weights)
         server, backend = _start(args, ssl_config)
     except UsageError as exc:
-        return _fail(USAGE_ERROR, str(exc))
+        return _fail(USAGE_ERROR, str(exc)), None
     except StartError as exc:
-        return _fail(START_ERROR, str(exc))
+        return _fail(START_ERROR, str(exc)), None
     except Exception as exc:  # never a traceback
-        return _fail(START_ERROR, f"{type(exc).__name__}: {exc}")
+        return _fail(START_ERROR, f"{type(exc).__name__}: {exc}"), None
 
     print(
         f"{PROG}: serving on {server.address} ({server.tls_mode}, device {backend.name})",
         flush=True,
     )
-    signal.sigwait(STOP_SIGNALS)
+    signals.wait()
     server.stop(args.grace)
-    return 0
+    return 0, server
 
 
 def _fail(status: int, message: str) -> int:

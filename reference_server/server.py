@@ -7,11 +7,15 @@ these as a singleton.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
+import socket
 import stat
 import threading
+import time
 from concurrent import futures
-from typing import Literal
+from typing import Any, Literal
 
 import grpc
 
@@ -19,20 +23,30 @@ from protos.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher
 from reference_server.registry import Registry
-from reference_server.servicer import add_to_server
+from reference_server.servicer import SERVICE_NAME, CallActivity, ReceiveWatchdog, add_to_server
 from reference_server.tls import (
     SSLConfig,
     TLSMaterial,
     TLSMaterialError,
-    check_key_matches_certificate,
+    check_tls_material,
     read_tls_material,
 )
+
+log = logging.getLogger(__name__)
 
 MEGABYTE = 1 << 20
 DEFAULT_MAX_MSG_MB_SIZE = 100
 MAX_MSG_MB_SIZE_RANGE = (1, 512)
 DEFAULT_MAX_WORKERS = 16
+DEFAULT_MAX_CALLS = 256
+DEFAULT_RECEIVE_TIMEOUT_S = 30.0
 DEFAULT_GRACE_S = 5.0
+# Stopping waits until no Predict call is in a handler and none started for this long: a call
+# whose headers gRPC has not yet handed over shows up within it.
+QUIET_SETTLE_S = 0.2
+# Past the grace, stop() waits this much longer for gRPC to finish cancelling; handlers that
+# still compute are abandoned (ReferenceServer.active_calls).
+STOP_SLACK_S = 0.25
 
 TLSMode = Literal["plaintext", "tls", "mutual tls"]
 
@@ -51,7 +65,13 @@ class ReferenceServer:
     """A Predict server for ``registry``.
 
     ``queue_limit``: requests served at once before new ones get code 1 (upstream: 10000).
-    ``max_workers``: threads that run requests; requests beyond them wait inside gRPC.
+    ``max_workers``: requests computed at once; requests beyond them wait for a worker.
+    ``max_calls``: calls held at once, waiting for their request or a worker or computing;
+    beyond them a call gets RESOURCE_EXHAUSTED at once.
+    ``receive_timeout``: seconds a call may take from its headers to its whole request; a call
+    still short of it is cancelled (clients that stall mid-call cannot hold the server).
+    ``health``, ``reflection``: serve grpc.health.v1 and server reflection (upstream serves
+    neither).
     """
 
     def __init__(
@@ -60,10 +80,26 @@ class ReferenceServer:
         *,
         queue_limit: int = DEFAULT_QUEUE_LIMIT,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        max_calls: int = DEFAULT_MAX_CALLS,
+        receive_timeout: float = DEFAULT_RECEIVE_TIMEOUT_S,
+        health: bool = True,
+        reflection: bool = True,
     ) -> None:
+        if max_workers < 1 or max_calls < max_workers:
+            raise ValueError("need 1 <= max_workers <= max_calls")
+        if not 0 < receive_timeout < float("inf"):
+            raise ValueError("receive_timeout must be a finite number of seconds > 0")
         self._dispatcher = Dispatcher(registry if registry is not None else Registry(), queue_limit)
         self._max_workers = max_workers
+        self._max_calls = max_calls
+        self._receive_timeout = receive_timeout
+        self._serve_health = health
+        self._serve_reflection = reflection
+        self._health: Any = None  # grpc_health's HealthServicer while running with health
+        self._activity = CallActivity()
+        self._watchdog = ReceiveWatchdog()
         self._lock = threading.Lock()
+        self._stopping = False
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
         self._listen: ListenAddress | None = None
@@ -81,6 +117,23 @@ class ReferenceServer:
     def deploy(self, registry: Registry) -> None:
         """Serve ``registry`` from now on (calls already running finish on the old one)."""
         self._dispatcher.registry = registry
+        self._set_health()
+
+    def _set_health(self) -> None:
+        """SERVING once servables are deployed; NOT_SERVING before, and from stop() on (then
+        the health servicer ignores this)."""
+        health = self._health
+        if health is None:
+            return
+        from grpc_health.v1 import health_pb2
+
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if self.registry.names()
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", SERVICE_NAME):
+            health.set(service, status)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -112,6 +165,17 @@ class ReferenceServer:
     def tls_mode(self) -> TLSMode:
         return self._tls_mode
 
+    @property
+    def active_calls(self) -> int:
+        """Predict calls in a handler now, waiting for their request or a worker, or computing
+        (after stop(): the calls the grace did not cover, abandoned)."""
+        return self._activity.active
+
+    @property
+    def receive_timeouts(self) -> int:
+        """Calls cancelled because their request did not arrive within ``receive_timeout``."""
+        return self._watchdog.cancelled
+
     # -- life cycle -------------------------------------------------------------------------
 
     def start(
@@ -125,8 +189,10 @@ class ReferenceServer:
         """Listen on ``address``; return the address clients dial.
 
         RuntimeError with upstream's texts for bad arguments, a second start, an unusable
-        address, a key that is not the certificate's, or a failed bind; OSError if a PEM file
-        cannot be read. Port 0 (the OS picks) is allowed unless ``allow_port_zero`` is False.
+        address, TLS material that cannot serve, a unix socket a live server listens on, or a
+        failed bind (the reason, where known, is the exception's ``__cause__``); OSError if a
+        PEM file cannot be read. Port 0 (the OS picks) is allowed unless ``allow_port_zero``
+        is False.
         """
         check_str("address", address)
         check_int_in_range("max_msg_mb_size", max_msg_mb_size, *MAX_MSG_MB_SIZE_RANGE)
@@ -141,10 +207,12 @@ class ReferenceServer:
             listen = parse_listen_address(address, allow_port_zero=allow_port_zero)
             credentials = _server_credentials(material, address)
             if listen.unix_path is not None:
-                _remove_stale_socket(listen.unix_path)
+                _remove_stale_socket(listen.unix_path, address)
             limit = max_msg_mb_size * MEGABYTE
+            # Threads are made on demand: most calls hold one only while waiting for their
+            # request, and only max_workers compute at once.
             executor = futures.ThreadPoolExecutor(
-                self._max_workers, thread_name_prefix="reference-server"
+                self._max_calls, thread_name_prefix="reference-server"
             )
             server = grpc.server(
                 executor,
@@ -153,8 +221,20 @@ class ReferenceServer:
                     ("grpc.max_receive_message_length", limit),
                     ("grpc.max_send_message_length", limit),
                 ],
+                maximum_concurrent_rpcs=self._max_calls,
             )
-            add_to_server(server, self._dispatcher)
+            self._activity = CallActivity()  # a fresh count per start
+            add_to_server(
+                server,
+                self._dispatcher,
+                max_workers=self._max_workers,
+                receive_timeout=self._receive_timeout,
+                activity=self._activity,
+                watchdog=self._watchdog,
+            )
+            health = _add_health(server) if self._serve_health else None
+            if self._serve_reflection:
+                _add_reflection(server, health is not None)
             try:
                 if credentials is None:
                     port = server.add_insecure_port(listen.target)
@@ -165,26 +245,59 @@ class ReferenceServer:
                 raise RuntimeError(create_failed(address)) from exc
             server.start()
             self._server, self._executor, self._listen = server, executor, listen
+            self._health = health
+            self._set_health()
             self._port = None if listen.unix_path is not None else port
             self._address = listen.bound(port)
             self._socket_inode = _inode(listen.unix_path) if listen.unix_path else None
             self._tls_mode = _tls_mode(material)
+            log.info("serving on %s (%s)", self._address, self._tls_mode)
             return self._address
 
     def stop(self, grace: float | None = DEFAULT_GRACE_S) -> None:
-        """Refuse new calls, let calls in flight finish within ``grace`` seconds, release the
-        address (a unix socket file this server made is removed). Idempotent."""
+        """Stop within ``grace`` seconds (plus STOP_SLACK_S), in three steps:
+
+        1. health turns NOT_SERVING; calls are still admitted until the server is quiet (no
+           call running, none started for QUIET_SETTLE_S) or half the grace is over: a call
+           whose headers arrived before stop() may reach the handler only now, and grpcio's
+           ``stop(grace)`` would cancel it;
+        2. ``running`` turns False and new Predict calls are refused (UNAVAILABLE); the calls
+           admitted run until none is left or the grace is over;
+        3. gRPC stops: what still runs is cancelled (handlers still computing are abandoned,
+           see ``active_calls``), the address is released (a unix socket file this server
+           made is removed).
+
+        ``grace=None`` cancels everything at once. Idempotent; returns at once when another
+        thread is already stopping this server.
+        """
         with self._lock:
-            server, executor, listen = self._server, self._executor, self._listen
-            inode = self._socket_inode
-            if server is None:
+            server, activity = self._server, self._activity
+            if server is None or self._stopping:
                 return
-            done = server.stop(grace)  # returns at once; new calls are refused from here on
-            self._server = self._executor = None
+            self._stopping = True
+            health = self._health
+        if health is not None:
+            health.enter_graceful_shutdown()
+        begin = time.monotonic()
+        deadline = begin + (grace or 0.0)
+        if grace is not None:
+            activity.wait_quiet(begin + grace / 2, QUIET_SETTLE_S)
+        activity.close()
+        with self._lock:
+            executor, listen, inode = self._executor, self._listen, self._socket_inode
+            self._server = self._executor = self._health = None
             self._address = self._port = self._socket_inode = None
-        done.wait((grace or 0.0) + 5.0)
+            self._stopping = False
+        if grace is not None and not activity.wait_quiet(deadline, QUIET_SETTLE_S):
+            log.warning("calls still running at the end of the %.3g s grace: cancelled", grace)
+        remaining = None if grace is None else max(0.0, deadline - time.monotonic())
+        done = server.stop(remaining)
+        done.wait((remaining or 0.0) + STOP_SLACK_S)
         if executor is not None:
             executor.shutdown(wait=False)
+        log.info(
+            "stopped after %.2f s; %d calls abandoned", time.monotonic() - begin, activity.active
+        )
         # gRPC unlinks the socket file itself on shutdown; this covers versions that do not,
         # and removes only the file this server bound.
         path = listen.unix_path if listen is not None else None
@@ -206,15 +319,35 @@ class ReferenceServer:
         self.stop()
 
 
+def _add_health(server: grpc.Server) -> Any:
+    from grpc_health.v1 import health, health_pb2_grpc
+
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    return servicer
+
+
+def _add_reflection(server: grpc.Server, with_health: bool) -> None:
+    from grpc_reflection.v1alpha import reflection
+
+    names = [SERVICE_NAME, reflection.SERVICE_NAME]
+    if with_health:
+        from grpc_health.v1 import health
+
+        names.append(health.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+
+
 def _server_credentials(
     material: TLSMaterial | None, address: str
 ) -> grpc.ServerCredentials | None:
     if material is None:
         return None
     try:
-        check_key_matches_certificate(material.certificate_chain, material.private_key)
+        check_tls_material(material)
     except TLSMaterialError as exc:
-        # Upstream's gRPC fails to build the server here, with this text.
+        # Upstream's gRPC fails to build the server here, with this text; the reason is the
+        # cause (the CLI prints it).
         raise RuntimeError(create_failed(address)) from exc
     return grpc.ssl_server_credentials(
         [(material.private_key, material.certificate_chain)],
@@ -236,11 +369,31 @@ def _inode(path: str) -> int | None:
         return None
 
 
-def _remove_stale_socket(path: str) -> None:
-    """A socket file left at ``path`` is replaced, as upstream's gRPC does; other files stay
-    (binding then fails with the create-server text)."""
+def _remove_stale_socket(path: str, address: str) -> None:
+    """A socket file left at ``path`` by a server that is gone is replaced; one a live server
+    listens on is refused (RuntimeError, caused by EADDRINUSE), as TCP refuses a port in use
+    (gRPC itself would unlink it and take the address over). Other files stay (binding then
+    fails with the create-server text)."""
     try:
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
-            os.unlink(path)
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return
     except FileNotFoundError:
-        pass
+        return
+    live = False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            pass  # nobody listens: stale
+        except TimeoutError:
+            live = True  # a listener whose backlog is full
+        except OSError:
+            return  # cannot tell (permissions): leave it to the bind
+        else:
+            live = True
+        if live:
+            reason = OSError(errno.EADDRINUSE, f"a live server listens on {path}")
+            raise RuntimeError(create_failed(address)) from reason
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -1,8 +1,32 @@
-"""The gRPC face of the server: one unary method, Predict, handed to the Dispatcher."""
+"""The gRPC face of the server: one unary method, Predict, handed to the Dispatcher.
+
+Predict is served by a generic handler rather than the generated ``add_..._to_server`` so that
+hostile traffic costs little (issue 9):
+
+* The body arrives as raw bytes and is parsed here: grpcio keeps about 16 KB for good for every
+  request whose deserializer raises, so a body that is not a PredictRequest is reported by the
+  handler instead, with the status grpcio itself gives (INTERNAL, "Exception deserializing
+  request!").
+* A sync grpcio server hands a call to a worker thread at its headers, before the message.
+  The handler is request-streaming on our side (the wire is the same as unary) so it holds the
+  call's context while it waits, and a watchdog cancels a call whose message has not arrived
+  within ``receive_timeout``. Waiting calls hold a thread of a large pool; only ``max_workers``
+  of them compute at once.
+* Every Predict call is counted from its headers (``CallActivity``), so that stopping can
+  first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
+  ``stop(grace)`` cancels calls it has not handed to the application yet.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 
@@ -13,6 +37,13 @@ from reference_server.dispatch import Dispatcher
 from reference_server.registry import SYSTEM_ERROR
 
 log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MSService"].full_name
+PREDICT_METHOD = f"/{SERVICE_NAME}/Predict"
+# grpcio's own texts for these failures, kept so that clients see what they saw before.
+UNDECODABLE = "Exception deserializing request!"
+NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
+STOPPING = "Serving Error: the server is stopping"
 
 
 class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
@@ -31,5 +62,178 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
             )
 
 
-def add_to_server(server: grpc.Server, dispatcher: Dispatcher) -> None:
-    ms_service_pb2_grpc.add_MSServiceServicer_to_server(PredictServicer(dispatcher), server)
+class CallActivity:
+    """Predict calls seen (at their headers) and still inside the handler."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._last_start = float("-inf")
+        self._closed = False
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    def close(self) -> None:
+        """From now on, calls are refused at their headers."""
+        with self._lock:
+            self._closed = True
+
+    def admit(self) -> bool:
+        """A call's headers arrived: False if it must be refused (closed)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._last_start = time.monotonic()
+            return True
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        with self._lock:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def wait_quiet(self, deadline: float, settle: float, poll: float = 0.02) -> bool:
+        """Wait until no call is in the handler and none started for ``settle`` seconds, or
+        until ``deadline`` (time.monotonic()); True if quiet."""
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                if self._active == 0 and now - self._last_start >= settle:
+                    return True
+            if now >= deadline:
+                return False
+            time.sleep(min(poll, deadline - now))
+
+
+class ReceiveWatchdog:
+    """Cancels calls whose request message has not arrived by their deadline (one thread for
+    every call, started on first use)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._waiting: dict[int, grpc.ServicerContext] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+        self.cancelled = 0
+
+    def watch(self, context: grpc.ServicerContext, timeout: float) -> int:
+        with self._condition:
+            ticket = next(self._ids)
+            self._waiting[ticket] = context
+            heapq.heappush(self._heap, (time.monotonic() + timeout, ticket))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="reference-server-receive-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][1] == ticket:
+                self._condition.notify()
+            return ticket
+
+    def release(self, ticket: int) -> None:
+        with self._condition:
+            self._waiting.pop(ticket, None)
+            if len(self._heap) > 2 * len(self._waiting) + 64:  # drop released entries
+                self._heap = [entry for entry in self._heap if entry[1] in self._waiting]
+                heapq.heapify(self._heap)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._heap and self._heap[0][1] not in self._waiting:
+                    heapq.heappop(self._heap)  # released in time
+                if not self._heap:
+                    self._condition.wait()
+                    continue
+                due, ticket = self._heap[0]
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+                context = self._waiting.pop(ticket)
+                self.cancelled += 1
+            log.info("a Predict call sent no request within its bound: cancelled")
+            context.cancel()
+
+
+class PredictHandler(grpc.GenericRpcHandler):
+    """Serves ``/mindspore.serving.proto.MSService/Predict`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        servicer: PredictServicer,
+        *,
+        max_workers: int,
+        receive_timeout: float,
+        activity: CallActivity,
+        watchdog: ReceiveWatchdog,
+    ) -> None:
+        self._servicer = servicer
+        self._compute = threading.BoundedSemaphore(max_workers)
+        self._receive_timeout = receive_timeout
+        self._activity = activity
+        self._watchdog = watchdog
+        self._handler = grpc.stream_unary_rpc_method_handler(
+            self._predict,
+            request_deserializer=None,  # raw bytes: never raises
+            response_serializer=pb.PredictReply.SerializeToString,
+        )
+        self._refusal = grpc.stream_unary_rpc_method_handler(_refuse)
+
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method != PREDICT_METHOD:
+            return None
+        return self._handler if self._activity.admit() else self._refusal
+
+    def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        with self._activity.running():
+            ticket = self._watchdog.watch(context, self._receive_timeout)
+            try:
+                body = next(bodies, None)
+            except grpc.RpcError:  # cancelled (by the client or the watchdog): nobody listens
+                return None
+            finally:
+                self._watchdog.release(ticket)
+            if body is None:
+                context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_MESSAGE)
+            try:
+                request = pb.PredictRequest.FromString(body)
+            except Exception:  # DecodeError, or anything else the parser raises on garbage
+                context.abort(grpc.StatusCode.INTERNAL, UNDECODABLE)
+            with self._compute:
+                # Looked up per call: test mutants wrap PredictServicer.Predict.
+                return self._servicer.Predict(request, context)
+
+
+def _refuse(bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+    context.abort(grpc.StatusCode.UNAVAILABLE, STOPPING)
+
+
+def add_to_server(
+    server: grpc.Server,
+    dispatcher: Dispatcher,
+    *,
+    max_workers: int = 16,
+    receive_timeout: float = 30.0,
+    activity: CallActivity | None = None,
+    watchdog: ReceiveWatchdog | None = None,
+) -> PredictHandler:
+    handler = PredictHandler(
+        PredictServicer(dispatcher),
+        max_workers=max_workers,
+        receive_timeout=receive_timeout,
+        activity=activity if activity is not None else CallActivity(),
+        watchdog=watchdog if watchdog is not None else ReceiveWatchdog(),
+    )
+    server.add_generic_rpc_handlers((handler,))
+    return handler

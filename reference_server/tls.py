@@ -74,6 +74,20 @@ def read_tls_material(config: SSLConfig) -> TLSMaterial:
     return TLSMaterial(certificate_chain, private_key, client_ca)
 
 
+def check_tls_material(material: TLSMaterial) -> None:
+    """TLSMaterialError, saying why, for material a server cannot serve with: a certificate or
+    key that is not PEM, a key that is not the certificate's, a client CA file without a PEM
+    certificate (gRPC would start a mutual-TLS server that refuses every client)."""
+    check_key_matches_certificate(material.certificate_chain, material.private_key)
+    if material.client_ca is not None:
+        from cryptography import x509
+
+        try:
+            x509.load_pem_x509_certificates(material.client_ca)
+        except ValueError:
+            raise TLSMaterialError("the custom CA file holds no PEM certificate") from None
+
+
 def check_key_matches_certificate(certificate_chain: bytes, private_key: bytes) -> None:
     """TLSMaterialError unless ``private_key`` is the key of the chain's first certificate."""
     # cryptography is imported here, not at module import: only TLS starts pay for it.

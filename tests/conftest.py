@@ -3,7 +3,7 @@
 * ``short_dir``    a fresh short directory under /tmp (for unix sockets), removed afterwards
 * ``tls_files``    session-wide trustme material as PEM files (support.tls.TLSFiles)
 * ``start_server`` factory: ``start_server(registry=None, address="127.0.0.1:0", ssl_config=None,
-                   max_msg_mb_size=100, queue_limit=..., max_workers=...)`` -> a running
+                   max_msg_mb_size=100, **ReferenceServer options)`` -> a running
                    ReferenceServer (kit servables by default), stopped at the end of the test
 * ``kit_server``   one plaintext TCP ReferenceServer with the kit's servables, per session
 * ``kit_stub``     a raw MSServiceStub connected to ``kit_server``

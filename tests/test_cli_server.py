@@ -106,6 +106,11 @@ def _one_line_error(args: list[str], status: int, *fragments: str) -> None:
          ["--certificate", "/nonexistent.pem"]),
         (["--address", "127.0.0.1:0", "--private-key", "/k"], ["--certificate"]),
         (["--address", "127.0.0.1:0", "--resnet-weights", "/absent.npz"], ["--resnet-weights"]),
+        (["--address", "127.0.0.1:0", "--grace", "inf"], ["--grace", "finite"]),
+        (["--address", "127.0.0.1:0", "--grace", "nan"], ["--grace", "finite"]),
+        (["--address", "127.0.0.1:0", "--grace", "-1"], ["--grace", "negative"]),
+        (["--address", "127.0.0.1:0", "--receive-timeout", "0"], ["--receive-timeout"]),
+        (["--address", "127.0.0.1:0", "--log-level", "loud"], ["--log-level"]),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str], fragments: list[str]) -> None:
@@ -130,7 +135,41 @@ def test_key_of_another_certificate_exits_1(tls_files: TLSFiles) -> None:
     args = harness_args(
         "127.0.0.1:0", str(tls_files.server.certificate), str(tls_files.client.private_key)
     )
-    _one_line_error(args, 1, "create server failed, address 127.0.0.1:0")
+    _one_line_error(
+        args,
+        1,
+        "create server failed, address 127.0.0.1:0",
+        "the private key does not belong to the certificate",
+    )
+
+
+def test_certificate_that_is_not_pem_exits_1_with_the_reason(
+    tls_files: TLSFiles, short_dir: Path
+) -> None:
+    garbage = short_dir / "cert.pem"
+    garbage.write_text("not a certificate\n")
+    args = harness_args("127.0.0.1:0", str(garbage), str(tls_files.server.private_key))
+    _one_line_error(args, 1, "create server failed", "not a PEM X.509 certificate")
+
+
+def test_empty_custom_ca_exits_1_with_the_reason(tls_files: TLSFiles, short_dir: Path) -> None:
+    empty = short_dir / "ca.pem"
+    empty.write_text("")
+    cert, key = str(tls_files.server.certificate), str(tls_files.server.private_key)
+    args = harness_args("127.0.0.1:0", cert, key, str(empty), "true")
+    _one_line_error(args, 1, "create server failed", "custom CA file holds no PEM certificate")
+
+
+def test_a_unix_socket_a_live_server_uses_is_refused(short_dir: Path) -> None:
+    path = short_dir / "live.sock"
+    with cli_server(["--address", f"unix:{path}"]) as first:
+        _one_line_error(
+            ["--address", f"unix:{path}"], 1, "create server failed", "a live server listens on"
+        )
+        with stub_for(first.address) as stub:  # the first keeps its socket and serves
+            assert not predict(stub, ECHO).error_msg
+        assert first.stop()[0] == 0
+    assert not path.exists()
 
 
 def test_bind_failure_exits_1_with_the_reason() -> None:
@@ -153,3 +192,44 @@ def test_gpu_device_without_a_gpu_exits_1() -> None:
 def test_help_exits_0() -> None:
     result = run_cli(["--help"])
     assert result.returncode == 0 and "--address" in result.stdout
+
+
+def test_version_exits_0() -> None:
+    from importlib import metadata
+
+    result = run_cli(["--version"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"reference_server {metadata.version('ms-serving-conformance')}"
+
+
+def test_log_level_info_logs_start_and_stop() -> None:
+    with cli_server(["--address", "127.0.0.1:0", "--log-level", "info"]) as cli:
+        status, stderr = cli.stop(signal.SIGTERM)
+    assert status == 0, stderr
+    assert "INFO: reference_server.server: serving on 127.0.0.1:" in stderr
+    assert "SIGTERM: stopping" in stderr and "stopped after" in stderr
+    with cli_server(["--address", "127.0.0.1:0"]) as cli:  # default: warnings only
+        status, stderr = cli.stop(signal.SIGTERM)
+    assert status == 0 and "INFO" not in stderr
+
+
+def test_health_and_reflection_by_default_and_flags_turn_them_off() -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    def check(address: str) -> grpc.StatusCode:
+        with grpc.insecure_channel(address) as channel:
+            try:
+                health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=10
+                )
+            except grpc.RpcError as error:
+                return error.code()
+        return grpc.StatusCode.OK
+
+    with cli_server(["--address", "127.0.0.1:0"]) as cli:
+        assert check(cli.address) == grpc.StatusCode.OK
+    with cli_server(["--address", "127.0.0.1:0", "--no-health", "--no-reflection"]) as cli:
+        assert check(cli.address) == grpc.StatusCode.UNIMPLEMENTED
+        with stub_for(cli.address) as stub:
+            assert not predict(stub, ECHO).error_msg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
@@ -103,6 +104,23 @@ def test_stale_unix_socket_is_replaced(
     assert serves(server.address)
 
 
+def test_a_unix_socket_a_live_server_uses_is_refused(
+    start_server: Callable[..., ReferenceServer], short_dir: Path
+) -> None:
+    first = start_server(address=unix_address(short_dir))
+    second = ReferenceServer()
+    with pytest.raises(RuntimeError) as caught:
+        second.start(first.address)  # gRPC alone would unlink the socket and take it over
+    assert str(caught.value) == (
+        "Serving Error: Serving gRPC server start failed, create server failed, "
+        f"address {first.address}"
+    )
+    assert isinstance(caught.value.__cause__, OSError)
+    assert caught.value.__cause__.errno == errno.EADDRINUSE
+    assert not second.running
+    assert serves(first.address)
+
+
 def test_unix_relative_path(
     start_server: Callable[..., ReferenceServer], short_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,7 +218,24 @@ def test_tls_key_of_another_certificate_fails_to_start(tls_files: TLSFiles) -> N
     assert str(caught.value) == (
         "Serving Error: Serving gRPC server start failed, create server failed, address 127.0.0.1:0"
     )
+    # The reason, for whoever reports it (the CLI prints it).
+    assert "does not belong to the certificate" in str(caught.value.__cause__)
     assert not server.running
+
+
+def test_mutual_tls_with_an_empty_client_ca_fails_to_start(
+    tls_files: TLSFiles, short_dir: Path
+) -> None:
+    from reference_server import SSLConfig
+
+    empty = short_dir / "ca.pem"
+    empty.write_text("")
+    config = SSLConfig(
+        str(tls_files.server.certificate), str(tls_files.server.private_key), str(empty), True
+    )
+    with pytest.raises(RuntimeError, match="create server failed") as caught:
+        ReferenceServer().start("127.0.0.1:0", ssl_config=config)
+    assert "holds no PEM certificate" in str(caught.value.__cause__)
 
 
 def test_tls_files_that_are_not_pem_fail_to_start(tls_files: TLSFiles, short_dir: Path) -> None:

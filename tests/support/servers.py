@@ -29,7 +29,8 @@ def running_server(
 ) -> Iterator[ReferenceServer]:
     """A started ReferenceServer (the kit's servables by default), stopped afterwards.
 
-    ``server_options`` go to ReferenceServer (``queue_limit``, ``max_workers``).
+    ``server_options`` go to ReferenceServer (``queue_limit``, ``max_workers``, ``max_calls``,
+    ``receive_timeout``, ``health``, ``reflection``).
     """
     server = ReferenceServer(registry if registry is not None else kit_registry(), **server_options)
     server.start(address, max_msg_mb_size, ssl_config)
