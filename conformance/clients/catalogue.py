@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Level = Literal["MUST", "SHOULD"]
-SOURCE = "client-conformance.md"
+SOURCE = "docs/client-conformance.md"  # requirement sources are anchors (<a id>) there
 
 
 @dataclass(frozen=True)
@@ -72,94 +72,94 @@ CLIENT_PROFILE_NAMES: tuple[str, ...] = tuple(p.name for p in CLIENT_PROFILES)
 
 
 def _r(
-    id_: str, level: Level, profile: str, section: str, sentence: str, feature: str | None = None
+    id_: str, level: Level, profile: str, anchors: str, sentence: str, feature: str | None = None
 ) -> ClientRequirement:
-    return ClientRequirement(id_, level, profile, sentence, f"{SOURCE} {section}", feature)
+    return ClientRequirement(id_, level, profile, sentence, anchors, feature)
 
 
 CLIENT_REQUIREMENTS: tuple[ClientRequirement, ...] = (
     # --- client-core: the testee itself --------------------------------------------------------
-    _r("CL-CORE-HELLO", "MUST", "client-core", "§2",
+    _r("CL-CORE-HELLO", "MUST", "client-core", "testee",
        "the testee's first stdout line is a hello naming the client and listing its features, "
        "and its stdout carries nothing but protocol lines, also when a call fails."),
     # --- client-core: requests -----------------------------------------------------------------
-    _r("CL-CORE-REQUEST-ARRAYS", "MUST", "client-core", "§4",
+    _r("CL-CORE-REQUEST-ARRAYS", "MUST", "client-core", "values",
        "an n-d array of any of the 12 numeric dtypes (ranks 0 to 6, empty ones included, any "
        "bit pattern) is sent with that dtype, dims equal to its shape ([] for 0-d) and its "
        "little-endian C-order bytes, bit-exact."),
-    _r("CL-CORE-REQUEST-SCALARS", "MUST", "client-core", "§4",
+    _r("CL-CORE-REQUEST-SCALARS", "MUST", "client-core", "values",
        "a typed scalar is sent with its own dtype and its one element bit-exact, dims [] or [1]."),
-    _r("CL-CORE-REQUEST-PLAIN", "MUST", "client-core", "§4",
+    _r("CL-CORE-REQUEST-PLAIN", "MUST", "client-core", "values",
        "the language's int, float and bool are sent as one element (dims [] or [1]) of an "
        "integer, floating or MS_BOOL dtype holding exactly the value; text as MS_STRING and bytes "
        "as MS_BYTES, each one bytes_val element (UTF-8 for text)."),
-    _r("CL-CORE-REQUEST-INSTANCES", "MUST", "client-core", "§4",
+    _r("CL-CORE-REQUEST-INSTANCES", "MUST", "client-core", "values",
        "the instances are sent in the order given, each with exactly the input names given "
        "(Unicode names included) and each name with its own value."),
-    _r("CL-CORE-REQUEST-SPEC", "MUST", "client-core", "§4",
+    _r("CL-CORE-REQUEST-SPEC", "MUST", "client-core", "values",
        "servable name, method name and version are sent as given (version 0 as 0)."),
     # --- client-core: replies ------------------------------------------------------------------
-    _r("CL-CORE-REPLY-ARRAYS", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-ARRAYS", "MUST", "client-core", "results",
        "a numeric output of any dtype and dims becomes an array of that dtype with the wire dims "
        "as its shape (dims [] a 0-d array, empty ones included), bit-exact."),
-    _r("CL-CORE-REPLY-TEXT", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-TEXT", "MUST", "client-core", "results",
        "an MS_STRING output becomes the UTF-8 text, an MS_BYTES output the raw bytes, and one "
        "with several bytes_val elements a list of them in order."),
-    _r("CL-CORE-REPLY-ORDER", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-ORDER", "MUST", "client-core", "results",
        "a reply of N instances becomes N results in the reply's order, each with exactly its own "
        "outputs."),
-    _r("CL-CORE-REPLY-REQUEST-ERROR", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-REQUEST-ERROR", "MUST", "client-core", "results",
        "a reply of no instances and one error with a non-zero code becomes the request-level "
        "error result carrying the error's text."),
-    _r("CL-CORE-REPLY-MIXED", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-MIXED", "MUST", "client-core", "results",
        "a reply of N instances and N errors becomes N results in order: an error result with the "
        "text where the code is non-zero, the outputs where it is 0."),
-    _r("CL-CORE-REPLY-MALFORMED", "MUST", "client-core", "§5",
+    _r("CL-CORE-REPLY-MALFORMED", "MUST", "client-core", "results",
        "a reply whose error count is neither 0, 1 nor the instance count is refused: an error "
        "result or a raise, never instance results."),
-    _r("CL-CORE-RPC-STATUS", "MUST", "client-core", "§6",
+    _r("CL-CORE-RPC-STATUS", "MUST", "client-core", "served",
        "a call the server ends with a non-OK gRPC status becomes an error result or a raise, and "
        "the testee keeps serving calls."),
-    _r("CL-CORE-SERVER-DOWN", "MUST", "client-core", "§6",
+    _r("CL-CORE-SERVER-DOWN", "MUST", "client-core", "served",
        "a call to an address where nothing listens becomes an error result or a raise within "
        "5 s, and the testee keeps serving calls."),
-    _r("CL-CORE-ASYNC", "MUST", "client-core", "§4, §6",
+    _r("CL-CORE-ASYNC", "MUST", "client-core", "calls, served",
        "an asynchronous call gives the result a synchronous one gives, and a failed one an "
        "error result or a raise.", "async"),
-    _r("CL-CORE-DEADLINE", "MUST", "client-core", "§6",
+    _r("CL-CORE-DEADLINE", "MUST", "client-core", "served",
        "a call with a timeout to a server that stalls ends with an error result or a raise "
        "within the timeout plus 3 s.", "deadline"),
     # --- transports --------------------------------------------------------------------------
-    _r("CL-UDS-CALL", "MUST", "client-uds", "§6",
+    _r("CL-UDS-CALL", "MUST", "client-uds", "served",
        "over a `unix:PATH` address the request arrives intact and the reply is decoded.", "uds"),
-    _r("CL-TLS-CUSTOM-CA", "MUST", "client-tls", "§6",
+    _r("CL-TLS-CUSTOM-CA", "MUST", "client-tls", "served",
        "over one-way TLS, trusting the CA file given, the call is made and its reply decoded.",
        "tls"),
-    _r("CL-TLS-REFUSE-OTHER-CA", "MUST", "client-tls", "§6",
+    _r("CL-TLS-REFUSE-OTHER-CA", "MUST", "client-tls", "served",
        "a server certificate from a CA the client was not told to trust is refused: an error "
        "result or a raise, and no request reaches the server.", "tls"),
-    _r("CL-TLS-REFUSE-WRONG-HOST", "MUST", "client-tls", "§6",
+    _r("CL-TLS-REFUSE-WRONG-HOST", "MUST", "client-tls", "served",
        "a server certificate from the trusted CA for another host name is refused: an error "
        "result or a raise, and no request reaches the server.", "tls"),
-    _r("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "§6",
+    _r("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "served",
        "with a client certificate and key given, the client presents them to a server that "
        "requires one, and the call is made.", "mtls"),
     # --- limits ------------------------------------------------------------------------------
-    _r("CL-LIMITS-LARGE-REQUEST", "MUST", "client-limits", "§6",
+    _r("CL-LIMITS-LARGE-REQUEST", "MUST", "client-limits", "served",
        "a request of about 6 MiB (over gRPC's 4 MiB default) is sent intact."),
-    _r("CL-LIMITS-LARGE-REPLY", "MUST", "client-limits", "§6",
+    _r("CL-LIMITS-LARGE-REPLY", "MUST", "client-limits", "served",
        "a reply of about 6 MiB (over gRPC's 4 MiB default receive limit) is decoded intact."),
-    _r("CL-LIMITS-RESOURCE-EXHAUSTED", "MUST", "client-limits", "§6",
+    _r("CL-LIMITS-RESOURCE-EXHAUSTED", "MUST", "client-limits", "served",
        "a request over the server's message limit (RESOURCE_EXHAUSTED) becomes an error result "
        "or a raise, and the testee keeps serving calls."),
     # --- strict (SHOULD) ---------------------------------------------------------------------
-    _r("CL-STRICT-PLAIN-MAPPING", "SHOULD", "client-strict", "§7",
+    _r("CL-STRICT-PLAIN-MAPPING", "SHOULD", "client-strict", "upstream-mapping",
        "plain values are sent as upstream's Python client sends them, all with dims [1]: int as "
        "MS_INT64 (MS_UINT64 from 2^63 to 2^64-1), float as MS_FLOAT64, bool as MS_BOOL, text as "
        "MS_STRING, bytes as MS_BYTES."),
-    _r("CL-STRICT-SCALAR-DIMS", "SHOULD", "client-strict", "§7",
+    _r("CL-STRICT-SCALAR-DIMS", "SHOULD", "client-strict", "upstream-mapping",
        "a typed scalar is sent with dims [] (upstream: a numpy scalar)."),
-    _r("CL-STRICT-RPC-ERROR-TEXT", "SHOULD", "client-strict", "§7",
+    _r("CL-STRICT-RPC-ERROR-TEXT", "SHOULD", "client-strict", "upstream-mapping",
        "a synchronous call that fails in gRPC returns (not raises) the error result "
        "`Grpc Error, (14, 'unavailable'), ...` for a dead server, as upstream's client does."),
 )  # fmt: skip
