@@ -12,11 +12,18 @@ import grpc
 import numpy as np
 import pytest
 
-from conformance.clients.catalogue import CLIENT_BY_ID
-from conformance.clients.checks import echo
-from conformance.clients.recorder import RecordingServer, ServerTLS, Stall, make_tls
-from conformance.clients.runner import run
-from conformance.clients.testee import TesteeFailure, TesteePool, TesteeProcess
+from conformance.api import certify
+from conformance.catalogue import CLIENT_PROFILE_NAMES
+from conformance.drive import (
+    RecordingServer,
+    ServerTLS,
+    Stall,
+    TesteeFailure,
+    TesteePool,
+    TesteeProcess,
+    make_tls_files,
+)
+from conformance.verify.clients import CLIENT_BY_ID, echo
 from protos import codec, forms, ms_service_pb2_grpc
 from protos import ms_service_pb2 as pb
 
@@ -212,8 +219,8 @@ def test_bad_hellos_are_refused(tmp_path: Path, hello: str, problem: str) -> Non
 
 
 def test_recording_server_records_and_refuses_other_ca(tmp_path: Path) -> None:
-    tls = make_tls(str(tmp_path))
-    server = RecordingServer(tls=ServerTLS(tls.other_ca_server_cert, tls.other_ca_server_key))
+    tls = make_tls_files(str(tmp_path))
+    server = RecordingServer(tls=ServerTLS(tls.foreign_server_cert, tls.foreign_server_key))
     good = RecordingServer(tls=ServerTLS(tls.server_cert, tls.server_key))
     try:
         request = pb.PredictRequest(servable_spec=pb.ServableSpec(name="s", method_name="m"))
@@ -253,26 +260,68 @@ def test_a_stall_ends_when_released() -> None:
         server.stop()
 
 
-# --- the worked example -----------------------------------------------------------------------
+# --- through the harness: the reference client, the worked example ---------------------------
+
+
+def test_the_reference_client_is_certified_in_every_client_profile() -> None:
+    """``conformance --client-cmd 'python -m reference_client.testee'`` exits 0."""
+    done = certify(client_cmd=f"{PY} -m reference_client.testee", timeout_s=300)
+    assert done.exit_status == 0, done.output[-3000:]
+    assert done.report["mode"] == "client-cmd"
+    assert done.report["client_cmd"].endswith("-m reference_client.testee")
+    assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
+    outcomes = {r["id"]: r["outcome"] for r in done.report["requirements"]}
+    assert outcomes == dict.fromkeys(CLIENT_BY_ID, "passed")
 
 
 def test_the_example_testee_passes_every_client_requirement() -> None:
-    """docs/client-conformance.md's worked example: grpc + protobuf only."""
-    outcomes = run(f"{PY} {shlex.quote(str(ROOT / 'examples' / 'testee_minimal.py'))}")
-    by_outcome = {o.id: o.outcome for o in outcomes}
-    assert set(by_outcome) == set(CLIENT_BY_ID)
-    assert [i for i, o in by_outcome.items() if o == "failed"] == []
+    """docs/client-conformance.md's worked example: grpc + protobuf only, no async."""
+    example = shlex.quote(str(ROOT / "examples" / "testee_minimal.py"))
+    done = certify(client_cmd=f"cd {shlex.quote(str(ROOT))} && {PY} {example}", timeout_s=300)
+    assert done.exit_status == 0, done.output[-3000:]
+    outcomes = {r["id"]: r["outcome"] for r in done.report["requirements"]}
+    assert set(outcomes) == set(CLIENT_BY_ID)
     # It declares no async: that requirement is "not applicable", never "passed".
-    assert by_outcome["CL-CORE-ASYNC"] == "not applicable"
-    assert sum(o == "passed" for o in by_outcome.values()) == len(CLIENT_BY_ID) - 1
+    assert outcomes.pop("CL-CORE-ASYNC") == "not-applicable"
+    assert set(outcomes.values()) == {"passed"}
+
+
+def test_a_testee_without_tls_is_not_applicable_there(tmp_path: Path) -> None:
+    # The example with its hello cut down to no features: the transport profiles are "not
+    # applicable" (from its hello, at the start of the run), not passed; client-core still runs.
+    source = (ROOT / "examples" / "testee_minimal.py").read_text()
+    bare = source.replace('["uds", "tls", "mtls", "deadline"]', "[]")
+    assert bare != source
+    (tmp_path / "bare.py").write_text(bare)
+    done = certify(
+        client_cmd=f"cd {shlex.quote(str(ROOT))} && {PY} {shlex.quote(str(tmp_path / 'bare.py'))}",
+        profiles=["client-core", "client-uds", "client-tls", "client-mtls"],
+        timeout_s=300,
+    )
+    assert done.exit_status == 0, done.output[-3000:]
+    assert done.verdicts == {
+        "client-core": "passed",
+        "client-uds": "not-applicable",
+        "client-tls": "not-applicable",
+        "client-mtls": "not-applicable",
+    }
+
+
+def test_client_and_server_options_do_not_mix() -> None:
+    done = certify(client_cmd="true", target="127.0.0.1:1", timeout_s=60)
+    assert done.exit_status == 2 and "exactly one of" in done.output
+    done = certify(client_cmd="true", profiles=["core"], timeout_s=60)
+    assert done.exit_status == 2 and "profile core does not apply with --client-cmd" in done.output
 
 
 def test_a_property_failure_carries_the_call_and_hypothesis_reproduction() -> None:
     mutant = ROOT / "tests" / "client_mutants" / "testee.py"
-    (outcome,) = run(
-        f"{PY} {shlex.quote(str(mutant))} byte-order-flipped", ["CL-CORE-REQUEST-ARRAYS"]
+    done = certify(
+        client_cmd=f"{PY} {shlex.quote(str(mutant))} byte-order-flipped",
+        args=["--requirement", "CL-CORE-REQUEST-ARRAYS"],
+        timeout_s=300,
     )
-    assert outcome.outcome == "failed"
-    assert 'printf \'%s\\n\' \'{"id":1,"call":{' in outcome.detail
-    assert "Falsifying example" in outcome.detail
-    assert "@reproduce_failure(" in outcome.detail
+    assert done.exit_status == 1
+    assert 'printf \'%s\\n\' \'{"id":1,"call":{' in done.output
+    assert "Falsifying example" in done.output
+    assert "@reproduce_failure(" in done.output

@@ -4,16 +4,14 @@ A :class:`RecordingServer` serves ``MSService/Predict`` on ``127.0.0.1:0`` or a 
 ``unix:PATH``, plaintext or one-way/mutual TLS, with a configurable message limit. Every request
 it receives is kept (``requests``); what it answers is scripted per check (``respond``): a
 ``PredictReply``, a gRPC status, or a stall that ends when the check releases it (a deadline
-test). ``DeadAddress`` is a TCP port with nothing listening; :class:`ClientTLS` is the PEM
-material (trustme), including certificates a correct client must refuse.
+test). ``DeadAddress`` is a TCP port with nothing listening. The TLS material is the run's
+(conformance.drive's TLSFiles), certificates a correct client must refuse included.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -21,14 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import trustme
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
-HOST_NAMES = ("localhost", "127.0.0.1")
-CLIENT_NAME = "client.conformance.invalid"  # trustme needs a real name for a client cert
-WRONG_HOST = "wrong-host.invalid"
 STOP_GRACE_S = 1.0
 
 
@@ -50,52 +44,6 @@ class Stall:
 
 Outcome = pb.PredictReply | Status | Stall
 Responder = Callable[[pb.PredictRequest], Outcome]
-
-
-@dataclass(frozen=True)
-class ClientTLS:
-    """PEM files for the client profiles, made fresh per run."""
-
-    directory: str
-    ca: str  # trusted: the testee is told to trust it
-    other_ca: str  # signs a server certificate for the right names that nobody trusts
-    server_cert: str
-    server_key: str
-    other_ca_server_cert: str
-    other_ca_server_key: str
-    wrong_host_cert: str  # from the trusted CA, for another host name
-    wrong_host_key: str
-    client_cert: str
-    client_key: str
-
-
-def make_tls(directory: str) -> ClientTLS:
-    ca = trustme.CA(organization_name="client conformance CA")
-    other = trustme.CA(organization_name="client conformance other CA")
-    leaves = {
-        "server": ca.issue_cert(*HOST_NAMES),
-        "other_ca_server": other.issue_cert(*HOST_NAMES),
-        "wrong_host": ca.issue_cert(WRONG_HOST),
-        "client": ca.issue_cert(CLIENT_NAME),
-    }
-    paths = {
-        "directory": directory,
-        "ca": _write(directory, "ca.pem", ca.cert_pem.bytes()),
-        "other_ca": _write(directory, "other-ca.pem", other.cert_pem.bytes()),
-    }
-    for name, leaf in leaves.items():
-        stem = name.replace("_", "-")
-        paths[f"{name}_cert"] = _write(directory, f"{stem}.pem", leaf.cert_chain_pems[0].bytes())
-        paths[f"{name}_key"] = _write(directory, f"{stem}.key", leaf.private_key_pem.bytes())
-    return ClientTLS(**paths)
-
-
-def _write(directory: str, name: str, data: bytes) -> str:
-    path = os.path.join(directory, name)
-    with open(path, "wb") as file:
-        file.write(data)
-    os.chmod(path, 0o600)
-    return path
 
 
 def _read(path: str) -> bytes:
@@ -222,12 +170,3 @@ class DeadAddress:
 
     def close(self) -> None:
         self._socket.close()
-
-
-def short_dir() -> str:
-    """A private folder with a short path: unix socket paths are limited to 107 bytes."""
-    return tempfile.mkdtemp(prefix="cc-", dir="/tmp")
-
-
-def remove_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)

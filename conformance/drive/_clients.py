@@ -1,4 +1,5 @@
-"""What the client checks share in one run: the testee, the recording servers, TLS material.
+"""What the client checks (``--client-cmd``) share in one run: the testee, the recording
+servers, the run's TLS files.
 
 Servers start lazily, one per configuration the requested checks need, and stay up for the run;
 each check scripts the reply it needs before its call. The checks run one at a time.
@@ -7,21 +8,15 @@ each check scripts the reply it needs before its call. The checks run one at a t
 from __future__ import annotations
 
 import json
-import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.clients.recorder import (
-    ClientTLS,
-    DeadAddress,
-    RecordingServer,
-    ServerTLS,
-    make_tls,
-    remove_dir,
-    short_dir,
-)
-from conformance.clients.testee import CALL_TIMEOUT_S, Answer, TesteePool, command_line
+from conformance.drive._recorder import DeadAddress, RecordingServer, ServerTLS
+from conformance.drive._testee import CALL_TIMEOUT_S, Answer, TesteePool, command_line
+from conformance.drive._tls import TLSFiles
 from protos import ms_service_pb2 as pb
 
 SERVABLE = "conformance"
@@ -52,24 +47,26 @@ class Exchange:
 class ClientSession:
     """One run's testee pool and servers. Close it at the end."""
 
-    def __init__(self, command: str, *, seed: int | None = None, examples: float = 1.0) -> None:
+    def __init__(
+        self,
+        command: str,
+        tls: TLSFiles,
+        scratch: str,
+        *,
+        seed: int | None = None,
+        examples: float = 1.0,
+    ) -> None:
         self.command = command
+        self.tls = tls
         self.seed = seed  # None: derandomized
         self.examples = examples  # multiplies every property's example count
         self.pool = TesteePool(command)
-        self.scratch = short_dir()
+        # Its own short folder in the run's scratch (unix socket paths max out at 107 bytes).
+        self.scratch = tempfile.mkdtemp(prefix="cc", dir=scratch)
         self._servers: dict[str, RecordingServer] = {}
-        self._tls: ClientTLS | None = None
         self._dead: DeadAddress | None = None
 
     # --- the harness's side ------------------------------------------------------------------
-    @property
-    def tls(self) -> ClientTLS:
-        if self._tls is None:
-            folder = os.path.join(self.scratch, "tls")
-            os.mkdir(folder, 0o700)
-            self._tls = make_tls(folder)
-        return self._tls
 
     def server(self, kind: str) -> RecordingServer:
         if kind not in self._servers:
@@ -86,7 +83,7 @@ class ClientSession:
         tls = self.tls
         chosen = {
             "tls": ServerTLS(tls.server_cert, tls.server_key),
-            "tls-other-ca": ServerTLS(tls.other_ca_server_cert, tls.other_ca_server_key),
+            "tls-other-ca": ServerTLS(tls.foreign_server_cert, tls.foreign_server_key),
             "tls-wrong-host": ServerTLS(tls.wrong_host_cert, tls.wrong_host_key),
             "mtls": ServerTLS(tls.server_cert, tls.server_key, client_ca=tls.ca),
         }.get(kind)
@@ -152,7 +149,7 @@ class ClientSession:
         self._servers.clear()
         if self._dead is not None:
             self._dead.close()
-        remove_dir(self.scratch)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _line(call: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""One check per client requirement (conformance.clients.catalogue), run against a testee.
+"""One check per client requirement (the catalogue's client-* profiles), run through a testee.
 
 Each check scripts the recording server, sends calls through the testee and compares the whole
 request on the wire and the whole result with what the requirement says, exactly (bit patterns,
@@ -19,15 +19,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
-from conformance.clients.catalogue import CLIENT_BY_ID
-from conformance.clients.recorder import Stall, Status
-from conformance.clients.session import LIMIT_BYTES, ClientSession, Exchange
-from conformance.clients.testee import TesteeFailure
+from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
+from conformance.drive import LIMIT_BYTES, ClientSession, Exchange, Stall, Status, TesteeFailure
 from protos import codec
 from protos import ms_service_pb2 as pb
 from protos.forms import (
     DTYPE_NAMES,
-    Form,
     FormError,
     b64,
     canonical,
@@ -37,6 +34,7 @@ from protos.forms import (
     to_form,
 )
 
+CLIENT_BY_ID = {i: r for i, r in BY_ID.items() if r.profile in CLIENT_PROFILE_NAMES}
 Check = Callable[[ClientSession], None]
 CHECKS: dict[str, Check] = {}
 
@@ -783,4 +781,4 @@ def _all_registered() -> None:
 
 _all_registered()
 
-__all__ = ["CHECKS", "ClientCheckFailed", "Form"]
+__all__ = ["CHECKS", "CLIENT_BY_ID", "ClientCheckFailed", "echo", "reply_of"]
