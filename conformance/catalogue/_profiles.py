@@ -166,7 +166,6 @@ _TLS_CMD = Needs(placeholders=("certificate", "private_key"))
 # Client profiles run only with --client-cmd; what the testee supports decides the rest (its
 # hello's features, per requirement: conformance.catalogue's Requirement.feature).
 _CLIENT = {"client-cmd": _ALWAYS}
-_CLIENT_SUITES = ("test_clients",)
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
@@ -260,7 +259,7 @@ PROFILES: tuple[Profile, ...] = (
         "calls, deadlines",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_core",),
         note="async and deadline checks only for a testee that declares them",
     ),
     Profile(
@@ -268,7 +267,7 @@ PROFILES: tuple[Profile, ...] = (
         "the client over a unix domain socket",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_uds",),
         note="a testee that declares the uds feature",
     ),
     Profile(
@@ -276,7 +275,7 @@ PROFILES: tuple[Profile, ...] = (
         "one-way TLS with a custom CA; a certificate from another CA or for another host refused",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_tls",),
         note="a testee that declares the tls feature",
     ),
     Profile(
@@ -284,7 +283,7 @@ PROFILES: tuple[Profile, ...] = (
         "mutual TLS: the client presents the certificate it is given",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_mtls",),
         note="a testee that declares the mtls feature",
     ),
     Profile(
@@ -292,14 +291,14 @@ PROFILES: tuple[Profile, ...] = (
         "messages above gRPC's 4 MiB default both ways; a server's RESOURCE_EXHAUSTED",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_limits",),
     ),
     Profile(
         "client-strict",
         "SHOULD-level: upstream's Python value mappings and error texts",
         _CLIENT,
         (),
-        _CLIENT_SUITES,
+        ("test_clients_strict",),
     ),
 )  # fmt: skip
 

@@ -15,12 +15,14 @@ from typing import Any
 
 import grpc
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
 from conformance.drive import LIMIT_BYTES, ClientSession, Exchange, Stall, Status, TesteeFailure
+from conformance.verify.marks import not_applicable, requirement
 from protos import codec
 from protos import ms_service_pb2 as pb
 from protos.forms import (
@@ -773,6 +775,24 @@ def strict_rpc_error_text(session: ClientSession) -> None:
         fail(exchange, f"expected the result {{'error': {prefix!r}...}}")
 
 
+def requirement_params(profile: str) -> list[Any]:
+    """One pytest parameter per requirement of a client profile, marked with its ID."""
+    return [
+        pytest.param(i, marks=requirement(i), id=i)
+        for i, r in CLIENT_BY_ID.items()
+        if r.profile == profile
+    ]
+
+
+def run_check(session: ClientSession, requirement_id: str) -> None:
+    """A client requirement's check; "not applicable" when the testee's hello lacks its feature
+    (a testee that cannot say hello fails here)."""
+    feature = BY_ID[requirement_id].feature
+    if feature is not None and feature not in session.pool.hello.features:
+        not_applicable(f"the testee's hello does not declare the feature {feature}")
+    CHECKS[requirement_id](session)
+
+
 def _all_registered() -> None:
     missing = sorted(set(CLIENT_BY_ID) - set(CHECKS))
     if missing:
@@ -781,4 +801,12 @@ def _all_registered() -> None:
 
 _all_registered()
 
-__all__ = ["CHECKS", "CLIENT_BY_ID", "ClientCheckFailed", "echo", "reply_of"]
+__all__ = [
+    "CHECKS",
+    "CLIENT_BY_ID",
+    "ClientCheckFailed",
+    "echo",
+    "reply_of",
+    "requirement_params",
+    "run_check",
+]
