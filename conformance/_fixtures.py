@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from conformance.catalogue import ENDPOINTS, EndpointSpec
-from conformance.drive import RunContext, TLSFiles
+from conformance.drive import ClientSession, RunContext, TLSFiles
+from conformance.verify.hypo import THOROUGH_FACTOR
 from conformance.verify.marks import not_applicable
 from conformance.verify.wire import Target
 
@@ -44,6 +45,24 @@ def _target_fixture(spec: EndpointSpec) -> Callable[[RunContext], Iterator[Targe
 
     fixture.__doc__ = f"A Target on the {spec.name} endpoint (declared in conformance.catalogue)."
     return fixture
+
+
+@pytest.fixture(scope="session")
+def conformance_client_session(conformance_context: RunContext) -> Iterator[ClientSession]:
+    """``--client-cmd``: the client's testee and the recording servers its calls go to."""
+    if conformance_context.mode != "client-cmd" or conformance_context.tls_files is None:
+        not_applicable("client profiles run with --client-cmd")
+    session = ClientSession(
+        conformance_context.subject,
+        conformance_context.tls_files,
+        conformance_context.scratch,
+        seed=conformance_context.seed,
+        examples=THOROUGH_FACTOR if conformance_context.thorough else 1,
+    )
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 for _spec in ENDPOINTS:

@@ -48,17 +48,22 @@ def certify(
     *,
     server_cmd: str | None = None,
     target: str | None = None,
+    client_cmd: str | None = None,
     profiles: Sequence[str] = (),
     args: Sequence[str] = (),
     timeout_s: float = 600.0,
 ) -> Certification:
-    """Run ``conformance`` against ``server_cmd`` (a template) or ``target``; ``args`` are
-    more command-line arguments (``--expect-failures F``, ``-k EXPR``, ``--tls-ca F``...)."""
+    """Run ``conformance`` against ``server_cmd`` (a template), ``target``, or a client's
+    testee ``client_cmd``; ``args`` are more command-line arguments (``--expect-failures F``,
+    ``-k EXPR``, ``--tls-ca F``...). The run's folder is a fresh temporary one: give commands
+    with absolute paths."""
     command = [sys.executable, "-m", "conformance", "-q"]
     if server_cmd is not None:
         command += ["--server-cmd", server_cmd]
     if target is not None:
         command += ["--target", target]
+    if client_cmd is not None:
+        command += ["--client-cmd", client_cmd]
     for profile in profiles:
         command += ["--profile", profile]
     with tempfile.TemporaryDirectory(prefix="conformance-") as folder:

@@ -1,4 +1,4 @@
-"""The ``conformance`` command: certify a MindSpore Serving server.
+"""The ``conformance`` command: certify a MindSpore Serving server, or a client (``--client-cmd``).
 
 It runs the shipped suite through pytest (``pytest --pyargs conformance.suites`` with the
 plugin's ``--conformance-*`` options), isolated from the caller's pytest configuration.
@@ -36,13 +36,15 @@ from protos.extras import MissingExtraError, require
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_HARNESS = 0, 1, 2
 
 _DESCRIPTION = """\
-Certify a MindSpore Serving (r1.6) gRPC server: property-based checks of the protocol,
-grouped in profiles, each check tied to a requirement ID (see --list-requirements).
+Certify a MindSpore Serving (r1.6) gRPC server, or a client: property-based checks of the
+protocol, grouped in profiles, each check tied to a requirement ID (see --list-requirements).
 
 Drive modes (exactly one):
   --target ADDRESS        a server that is already running (host:port or unix:PATH)
   --server-cmd COMMAND    servers the harness starts itself, once per configuration, from a
                           shell command template with placeholders {placeholders}
+  --client-cmd COMMAND    a client, through its testee program (JSON lines on stdin/stdout,
+                          docs/client-conformance.md); the harness runs the servers
 """
 
 # The placeholders come from the profile declarations' vocabulary, wrapped as before.
@@ -63,6 +65,7 @@ examples:
   conformance --target 127.0.0.1:5500 --profile core --json-report report.json
   conformance --target 127.0.0.1:5500 --requirement CORE-SPEC-ECHO   (rerun one requirement)
   conformance --target 127.0.0.1:5500 -- -k echo -x     (arguments after -- go to pytest)
+  conformance --client-cmd 'python3 -m reference_client.testee' --certificate client.md
 """
 
 

@@ -28,7 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _requested(config: pytest.Config) -> bool:
     return bool(
-        config.getoption("conformance_target") or config.getoption("conformance_server_cmd")
+        config.getoption("conformance_target")
+        or config.getoption("conformance_server_cmd")
+        or config.getoption("conformance_client_cmd")
     )
 
 
@@ -53,6 +55,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if any(item.get_closest_marker("conformance_requirement") for item in items):
         raise pytest.UsageError(
-            "conformance: the conformance suite needs --conformance-target ADDRESS or "
-            "--conformance-server-cmd COMMAND"
+            "conformance: the conformance suite needs --conformance-target ADDRESS, "
+            "--conformance-server-cmd COMMAND or --conformance-client-cmd COMMAND"
         )

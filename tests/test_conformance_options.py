@@ -32,6 +32,11 @@ CMD = "server --address {address}"
         ({}, "exactly one of --target"),
         ({"target": "a:1", "server_cmd": CMD}, "exactly one of --target"),
         ({"server_cmd": "server"}, "{address} placeholder"),
+        ({"client_cmd": "t", "server_cmd": CMD}, "exactly one of --target"),
+        ({"client_cmd": "t", "target": "a:1"}, "or --client-cmd COMMAND"),
+        ({"client_cmd": "  "}, "--client-cmd: empty command"),
+        ({"client_cmd": "t", "tls_ca": __file__}, "the harness runs its own servers"),
+        ({"client_cmd": "t", "max_msg_mb_size": 3}, "the harness runs its own servers"),
         ({"server_cmd": CMD, "tls_ca": __file__}, "are for --target"),
         ({"target": "localhost"}, "host:port or unix:PATH"),
         ({"target": "a:99999"}, "host:port or unix:PATH"),
@@ -92,7 +97,13 @@ def test_requirements_select_their_profiles() -> None:
     given = build({"server_cmd": CMD, "profile": ["strict", "core"], "requirement": picked[:2]})
     assert given.profiles_to_run() == ("strict", "core")  # --profile as given, holding both
     everything = build({"server_cmd": CMD})
-    assert everything.requirements == () and everything.profiles_to_run() == PROFILE_NAMES
+    servers = tuple(p for p in PROFILE_NAMES if not p.startswith("client-"))
+    assert everything.requirements == () and everything.profiles_to_run() == servers
+    clients = build({"client_cmd": "my-testee"})
+    assert clients.mode == "client-cmd" and clients.subject == "my-testee"
+    assert clients.profiles_to_run() == tuple(p for p in PROFILE_NAMES if p.startswith("client-"))
+    one = build({"client_cmd": "t", "requirement": ["CL-UDS-CALL"]})
+    assert one.profiles_to_run() == ("client-uds",)
 
 
 def test_an_unknown_requirement_is_one_line_and_exit_2(
@@ -134,7 +145,7 @@ def test_one_table_makes_both_front_ends() -> None:
         --run-timeout 60 --seed 7 --max-msg-mb-size 3 --json-report r.json --certificate c.md
         --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem --expect-failures x.txt
         --requirement CORE-SPEC-ECHO --requirement CORE-STATUS-OK"""
-    args = parser.parse_args([*argv.split(), "--server-cmd", "s {address}"])
+    args = parser.parse_args([*argv.split(), "--server-cmd", "s {address}", "--client-cmd", "t"])
     forwarded = pytest_arguments(args, [])
     for option in OPTIONS:
         assert option.plugin_flag in forwarded, option.name

@@ -192,7 +192,10 @@ def test_suite_without_a_server_is_a_usage_error(pytester: pytest.Pytester) -> N
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*needs --conformance-target ADDRESS or --conformance-server-cmd*"]
+        [
+            "*needs --conformance-target ADDRESS, --conformance-server-cmd COMMAND or "
+            "--conformance-client-cmd COMMAND*"
+        ]
     )
 
 

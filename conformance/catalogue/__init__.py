@@ -19,6 +19,7 @@ from conformance.catalogue._options import (
 )
 from conformance.catalogue._profiles import BY_NAME as PROFILES_BY_NAME
 from conformance.catalogue._profiles import (
+    CLIENT_PROFILE_NAMES,
     CORE,
     ENDPOINTS,
     LIMITS,
@@ -45,6 +46,7 @@ from conformance.catalogue._profiles import (
 )
 from conformance.catalogue._requirements import (
     BY_ID,
+    CLIENT_DOC,
     REQUIREMENTS,
     Level,
     Requirement,
@@ -55,6 +57,8 @@ from conformance.catalogue._requirements import (
 __all__ = [
     "BY_ID",
     "CERTIFICATE_SUFFIXES",
+    "CLIENT_DOC",
+    "CLIENT_PROFILE_NAMES",
     "CORE",
     "DEFAULT_LIMITS_MB",
     "DEFAULT_READY_TIMEOUT_S",

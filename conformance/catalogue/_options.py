@@ -18,6 +18,7 @@ from typing import Any
 from conformance.catalogue._profiles import (
     PLACEHOLDERS,
     PROFILE_NAMES,
+    PROFILES,
     placeholders_in,
     target_options,
 )
@@ -92,6 +93,13 @@ OPTIONS: tuple[Option, ...] = (
         "mode",
     ),
     Option(
+        "client-cmd",
+        "COMMAND",
+        "certify a client instead: the shell command of its testee program, which speaks JSON "
+        "lines on stdin/stdout (docs/client-conformance.md); runs the client-* profiles",
+        "mode",
+    ),
+    Option(
         "tls-ca",
         "FILE",
         "PEM of the CA that signed the server certificate" + _for_profiles("tls-ca"),
@@ -103,7 +111,8 @@ OPTIONS: tuple[Option, ...] = (
         "profile",
         "PROFILE",
         f"a profile to run, repeatable: {', '.join(PROFILE_NAMES)} (default: every profile the "
-        "drive mode allows; resnet only if the server deploys resnet50)",
+        "drive mode allows: the client-* ones with --client-cmd, the others otherwise; resnet "
+        "only if the server deploys resnet50)",
         "run",
         repeat=True,
         choices=PROFILE_NAMES,
@@ -167,6 +176,7 @@ class OptionsError(Exception):
 class RunOptions:
     target: str | None = None
     server_cmd: str | None = None
+    client_cmd: str | None = None
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -184,11 +194,13 @@ class RunOptions:
 
     def profiles_to_run(self) -> tuple[str, ...]:
         """The profiles the run reports on: --profile's, else those of the --requirement IDs,
-        else every profile (then narrowed to those the drive mode allows)."""
+        else every profile declared for this drive mode (then narrowed to those it allows)."""
         if self.profiles:
             return self.profiles
         wanted = {BY_ID[requirement].profile for requirement in self.requirements}
-        return tuple(p for p in PROFILE_NAMES if p in wanted or not wanted)
+        if wanted:
+            return tuple(p for p in PROFILE_NAMES if p in wanted)
+        return tuple(p.name for p in PROFILES if self.mode in p.drives)
 
     def value_of(self, option: str) -> Any:
         """The value of an option by its --NAME (as profile declarations name options)."""
@@ -196,11 +208,15 @@ class RunOptions:
 
     @property
     def mode(self) -> str:
+        if self.client_cmd is not None:
+            return "client-cmd"
         return "target" if self.target is not None else "server-cmd"
 
     @property
     def subject(self) -> str:
         """What is being certified, as the reports name it."""
+        if self.client_cmd is not None:
+            return self.client_cmd
         return self.target if self.target is not None else str(self.server_cmd)
 
 
@@ -305,12 +321,23 @@ def build(values: dict[str, Any]) -> RunOptions:
     if unknown:
         raise OptionsError(f"unknown options: {', '.join(sorted(unknown))}")
     target, server_cmd = values.get("target"), values.get("server_cmd")
-    if (target is None) == (server_cmd is None):
-        raise OptionsError("give exactly one of --target ADDRESS or --server-cmd COMMAND")
+    client_cmd = values.get("client_cmd")
+    if sum(mode is not None for mode in (target, server_cmd, client_cmd)) != 1:
+        raise OptionsError(
+            "give exactly one of --target ADDRESS, --server-cmd COMMAND or --client-cmd COMMAND"
+        )
     tls_ca = _readable("--tls-ca", values.get("tls_ca"))
     tls_cert = _readable("--tls-cert", values.get("tls_cert"))
     tls_key = _readable("--tls-key", values.get("tls_key"))
-    if target is not None:
+    if client_cmd is not None:
+        if not client_cmd.strip():
+            raise OptionsError("--client-cmd: empty command")
+        if tls_ca or tls_cert or tls_key or values.get("max_msg_mb_size") is not None:
+            raise OptionsError(
+                "--tls-ca/--tls-cert/--tls-key/--max-msg-mb-size describe a server; with "
+                "--client-cmd the harness runs its own servers"
+            )
+    elif target is not None:
         _check_target(target)
         if (tls_cert is None) != (tls_key is None):
             raise OptionsError("--tls-cert and --tls-key come together")
@@ -347,6 +374,7 @@ def build(values: dict[str, Any]) -> RunOptions:
     return RunOptions(
         target=target,
         server_cmd=server_cmd,
+        client_cmd=client_cmd,
         tls_ca=tls_ca,
         tls_cert=tls_cert,
         tls_key=tls_key,

@@ -163,6 +163,9 @@ LIMITS = EndpointSpec("limits", limited=True, fixture="conformance_limits")
 
 _ALWAYS = Needs()
 _TLS_CMD = Needs(placeholders=("certificate", "private_key"))
+# Client profiles run only with --client-cmd; what the testee supports decides the rest (its
+# hello's features, per requirement: conformance.catalogue's Requirement.feature).
+_CLIENT = {"client-cmd": _ALWAYS}
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
@@ -250,9 +253,58 @@ PROFILES: tuple[Profile, ...] = (
         not_applicable_prefix="the server does not deploy resnet50: a probe ",
         note="unless named, only when resnet50 answers a probe",
     ),
+    # --- clients: the harness runs the servers and drives a client's testee (JSON lines) -----
+    Profile(
+        "client-core",
+        "a client over plaintext TCP: request encoding, reply decoding, failed calls, async "
+        "calls, deadlines",
+        _CLIENT,
+        (),
+        ("test_clients_core",),
+        note="async and deadline checks only for a testee that declares them",
+    ),
+    Profile(
+        "client-uds",
+        "the client over a unix domain socket",
+        _CLIENT,
+        (),
+        ("test_clients_uds",),
+        note="a testee that declares the uds feature",
+    ),
+    Profile(
+        "client-tls",
+        "one-way TLS with a custom CA; a certificate from another CA or for another host refused",
+        _CLIENT,
+        (),
+        ("test_clients_tls",),
+        note="a testee that declares the tls feature",
+    ),
+    Profile(
+        "client-mtls",
+        "mutual TLS: the client presents the certificate it is given",
+        _CLIENT,
+        (),
+        ("test_clients_mtls",),
+        note="a testee that declares the mtls feature",
+    ),
+    Profile(
+        "client-limits",
+        "messages above gRPC's 4 MiB default both ways; a server's RESOURCE_EXHAUSTED",
+        _CLIENT,
+        (),
+        ("test_clients_limits",),
+    ),
+    Profile(
+        "client-strict",
+        "SHOULD-level: upstream's Python value mappings and error texts",
+        _CLIENT,
+        (),
+        ("test_clients_strict",),
+    ),
 )  # fmt: skip
 
 PROFILE_NAMES: tuple[str, ...] = tuple(p.name for p in PROFILES)
+CLIENT_PROFILE_NAMES: tuple[str, ...] = tuple(p.name for p in PROFILES if "client-cmd" in p.drives)
 BY_NAME: dict[str, Profile] = {p.name: p for p in PROFILES}
 ENDPOINTS: tuple[EndpointSpec, ...] = tuple(
     dict.fromkeys(spec for profile in PROFILES for spec in profile.endpoints)
@@ -287,6 +339,7 @@ def _check_profiles() -> None:
 _check_profiles()
 
 __all__ = [
+    "CLIENT_PROFILE_NAMES",
     "CORE",
     "ENDPOINTS",
     "LIMITS",

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from conformance.catalogue._profiles import PROFILE_NAMES, PROFILES
+from conformance.catalogue._profiles import CLIENT_PROFILE_NAMES, PROFILE_NAMES, PROFILES
 
 Level = Literal["MUST", "SHOULD"]
 
@@ -26,7 +26,14 @@ class Requirement:
     level: Level
     profile: str
     sentence: str
-    source: str  # anchors of docs/protocol.md (<a id="...">) that specify it, comma-separated
+    source: str  # anchors (<a id="...">) that specify it, comma-separated, of docs/protocol.md
+    # (server profiles) or docs/client-conformance.md (client profiles: see ``document``)
+    feature: str | None = None  # client profiles: the testee's hello must declare it, else N/A
+
+    @property
+    def document(self) -> str:
+        """The doc (relative to docs/) whose anchors ``source`` names."""
+        return CLIENT_DOC_NAME if self.profile in CLIENT_PROFILE_NAMES else "protocol.md"
 
     @property
     def anchors(self) -> list[str]:
@@ -34,10 +41,22 @@ class Requirement:
 
 
 PROTOCOL_DOC = "docs/protocol.md"
+CLIENT_DOC_NAME = "client-conformance.md"
+CLIENT_DOC = f"docs/{CLIENT_DOC_NAME}"
 
 
 def _r(id_: str, level: Level, profile: str, source: str, sentence: str) -> Requirement:
     return Requirement(id=id_, level=level, profile=profile, sentence=sentence, source=source)
+
+
+def _c(
+    id_: str, level: Level, profile: str, source: str, sentence: str, feature: str | None = None
+) -> Requirement:
+    """A client requirement (``--client-cmd``): ``CL-`` IDs, not ``CLIENT-``, because the four
+    ``CLIENT-*`` IDs of profile core (a server checked through the reference client) were
+    published first and an ID keeps its meaning; sources are anchors of docs/client-conformance.md.
+    """
+    return Requirement(id_, level, profile, sentence, source, feature)
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -287,6 +306,92 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("RESNET-TOP5-SAME-IMAGE", "MUST", "resnet", "kit-resnet50",
        "the same image twice in one classify_top5 request gets the same five labels and the same "
        "scores (within 1e-4 relative) twice."),
+    # === clients (--client-cmd): what a client does, judged through its testee ==================
+
+    # --- client-core: the testee itself --------------------------------------------------------
+    _c("CL-CORE-HELLO", "MUST", "client-core", "testee",
+       "the testee's first stdout line is a hello naming the client and listing its features, "
+       "and its stdout carries nothing but protocol lines, also when a call fails."),
+    # --- client-core: requests -----------------------------------------------------------------
+    _c("CL-CORE-REQUEST-ARRAYS", "MUST", "client-core", "values",
+       "an n-d array of any of the 12 numeric dtypes (ranks 0 to 6, empty ones included, any "
+       "bit pattern) is sent with that dtype, dims equal to its shape ([] for 0-d) and its "
+       "little-endian C-order bytes, bit-exact."),
+    _c("CL-CORE-REQUEST-SCALARS", "MUST", "client-core", "values",
+       "a typed scalar is sent with its own dtype and its one element bit-exact, dims [] or [1]."),
+    _c("CL-CORE-REQUEST-PLAIN", "MUST", "client-core", "values",
+       "the language's int, float and bool are sent as one element (dims [] or [1]) of an "
+       "integer, floating or MS_BOOL dtype holding exactly the value; text as MS_STRING and bytes "
+       "as MS_BYTES, each one bytes_val element (UTF-8 for text)."),
+    _c("CL-CORE-REQUEST-INSTANCES", "MUST", "client-core", "values",
+       "the instances are sent in the order given, each with exactly the input names given "
+       "(Unicode names included) and each name with its own value."),
+    _c("CL-CORE-REQUEST-SPEC", "MUST", "client-core", "values",
+       "servable name, method name and version are sent as given (version 0 as 0)."),
+    # --- client-core: replies ------------------------------------------------------------------
+    _c("CL-CORE-REPLY-ARRAYS", "MUST", "client-core", "results",
+       "a numeric output of any dtype and dims becomes an array of that dtype with the wire dims "
+       "as its shape (dims [] a 0-d array, empty ones included), bit-exact."),
+    _c("CL-CORE-REPLY-TEXT", "MUST", "client-core", "results",
+       "an MS_STRING output becomes the UTF-8 text, an MS_BYTES output the raw bytes, and one "
+       "with several bytes_val elements a list of them in order."),
+    _c("CL-CORE-REPLY-ORDER", "MUST", "client-core", "results",
+       "a reply of N instances becomes N results in the reply's order, each with exactly its own "
+       "outputs."),
+    _c("CL-CORE-REPLY-REQUEST-ERROR", "MUST", "client-core", "results",
+       "a reply of no instances and one error with a non-zero code becomes the request-level "
+       "error result carrying the error's text."),
+    _c("CL-CORE-REPLY-MIXED", "MUST", "client-core", "results",
+       "a reply of N instances and N errors becomes N results in order: an error result with the "
+       "text where the code is non-zero, the outputs where it is 0."),
+    _c("CL-CORE-REPLY-MALFORMED", "MUST", "client-core", "results",
+       "a reply whose error count is neither 0, 1 nor the instance count is refused: an error "
+       "result or a raise, never instance results."),
+    _c("CL-CORE-RPC-STATUS", "MUST", "client-core", "served",
+       "a call the server ends with a non-OK gRPC status becomes an error result or a raise, and "
+       "the testee keeps serving calls."),
+    _c("CL-CORE-SERVER-DOWN", "MUST", "client-core", "served",
+       "a call to an address where nothing listens becomes an error result or a raise within "
+       "5 s, and the testee keeps serving calls."),
+    _c("CL-CORE-ASYNC", "MUST", "client-core", "calls, served",
+       "an asynchronous call gives the result a synchronous one gives, and a failed one an "
+       "error result or a raise.", "async"),
+    _c("CL-CORE-DEADLINE", "MUST", "client-core", "served",
+       "a call with a timeout to a server that stalls ends with an error result or a raise "
+       "within the timeout plus 3 s.", "deadline"),
+    # --- transports --------------------------------------------------------------------------
+    _c("CL-UDS-CALL", "MUST", "client-uds", "served",
+       "over a `unix:PATH` address the request arrives intact and the reply is decoded.", "uds"),
+    _c("CL-TLS-CUSTOM-CA", "MUST", "client-tls", "served",
+       "over one-way TLS, trusting the CA file given, the call is made and its reply decoded.",
+       "tls"),
+    _c("CL-TLS-REFUSE-OTHER-CA", "MUST", "client-tls", "served",
+       "a server certificate from a CA the client was not told to trust is refused: an error "
+       "result or a raise, and no request reaches the server.", "tls"),
+    _c("CL-TLS-REFUSE-WRONG-HOST", "MUST", "client-tls", "served",
+       "a server certificate from the trusted CA for another host name is refused: an error "
+       "result or a raise, and no request reaches the server.", "tls"),
+    _c("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "served",
+       "with a client certificate and key given, the client presents them to a server that "
+       "requires one, and the call is made.", "mtls"),
+    # --- limits ------------------------------------------------------------------------------
+    _c("CL-LIMITS-LARGE-REQUEST", "MUST", "client-limits", "served",
+       "a request of about 6 MiB (over gRPC's 4 MiB default) is sent intact."),
+    _c("CL-LIMITS-LARGE-REPLY", "MUST", "client-limits", "served",
+       "a reply of about 6 MiB (over gRPC's 4 MiB default receive limit) is decoded intact."),
+    _c("CL-LIMITS-RESOURCE-EXHAUSTED", "MUST", "client-limits", "served",
+       "a request over the server's message limit (RESOURCE_EXHAUSTED) becomes an error result "
+       "or a raise, and the testee keeps serving calls."),
+    # --- strict (SHOULD) ---------------------------------------------------------------------
+    _c("CL-STRICT-PLAIN-MAPPING", "SHOULD", "client-strict", "upstream-mapping",
+       "plain values are sent as upstream's Python client sends them, all with dims [1]: int as "
+       "MS_INT64 (MS_UINT64 from 2^63 to 2^64-1), float as MS_FLOAT64, bool as MS_BOOL, text as "
+       "MS_STRING, bytes as MS_BYTES."),
+    _c("CL-STRICT-SCALAR-DIMS", "SHOULD", "client-strict", "upstream-mapping",
+       "a typed scalar is sent with dims [] (upstream: a numpy scalar)."),
+    _c("CL-STRICT-RPC-ERROR-TEXT", "SHOULD", "client-strict", "upstream-mapping",
+       "a synchronous call that fails in gRPC returns (not raises) the error result "
+       "`Grpc Error, (14, 'unavailable'), ...` for a dead server, as upstream's client does."),
 )  # fmt: skip
 
 BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}
@@ -310,6 +415,8 @@ def _check_catalogue() -> None:
             raise AssertionError(f"{req.id}: unknown profile {req.profile}")
         if not req.id.replace("-", "").isalnum() or req.id.upper() != req.id:
             raise AssertionError(f"{req.id}: IDs are upper-case words joined by '-'")
+        if (req.profile in CLIENT_PROFILE_NAMES) != req.id.startswith("CL-"):
+            raise AssertionError(f"{req.id}: CL- IDs are exactly the client profiles' ones")
         seen.add(req.id)
 
 
@@ -335,6 +442,12 @@ def render_markdown() -> str:
         "upstream's `mindspore_serving.client`, against the server. How to run the suite: "
         "[certifying.md](certifying.md).",
         "",
+        "The `client-*` profiles certify a *client* instead (`--client-cmd`, through its testee "
+        "program): their IDs start with `CL-`, their SHOULD profile is `client-strict`, and "
+        "their sources are sections of [client-conformance.md](client-conformance.md). A "
+        "requirement marked with a feature is not applicable unless the testee's hello "
+        "declares that feature.",
+        "",
         "## Profiles",
         "",
         "| profile | covers | runs when |",
@@ -346,6 +459,8 @@ def render_markdown() -> str:
         lines.append("|---|---|---|---|")
         for req in by_profile(profile.name):
             sentence = req.sentence.replace("|", "\\|")
-            links = ", ".join(f"[{a}](protocol.md#{a})" for a in req.anchors)
+            if req.feature is not None:
+                sentence += f" (feature `{req.feature}`)"
+            links = ", ".join(f"[{a}]({req.document}#{a})" for a in req.anchors)
             lines.append(f"| `{req.id}` | {req.level} | {sentence} | {links} |")
     return "\n".join(lines) + "\n"

@@ -35,6 +35,7 @@ from conformance.catalogue import (
     RunOptions,
     TLSMode,
     Transport,
+    by_profile,
     placeholders_in,
 )
 from conformance.drive._endpoints import Endpoint
@@ -51,6 +52,7 @@ from conformance.drive._probe import (
     predict_once,
     wait_ready,
 )
+from conformance.drive._testee import TesteeFailure, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 
@@ -340,14 +342,21 @@ def start(
             launched.processes.extend(processes.values())
             _wait_all(configs, processes, deadline)
             endpoints = {n: e for c in configs.values() for n, e in c.endpoints.items()}
+        elif options.client_cmd is not None:
+            # The client's servers are the suites' own recording servers (conformance.drive's
+            # ClientSession): nothing to start here but a first testee, for its features.
+            endpoints = {}
+            not_applicable.update(_testee_features(options.client_cmd, wanted, deadline))
         else:
             endpoints = _target_endpoints(wanted, options)
             wait_ready(endpoints[CORE.name], deadline, probe=or_plaintext(predict_once))
         for name in sorted(wanted):
             # A profile the run did not name may be ruled out by its declared probe.
             profile = PROFILES_BY_NAME[name]
+            if profile.applies_if is None or options.profiles or not profile.endpoints:
+                continue
             endpoint = endpoints.get(profile.endpoints[0].name)
-            if profile.applies_if is None or options.profiles or endpoint is None:
+            if endpoint is None:
                 continue
             why = _resolve(profile.applies_if)(endpoint, max(5.0, deadline - time.monotonic()))
             if why is not None:
@@ -368,6 +377,25 @@ def start(
         launched.stop()
         raise
     return context, launched
+
+
+def _testee_features(command: str, wanted: set[str], deadline: float) -> dict[str, str]:
+    """Profile -> why not, for the client profiles none of whose requirements the testee's
+    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
+    rules nothing out: its checks run, and fail on that."""
+    try:
+        process = TesteeProcess(command, hello_timeout=max(5.0, deadline - time.monotonic()))
+    except TesteeFailure:
+        return {}
+    process.close()
+    features = process.hello.features
+    reasons: dict[str, str] = {}
+    for name in sorted(wanted):
+        needed = [r.feature for r in by_profile(name)]
+        if needed and all(f is not None and f not in features for f in needed):
+            listed = ", ".join(sorted({str(f) for f in needed}))
+            reasons[name] = f"the testee's hello does not declare the feature {listed}"
+    return reasons
 
 
 def _resolve(path: str) -> Callable[[Endpoint, float], str | None]:

@@ -40,6 +40,8 @@ class TLSFiles:
     expired_client_key: str
     foreign_client_cert: str  # issued by the untrusted CA
     foreign_client_key: str
+    foreign_server_cert: str  # for SERVER_NAMES, issued by the untrusted CA (client profiles)
+    foreign_server_key: str
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -58,7 +60,7 @@ def _write(directory: str, name: str, data: bytes) -> str:
 
 
 def make_tls_files(directory: str) -> TLSFiles:
-    """Issue every certificate the tls and mtls profiles need into ``directory``."""
+    """Issue every certificate the tls, mtls and client-* profiles need into ``directory``."""
     now = dt.datetime.now(dt.UTC)
     long_ago, yesterday = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
     ca = trustme.CA(organization_name="conformance trusted CA")
@@ -70,6 +72,7 @@ def make_tls_files(directory: str) -> TLSFiles:
         "client": ca.issue_cert(CLIENT_NAME),
         "expired_client": ca.issue_cert(CLIENT_NAME, not_before=long_ago, not_after=yesterday),
         "foreign_client": other.issue_cert(CLIENT_NAME),
+        "foreign_server": other.issue_cert(*SERVER_NAMES),
     }
     paths: dict[str, str] = {
         "directory": directory,

@@ -25,7 +25,7 @@ def _facts(summary: Report) -> list[tuple[str, str]]:
     seed = "derandomized (gating run)" if hypo.derandomized else f"seed {hypo.seed}"
     subject = summary.subject
     facts = [
-        ("Server", f"{summary.mode} `{subject}`"),
+        ("Client" if summary.client_cmd else "Server", f"{summary.mode} `{subject}`"),
         ("Suite", f"{summary.suite.name} {summary.suite.version}"),
         ("Date", summary.finished_at),
         ("Hypothesis", seed + (", thorough" if hypo.thorough else "")),

@@ -130,6 +130,7 @@ class Report:
     mode: str
     target: str | None
     server_cmd: str | None
+    client_cmd: str | None
     profiles_requested: list[str]
     profiles_explicit: bool
     result: RunResult
@@ -171,7 +172,7 @@ class Report:
 
     @property
     def subject(self) -> str:
-        return self.target or str(self.server_cmd)
+        return self.target or self.client_cmd or str(self.server_cmd)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"schema_version": self.schema_version}
@@ -327,6 +328,7 @@ def summarize(
         mode=context.mode,
         target=options.target,
         server_cmd=options.server_cmd,
+        client_cmd=options.client_cmd,
         profiles_requested=list(context.requested),
         profiles_explicit=context.explicit,
         result=_result(exit_status, profiles, requirements),

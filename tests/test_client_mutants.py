@@ -1,0 +1,51 @@
+"""The client suite catches broken clients.
+
+Every mutant of tests/client_mutants (the reference client's testee with one rule broken) is
+certified by the harness (``conformance --client-cmd``) on the requirements its entry names: the
+run must exit 1 with each of them failed. The same script unbroken (``none``) must pass every
+client profile, so the failures come from the mutations. The meta-test requires every MUST
+client requirement to be tripped by some mutant.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from client_mutants.catalogue import MUTANTS, ClientMutant
+
+from conformance.api import certify
+from conformance.catalogue import CLIENT_PROFILE_NAMES
+from conformance.verify.clients import CLIENT_BY_ID
+
+TESTEE = Path(__file__).resolve().parent / "client_mutants" / "testee.py"
+RUN_TIMEOUT_S = 300.0
+
+
+def command(name: str) -> str:
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(TESTEE))} {name}"
+
+
+def test_control_passes_every_client_profile() -> None:
+    done = certify(client_cmd=command("none"), timeout_s=RUN_TIMEOUT_S)
+    assert done.exit_status == 0, done.output[-3000:]
+    assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_is_caught(mutant: ClientMutant) -> None:
+    args = [word for i in mutant.trips for word in ("--requirement", i)]
+    done = certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
+    assert done.exit_status == 1, done.output[-3000:]
+    outcomes = {r["id"]: r["outcome"] for r in done.report["requirements"]}
+    survived = [i for i in mutant.trips if outcomes.get(i) != "failed"]
+    assert survived == [], f"{mutant.name} ({mutant.breaks}) was not caught by {survived}"
+
+
+def test_every_must_client_requirement_is_tripped_by_a_mutant() -> None:
+    tripped = {requirement for mutant in MUTANTS for requirement in mutant.trips}
+    assert tripped <= set(CLIENT_BY_ID)
+    must = {i for i, r in CLIENT_BY_ID.items() if r.level == "MUST"}
+    assert must - tripped == set()
