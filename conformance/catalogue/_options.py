@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -197,6 +198,20 @@ class RunOptions:
     @property
     def mode(self) -> str:
         return "target" if self.target is not None else "server-cmd"
+
+    def rerun_command(self, requirement: str, seed: int | None) -> str:
+        """The ``conformance`` command line that checks ``requirement`` again, as this run did
+        (the same server, TLS files, limits and hypothesis seed: derandomized runs repeat
+        their examples, a seeded run needs its --seed)."""
+        words = ["conformance"]
+        for name in ("target", "server-cmd", "tls-ca", "tls-cert", "tls-key", "max-msg-mb-size"):
+            value = self.value_of(name)
+            if value is not None:
+                words += [f"--{name}", str(value)]
+        if seed is not None:
+            words += ["--seed", str(seed)]
+        words += ["--requirement", requirement]
+        return shlex.join(words)
 
     @property
     def subject(self) -> str:
