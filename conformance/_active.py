@@ -226,15 +226,19 @@ class ConformanceRun:
         ours = (PROPERTY_ID, PROPERTY_FAILED, PROPERTY_DETAIL)
         requirement_id = dict(report.user_properties).get(PROPERTY_ID)
         report.user_properties[:] = [p for p in report.user_properties if p[0] not in ours]
-        if requirement_id is not None and report.when == "setup":
+        if requirement_id is not None and report.when == "teardown":  # after any <failure>
             self._junit_note(report, f"conformance requirement: {requirement_id}")
 
     def _junit_note(self, report: pytest.TestReport, text: str) -> None:
+        import xml.etree.ElementTree as ET
+
         from _pytest.junitxml import xml_key
 
-        xml = self.config.stash.get(xml_key, None)
-        if xml is not None:
-            xml.node_reporter(report)._add_simple("system-out", text)
+        junit = self.config.stash.get(xml_key, None)
+        if junit is not None:
+            node = ET.Element("system-out")
+            node.text = text
+            junit.node_reporter(report).append(node)
 
     # -- finish --------------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)

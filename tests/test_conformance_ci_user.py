@@ -1,0 +1,254 @@
+"""The harness as a CI user meets it: a dead target named at once, readable usage errors and
+listings, a server that rejects one profile's configuration failing that profile only, JUnit
+XML without testcase properties, interrupted runs called so, and the HTML certificate as a
+browser renders it (Debian's chromium; skipped where none is installed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import REQUIREMENTS
+from conformance.drive import free_tcp_address, make_scratch
+
+HERE = Path(__file__).resolve()
+BROKEN_SERVER = HERE.parent / "test_plugin_exit_codes.py"
+BROKEN_CMD = (
+    f"{shlex.quote(sys.executable)} {shlex.quote(str(BROKEN_SERVER))} --address {{address}}"
+)
+REFERENCE = f"{shlex.quote(sys.executable)} -m reference_server --address {{address}}"
+RUN_TIMEOUT_S = 300
+FAST_S = 15.0  # a dead target is known in milliseconds; generous for a loaded machine
+
+
+def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        env=env,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_refused_connection_is_named_at_once(tmp_path: Path) -> None:
+    began = time.monotonic()
+    status, output = conformance("--target", free_tcp_address(), cwd=tmp_path)
+    assert status == 2, output
+    assert "connection refused" in output and "DEADLINE_EXCEEDED" not in output
+    assert time.monotonic() - began < FAST_S
+
+
+def test_a_missing_socket_file_is_named_at_once(tmp_path: Path) -> None:
+    status, output = conformance("--target", f"unix:{tmp_path}/absent.sock", cwd=tmp_path)
+    assert status == 2 and "no such socket file" in output, output
+
+
+def test_a_target_that_accepts_but_is_still_starting_is_waited_for(tmp_path: Path) -> None:
+    # Accepts connections, never answers gRPC: not refused, so the harness waits its timeout.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        began = time.monotonic()
+        status, output = conformance("--target", address, "--ready-timeout", "3", cwd=tmp_path)
+    assert status == 2 and "did not answer a Predict" in output, output
+    assert "connection refused" not in output
+    assert time.monotonic() - began >= 3
+
+
+def test_list_requirements_as_json(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "--list-requirements", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    rows = json.loads(done.stdout)
+    assert [row["id"] for row in rows] == [r.id for r in REQUIREMENTS]
+    assert set(rows[0]) == {"id", "level", "profile", "sentence"}
+
+
+def test_a_closed_pipe_is_no_traceback() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "--list-requirements"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader (`| head`) is gone before the first line
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_every_usage_error_is_one_line(tmp_path: Path) -> None:
+    for args in (["--profile", "nope", "--target", "127.0.0.1:9"], ["--no-such-option"]):
+        status, output = conformance(*args, cwd=tmp_path)
+        assert status == 2
+        assert output.count("\n") == 1 and output.startswith("conformance: error: "), output
+        assert "usage:" not in output
+
+
+def test_the_scratch_folder_is_under_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    scratch = make_scratch()
+    assert Path(scratch).parent == tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / ("x" * 120)))
+    assert Path(make_scratch()).parent == Path("/tmp")  # too long for a unix socket inside
+    os.rmdir(scratch)
+
+
+def test_a_server_that_rejects_unix_addresses_fails_that_profile_only(tmp_path: Path) -> None:
+    # Starts for TCP, exits with its own message for a unix:PATH: the uds profile FAILS with
+    # that message (exit 1, not 2); core still gets its verdict and every report is written.
+    refusing = (
+        "case {address} in unix:*) echo 'this server has no unix socket support' >&2; exit 1;; "
+        f"esac; exec {REFERENCE}"
+    )
+    report, certificate = tmp_path / "r.json", tmp_path / "c.md"
+    status, output = conformance(
+        "--server-cmd",
+        refusing,
+        "--requirement",
+        "CORE-SPEC-ECHO",
+        "--requirement",
+        "UDS-ERRORS",
+        "--json-report",
+        str(report),
+        "--certificate",
+        str(certificate),
+        cwd=tmp_path,
+    )
+    assert status == 1, output
+    data = json.loads(report.read_text())
+    assert data["profiles"]["uds"]["verdict"] == "failed"
+    assert "exited with status 1" in data["profiles"]["uds"]["reason"]
+    outcomes = {r["id"]: r for r in data["requirements"]}
+    assert outcomes["UDS-ERRORS"]["outcome"] == "failed"
+    assert "no unix socket support" in outcomes["UDS-ERRORS"]["failures"][0]["message"]
+    assert outcomes["CORE-SPEC-ECHO"]["outcome"] == "passed"
+    assert data["profiles"]["core"]["verdict"] == "incomplete"  # one requirement asked for
+    assert "no unix socket support" in output
+    assert "uds" in certificate.read_text() and "FAILED" in certificate.read_text()
+
+
+def test_junit_xml_has_no_testcase_properties(tmp_path: Path) -> None:
+    junit = tmp_path / "j.xml"
+    status, output = conformance(
+        "--server-cmd",
+        BROKEN_CMD,
+        "--requirement",
+        "CORE-SPEC-ECHO",
+        "--junitxml",
+        str(junit),
+        cwd=tmp_path,
+    )
+    assert status == 1, output
+    root = ET.parse(junit).getroot()
+    cases = root.findall(".//testcase")
+    assert cases and all(case.find("properties") is None for case in cases)
+    assert all(set(case.attrib) <= {"classname", "name", "time", "file", "line"} for case in cases)
+    assert any("CORE-SPEC-ECHO" in (out.text or "") for out in root.iter("system-out"))
+    assert root.tag == "testsuites" and root.find("testsuite") is not None
+
+
+def test_sigterm_is_reported_as_an_interruption(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "--server-cmd",
+            BROKEN_CMD,
+            "--profile",
+            "core",
+            "--json-report",
+            str(report),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    line = ""
+    while "ready" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline()
+    time.sleep(3)  # into the tests
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, output
+    assert "interrupted (SIGTERM)" in output
+    data = json.loads(report.read_text())
+    assert data["interrupted_by"] == "SIGTERM" and data["result"] == "not-finished"
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium installed (apt-get install chromium)")
+def test_the_html_certificate_in_a_browser(tmp_path: Path) -> None:
+    certificate, report = tmp_path / "c.html", tmp_path / "r.json"
+    status, output = conformance(
+        "--server-cmd",
+        BROKEN_CMD,
+        "--profile",
+        "core",
+        "-k",
+        "test_spec_echo or test_string",
+        "--certificate",
+        str(certificate),
+        "--json-report",
+        str(report),
+        cwd=tmp_path,
+    )
+    assert status == 1, output
+    browser = [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu"]
+    env = {**os.environ, "HOME": str(tmp_path)}  # chromium writes its profile there
+    dom = subprocess.run(
+        [*browser, "--dump-dom", certificate.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    ).stdout
+    assert "<h1>MindSpore Serving conformance certificate</h1>" in dom
+    assert "`" not in dom.split("<body>", 1)[1].split("<pre", 1)[0]  # no Markdown as text
+    assert 'class="failed"' in dom and "<b>FAILED</b>" in dom
+    assert "--requirement CORE-SPEC-ECHO" in dom  # the rerun command
+    assert "Profiles not requested" in dom and "<code>tls</code>" in dom
+    data = json.loads(report.read_text())
+    assert data["environment"]["grpc"] in dom
+    screenshot = tmp_path / "c.png"
+    subprocess.run(
+        [*browser, f"--screenshot={screenshot}", "--window-size=1200,1600", certificate.as_uri()],
+        capture_output=True,
+        timeout=120,
+        env=env,
+        check=True,
+    )
+    png = screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    keep = os.environ.get("CONFORMANCE_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(screenshot, keep)
