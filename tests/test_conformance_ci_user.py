@@ -234,7 +234,7 @@ def test_the_html_certificate_in_a_browser(tmp_path: Path) -> None:
     ).stdout
     assert "<h1>MindSpore Serving conformance certificate</h1>" in dom
     assert "`" not in dom.split("<body>", 1)[1].split("<pre", 1)[0]  # no Markdown as text
-    assert 'class="failed"' in dom and "<b>FAILED</b>" in dom
+    assert 'class="failed"' in dom and "<b>FAILED</b>" in dom and "<b>NOT CONFORMANT</b>" in dom
     assert "--requirement CORE-SPEC-ECHO" in dom  # the rerun command
     assert "Profiles not requested" in dom and "<code>tls</code>" in dom
     data = json.loads(report.read_text())

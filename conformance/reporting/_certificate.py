@@ -110,7 +110,18 @@ def markdown(summary: Report) -> str:
 
 def html_page(summary: Report) -> str:
     esc = html.escape
-    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _facts(summary))
+    result_class = "passed" if summary.conformant else "failed"
+    if summary.result.value == "incomplete":
+        result_class = "incomplete"
+
+    def fact(key: str, value: str) -> str:
+        if key == "Result":  # coloured as the verdicts are
+            return (
+                f"<tr class='{result_class}'><th>{esc(key)}</th><td><b>{esc(value)}</b></td></tr>"
+            )
+        return f"<tr><th>{esc(key)}</th><td>{esc(value)}</td></tr>"
+
+    facts = "".join(fact(k, v) for k, v in _facts(summary))
     rows = "".join(
         f"<tr class='{esc(p.verdict)}'><td><code>{esc(name)}</code></td>"
         f"<td><b>{esc(_VERDICT_WORDS[p.verdict])}</b></td>"
@@ -155,7 +166,7 @@ def html_page(summary: Report) -> str:
         "<title>MindSpore Serving conformance certificate</title><style>"
         "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .6em;"
-        "text-align:left}pre{background:#f4f4f4;padding:.5em;overflow-x:auto}"
+        "text-align:left}pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;word-break:break-all}"
         ".passed b,.passed-with-expected-failures b{color:#070}.failed b{color:#b00}"
         ".incomplete b,.not-run b{color:#a60}.not-applicable b{color:#666}"
         "</style></head><body>\n<h1>MindSpore Serving conformance certificate</h1>\n"
