@@ -65,6 +65,7 @@ examples:
   conformance --target 127.0.0.1:5500 --profile core --json-report report.json
   conformance --target 127.0.0.1:5500 --requirement CORE-SPEC-ECHO   (rerun one requirement)
   conformance --target 127.0.0.1:5500 -- -k echo -x     (arguments after -- go to pytest)
+  conformance --list-requirements json | jq '.[].id'
 """
 
 
@@ -95,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-k", metavar="EXPRESSION", dest="keyword", help="only tests matching (pytest -k)"
     )
-    run.add_argument("-v", "--verbose", action="count", default=0, help="more output (repeatable)")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more output (repeatable); -v: each failure's full traceback",
+    )
     run.add_argument("-q", "--quiet", action="count", default=0, help="less output (repeatable)")
     groups["reports"].add_argument("--junitxml", metavar="FILE", help="JUnit XML (pytest's)")
     info = parser.add_argument_group("catalogue")
