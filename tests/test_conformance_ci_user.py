@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -252,3 +253,30 @@ def test_the_html_certificate_in_a_browser(tmp_path: Path) -> None:
     keep = os.environ.get("CONFORMANCE_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, keep)
+
+
+def test_a_check_waits_for_a_connection_that_is_slow_to_come() -> None:
+    # A loaded machine accepts late: the suite's call waits within its deadline instead of
+    # failing with UNAVAILABLE (the false failure a busy CI machine once produced).
+    from support.servers import running_server
+
+    from conformance.drive import Endpoint
+    from conformance.verify import kit
+    from conformance.verify.wire import RpcFailure, Target
+    from protos import codec
+
+    address = free_tcp_address()
+    started = threading.Event()
+
+    def start_late() -> None:
+        time.sleep(1.5)
+        with running_server(address=address):
+            started.set()
+            time.sleep(10)
+
+    thread = threading.Thread(target=start_late, daemon=True)
+    thread.start()
+    with Target(Endpoint("core", address)) as server:
+        reply = server.call(kit.echo_request([codec.text_tensor("late")]), 20.0)
+    assert started.is_set() and not isinstance(reply, RpcFailure), reply
+    thread.join(timeout=30)

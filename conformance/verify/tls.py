@@ -27,7 +27,9 @@ def assert_refused(endpoint: Endpoint, what: str) -> None:
     """A fresh connection to ``endpoint`` fails with UNAVAILABLE (a refused handshake)."""
     __tracebackhide__ = True
     with Target(endpoint, isolated=True) as server:
-        outcome = server.call(kit.echo_request([codec.text_tensor("must not arrive")]), TIMEOUT_S)
+        # No wait for ready: the refused handshake itself is the answer.
+        request = kit.echo_request([codec.text_tensor("must not arrive")])
+        outcome = server.call(request, TIMEOUT_S, wait_for_ready=False)
     if not isinstance(outcome, RpcFailure):
         assertions.fail(
             f"{what}: the call was served ({assertions.describe(outcome)}); it must be refused"
