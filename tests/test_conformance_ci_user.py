@@ -31,7 +31,7 @@ BROKEN_CMD = (
 )
 REFERENCE = f"{shlex.quote(sys.executable)} -m reference_server --address {{address}}"
 RUN_TIMEOUT_S = 300
-FAST_S = 15.0  # a dead target is known in milliseconds; generous for a loaded machine
+FAST_S = 120.0  # a dead target is known in milliseconds; the start of Python on a loaded machine
 
 
 def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -48,10 +48,11 @@ def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tup
 
 def test_a_refused_connection_is_named_at_once(tmp_path: Path) -> None:
     began = time.monotonic()
-    status, output = conformance("--target", free_tcp_address(), cwd=tmp_path)
+    address = free_tcp_address()
+    status, output = conformance("--target", address, "--ready-timeout", "300", cwd=tmp_path)
     assert status == 2, output
-    assert "connection refused" in output and "DEADLINE_EXCEEDED" not in output
-    assert time.monotonic() - began < FAST_S
+    assert f"connection refused at {address}" in output and "DEADLINE_EXCEEDED" not in output
+    assert time.monotonic() - began < FAST_S  # not the ready timeout
 
 
 def test_a_missing_socket_file_is_named_at_once(tmp_path: Path) -> None:

@@ -121,6 +121,13 @@ def refused(endpoint: Endpoint, timeout_s: float) -> str | None:
     return None
 
 
+def fail_if_refused(endpoint: Endpoint) -> None:
+    """LaunchError at once for a target that refuses connections (it is not starting)."""
+    dead = refused(endpoint, _ATTEMPT_S)
+    if dead is not None:
+        raise LaunchError(f"target {dead}: is the server running?")
+
+
 def wait_ready(
     endpoint: Endpoint,
     deadline: float,
@@ -134,8 +141,8 @@ def wait_ready(
     while True:
         if process is not None and (status := process.exit_status()) is not None:
             raise process.failure(f"exited with status {status} before it was ready")
-        if process is None and (dead := refused(endpoint, _ATTEMPT_S)) is not None:
-            raise LaunchError(f"target {dead}: is the server running?")
+        if process is None:
+            fail_if_refused(endpoint)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             message = (

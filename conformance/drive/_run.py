@@ -47,6 +47,7 @@ from conformance.drive._launch import (
 )
 from conformance.drive._probe import (
     Probe,
+    fail_if_refused,
     handshake_once,
     or_plaintext,
     predict_once,
@@ -367,6 +368,8 @@ def start(
     launched = Launched(scratch)
     server_failures: dict[str, str] = {}
     try:
+        if options.target is not None:  # said before the TLS files take their time
+            fail_if_refused(Endpoint(CORE.name, options.target))
         os.mkdir(os.path.join(scratch, "tls"), 0o700)
         files = make_tls_files(os.path.join(scratch, "tls"))
         not_applicable = applicability(options)
