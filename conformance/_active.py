@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any, NoReturn
@@ -61,9 +62,17 @@ _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
 
 
-def _harness_error(message: str) -> NoReturn:
+class CommandLine:
+    """Registered by the ``conformance`` command (``pytest.main(plugins=...)``): the harness's
+    errors then come in the command's one format, ``conformance: error: ...``."""
+
+
+def _harness_error(message: str, config: pytest.Config) -> NoReturn:
     # A usage error: pytest prints it once, stops, unconfigures (stopping any server started)
     # and exits with 4, which the conformance command reports as 2.
+    if any(isinstance(p, CommandLine) for p in config.pluginmanager.get_plugins()):
+        print(f"conformance: error: {message}", file=sys.stderr, flush=True)
+        raise pytest.UsageError()  # no arguments: pytest prints nothing more
     raise pytest.UsageError(f"conformance: {message}")
 
 
@@ -76,7 +85,7 @@ def activate(config: pytest.Config) -> None:
     try:
         options = _options(config)
     except OptionsError as exc:
-        _harness_error(str(exc))
+        _harness_error(str(exc), config)
     workerinput = getattr(config, "workerinput", None)
     given: RunContext | None = None
     if workerinput is not None:  # an xdist worker: the controller started everything
@@ -140,7 +149,7 @@ class ConformanceRun:
                     self.options, self.seed, self.scratch, self._say
                 )
             except (LaunchError, OptionsError) as exc:
-                _harness_error(str(exc))
+                _harness_error(str(exc), self.config)
         assert self.context is not None
         self.config.stash[CONTEXT] = self.context
         guard.configure(self.scratch)  # after start(): the probes there mark nothing

@@ -234,7 +234,9 @@ def _main(argv: Sequence[str] | None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        status = pytest.main(pytest_arguments(args, extra))
+        from conformance._active import CommandLine
+
+        status = pytest.main(pytest_arguments(args, extra), plugins=[CommandLine()])
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)

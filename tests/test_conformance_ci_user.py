@@ -99,7 +99,13 @@ def test_a_closed_pipe_is_no_traceback() -> None:
 
 
 def test_every_usage_error_is_one_line(tmp_path: Path) -> None:
-    for args in (["--profile", "nope", "--target", "127.0.0.1:9"], ["--no-such-option"]):
+    usage = (
+        ["--profile", "nope", "--target", "127.0.0.1:9"],  # argparse's
+        ["--no-such-option"],
+        ["--target", "127.0.0.1:9", "--seed", "-1"],  # the harness's own checks
+        ["--target", free_tcp_address()],  # found once pytest runs
+    )
+    for args in usage:
         status, output = conformance(*args, cwd=tmp_path)
         assert status == 2
         assert output.count("\n") == 1 and output.startswith("conformance: error: "), output
