@@ -25,7 +25,9 @@ from conformance.catalogue._profiles import (
 from conformance.catalogue._requirements import BY_ID
 
 CERTIFICATE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
-DEFAULT_READY_TIMEOUT_S = 30.0
+# Generous: several servers importing numpy at once on a loaded CI machine take their time, and
+# a target that refuses connections is reported at once whatever this is.
+DEFAULT_READY_TIMEOUT_S = 60.0
 DEFAULT_RUN_TIMEOUT_S = 1800.0  # a gating run takes well under a minute; --thorough ten times it
 DEFAULT_LIMITS_MB = 1  # the small max_msg_mb_size the harness gives its limits server
 MAX_MSG_MB_SIZE = 512  # upstream's largest max_msg_mb_size
