@@ -287,3 +287,24 @@ def test_a_check_waits_for_a_connection_that_is_slow_to_come() -> None:
         reply = server.call(kit.echo_request([codec.text_tensor("late")]), 20.0)
     assert started.is_set() and not isinstance(reply, RpcFailure), reply
     thread.join(timeout=30)
+
+
+def test_the_rerun_command_repeats_the_run_for_one_requirement() -> None:
+    from conformance.catalogue import OPTIONS, build
+    from conformance.cli import build_parser
+
+    given = {o.dest: None for o in OPTIONS} | {
+        "server_cmd": "serve --address {address} --note 'it''s'",
+        "max_msg_mb_size": 2,
+        "thorough": True,
+        "profile": ["core", "limits"],
+        "requirement": [],
+    }
+    options = build(given)
+    command = options.rerun_command("LIMITS-UNDER-LIMIT-OK", 1234)
+    words = shlex.split(command)
+    assert words[0] == "conformance"
+    again = build_parser().parse_args(words[1:])
+    assert again.server_cmd == given["server_cmd"] and again.max_msg_mb_size == 2
+    assert again.thorough and again.seed == 1234
+    assert again.requirement == ["LIMITS-UNDER-LIMIT-OK"] and not again.profile

@@ -210,6 +210,8 @@ class RunOptions:
             value = self.value_of(name)
             if value is not None:
                 words += [f"--{name}", str(value)]
+        if self.thorough:  # the same examples need the same number of them
+            words.append("--thorough")
         if seed is not None:
             words += ["--seed", str(seed)]
         words += ["--requirement", requirement]
