@@ -69,10 +69,11 @@ def _failure_lines(r: RequirementReport) -> list[str]:
 
 def markdown(summary: Report) -> str:
     lines = ["# MindSpore Serving conformance certificate", ""]
-    lines += [
-        f"- **{key}:** `{value}`" if key == "Server" else f"- **{key}:** {value}"
-        for key, value in _facts(summary)
+    facts = [
+        (k, f"{summary.mode} `{summary.subject}`" if k == "Server" else v)
+        for k, v in _facts(summary)
     ]
+    lines += [f"- **{key}:** {value}" for key, value in facts]
     lines += [
         "",
         "## Profiles",
