@@ -8,7 +8,9 @@ Lifecycle (the controller, or the only process without xdist):
   conformance command reports as 2), keep hang marks in the scratch folder
   (conformance.drive.guard);
 * collection: deselect unrequested profiles and requirements, mark inapplicable ones;
-* each report: its requirement's outcome;
+* each test: fails at setup if its profile's server exited at start (its own message);
+* each report: its requirement's outcome; a failure as one compact block (the traceback with
+  -v) and its details for the reports; the requirement ID to JUnit as system-out;
 * sessionfinish: JSON report, certificate, exit status;
 * unconfigure: stop the servers.
 
