@@ -8,7 +8,9 @@ Lifecycle (the controller, or the only process without xdist):
   conformance command reports as 2), keep hang marks in the scratch folder
   (conformance.drive.guard);
 * collection: deselect unrequested profiles and requirements, mark inapplicable ones;
-* each report: its requirement's outcome;
+* each test: fails at setup if its profile's server exited at start (its own message);
+* each report: its requirement's outcome; a failure as one compact block (the traceback with
+  -v) and its details for the reports; the requirement ID to JUnit as system-out;
 * sessionfinish: JSON report, certificate, exit status;
 * unconfigure: stop the servers.
 
@@ -21,6 +23,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sys
+import threading
+from types import FrameType
 from typing import Any, NoReturn
 
 import pytest
@@ -38,10 +44,13 @@ from conformance.drive import (
 )
 from conformance.reporting import (
     NOT_APPLICABLE,
+    PROPERTY_DETAIL,
     PROPERTY_FAILED,
     PROPERTY_ID,
     Report,
     Results,
+    failure_block,
+    failure_message,
     repro,
     terminal_lines,
     timeout_line,
@@ -55,9 +64,17 @@ _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
 
 
-def _harness_error(message: str) -> NoReturn:
+class CommandLine:
+    """Registered by the ``conformance`` command (``pytest.main(plugins=...)``): the harness's
+    errors then come in the command's one format, ``conformance: error: ...``."""
+
+
+def _harness_error(message: str, config: pytest.Config) -> NoReturn:
     # A usage error: pytest prints it once, stops, unconfigures (stopping any server started)
     # and exits with 4, which the conformance command reports as 2.
+    if any(isinstance(p, CommandLine) for p in config.pluginmanager.get_plugins()):
+        print(f"conformance: error: {message}", file=sys.stderr, flush=True)
+        raise pytest.UsageError()  # no arguments: pytest prints nothing more
     raise pytest.UsageError(f"conformance: {message}")
 
 
@@ -70,7 +87,7 @@ def activate(config: pytest.Config) -> None:
     try:
         options = _options(config)
     except OptionsError as exc:
-        _harness_error(str(exc))
+        _harness_error(str(exc), config)
     workerinput = getattr(config, "workerinput", None)
     given: RunContext | None = None
     if workerinput is not None:  # an xdist worker: the controller started everything
@@ -107,17 +124,34 @@ class ConformanceRun:
         self.summary: Report | None = None
         self.timer: guard.RunTimer | None = None
         self.write_errors: list[str] = []
+        self.stopped_by: str | None = None  # "SIGTERM" once a SIGTERM interrupted the run
+        self._previous_term: Any = None
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        # SIGTERM unwinds like Ctrl-C (the servers stopped, the reports written), reported as
+        # itself.
+        self.stopped_by = "SIGTERM"
+        raise KeyboardInterrupt
+
+    def _say(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"conformance: {line}")
 
     # -- start ---------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self.is_worker:
+            if threading.current_thread() is threading.main_thread():
+                self._previous_term = signal.signal(signal.SIGTERM, self._on_sigterm)
             self.timer = guard.RunTimer(self.options.run_timeout_s)
             self.timer.start()
             try:
-                self.context, self.launched = start(self.options, self.seed, self.scratch)
+                self.context, self.launched = start(
+                    self.options, self.seed, self.scratch, self._say
+                )
             except (LaunchError, OptionsError) as exc:
-                _harness_error(str(exc))
+                _harness_error(str(exc), self.config)
         assert self.context is not None
         self.config.stash[CONTEXT] = self.context
         guard.configure(self.scratch)  # after start(): the probes there mark nothing
@@ -158,8 +192,15 @@ class ConformanceRun:
             items[:] = kept
 
     # -- running -------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         repro.clear()
+        requirement_id = dict(item.user_properties).get(PROPERTY_ID)
+        assert self.context is not None
+        if requirement_id is not None:
+            why = self.context.server_failures.get(BY_ID[str(requirement_id)].profile)
+            if why is not None:  # its server exited with its own message: a failure (exit 1)
+                pytest.fail(why, pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -168,18 +209,47 @@ class ConformanceRun:
         if requirement_id is None or not report.failed:
             return report
         report.user_properties.append((PROPERTY_FAILED, report.when))
-        snippet = repro.last_snippet()
-        if snippet is not None:
-            report.sections.append((f"conformance {requirement_id}: reproduce", snippet))
+        assert self.context is not None
+        snippet = repro.last_snippet(self.context.server_commands)
+        message = failure_message(report)
+        rerun = self.options.rerun_command(str(requirement_id), self.seed)
+        detail = {"test": report.nodeid, "message": message, "request": snippet, "rerun": rerun}
+        report.user_properties.append((PROPERTY_DETAIL, json.dumps(detail)))
+        if self.config.get_verbosity() > 0:
+            if snippet is not None:
+                report.sections.append((f"conformance {requirement_id}: reproduce", snippet))
+        else:  # one compact block; the traceback (and the harness's source) behind -v
+            sentence = BY_ID[str(requirement_id)].sentence
+            report.longrepr = failure_block(str(requirement_id), sentence, detail)
         if requirement_id in self.options.expected_failures:
             # Listed in the expectation file: reported as xfailed, aggregated as a failure.
             report.outcome = "skipped"
             report.wasxfail = f"{requirement_id} is listed as an expected failure"
         return report
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not self.is_worker:
-            self.results.add(report)
+        if self.is_worker:
+            return
+        self.results.add(report)
+        # The requirement goes to JUnit as system-out, not as testcase <properties> (which
+        # the common JUnit schema does not allow there); CI systems show system-out.
+        ours = (PROPERTY_ID, PROPERTY_FAILED, PROPERTY_DETAIL)
+        requirement_id = dict(report.user_properties).get(PROPERTY_ID)
+        report.user_properties[:] = [p for p in report.user_properties if p[0] not in ours]
+        if requirement_id is not None and report.when == "teardown":  # after any <failure>
+            self._junit_note(report, f"conformance requirement: {requirement_id}")
+
+    def _junit_note(self, report: pytest.TestReport, text: str) -> None:
+        import xml.etree.ElementTree as ET
+
+        from _pytest.junitxml import xml_key
+
+        junit = self.config.stash.get(xml_key, None)
+        if junit is not None:
+            node = ET.Element("system-out")
+            node.text = text
+            junit.node_reporter(report).append(node)
 
     # -- finish --------------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
@@ -195,8 +265,14 @@ class ConformanceRun:
         if preliminary.unexpected_passes and status == 0:
             status = 1
             session.exitstatus = status
+        interrupted = status == pytest.ExitCode.INTERRUPTED and not timed_out
         self.summary = self.results.summarize(
-            self.context, self.options, status, exited, run_timed_out=timed_out
+            self.context,
+            self.options,
+            status,
+            exited,
+            run_timed_out=timed_out,
+            interrupted_by=(self.stopped_by or "SIGINT") if interrupted else None,
         )
         for label, path, writer in (
             ("JSON report", self.options.json_report, write_json),
@@ -233,6 +309,9 @@ class ConformanceRun:
             terminalreporter.write_line(f"ERROR: {error}", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._previous_term is not None:
+            signal.signal(signal.SIGTERM, self._previous_term)
+            self._previous_term = None
         if self.timer is not None:
             self.timer.cancel()
         guard.configure(None)

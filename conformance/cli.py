@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from types import FrameType
+from typing import NoReturn
 
 from conformance import __version__
 from conformance.catalogue import (
@@ -66,11 +68,19 @@ examples:
   conformance --target 127.0.0.1:5500 --requirement CORE-SPEC-ECHO   (rerun one requirement)
   conformance --target 127.0.0.1:5500 -- -k echo -x     (arguments after -- go to pytest)
   conformance --client-cmd 'python3 -m reference_client.testee' --certificate client.md
+  conformance --list-requirements json | jq '.[].id'
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # The one format of every usage error: one line, no usage dump, exit status 2.
+        print(f"conformance: error: {message} (see conformance --help)", file=sys.stderr)
+        sys.exit(EXIT_HARNESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="conformance",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -89,12 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-k", metavar="EXPRESSION", dest="keyword", help="only tests matching (pytest -k)"
     )
-    run.add_argument("-v", "--verbose", action="count", default=0, help="more output (repeatable)")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more output (repeatable); -v: each failure's full traceback",
+    )
     run.add_argument("-q", "--quiet", action="count", default=0, help="less output (repeatable)")
     groups["reports"].add_argument("--junitxml", metavar="FILE", help="JUnit XML (pytest's)")
     info = parser.add_argument_group("catalogue")
     info.add_argument(
-        "--list-requirements", action="store_true", help="print the requirement catalogue and exit"
+        "--list-requirements",
+        nargs="?",
+        const="text",
+        choices=("text", "json"),
+        metavar="FORMAT",
+        help="print the requirement catalogue (FORMAT text, the default, or json) and exit",
     )
     info.add_argument(
         "--write-requirements",
@@ -169,13 +190,33 @@ def _check(args: argparse.Namespace) -> None:
     writable("--junitxml", args.junitxml)
 
 
+def _list_requirements(form: str) -> None:
+    if form == "json":
+        fields = ("id", "level", "profile", "sentence")
+        rows = [{name: getattr(req, name) for name in fields} for req in REQUIREMENTS]
+        print(json.dumps(rows, indent=2))
+        return
+    for req in REQUIREMENTS:
+        print(f"{req.id:<40} {req.level:<6} {req.profile:<6} {req.sentence}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Piped to `head`: the reader left. Quietly, with no traceback (and none at exit when
+        # Python flushes stdout again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CONFORMANT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     ours, extra = _split(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(ours)
     if args.list_requirements:
-        for req in REQUIREMENTS:
-            print(f"{req.id:<40} {req.level:<6} {req.profile:<6} {req.sentence}")
+        _list_requirements(args.list_requirements)
         return EXIT_CONFORMANT
     try:
         if args.write_requirements:
@@ -196,7 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        status = pytest.main(pytest_arguments(args, extra))
+        from conformance._active import CommandLine
+
+        status = pytest.main(pytest_arguments(args, extra), plugins=[CommandLine()])
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -295,7 +296,7 @@ def _start(
     log = bytes(held)
     if failure is not None:
         if isinstance(failure, StartError):
-            reason = _reason(failure.__cause__, log.decode("utf-8", "replace"))
+            reason = _reason(failure.__cause__, log.decode("utf-8", "replace"), args.address)
             if reason:
                 failure = StartError(f"{failure} ({reason})")
         raise failure
@@ -304,16 +305,38 @@ def _start(
     return server, backend
 
 
-def _reason(error: BaseException | None, grpc_log: str) -> str | None:
-    """Why the server could not start: the cause of ``error`` (TLS material, a live unix
-    socket), else the bind error from gRPC's log."""
+def _reason(error: BaseException | None, grpc_log: str, address: str) -> str | None:
+    """Why the server could not start: the bind error from gRPC's log, else from a plain
+    bind of the TCP address, else the cause of ``error`` (TLS material, a live unix socket)."""
     found = _BIND_REASON.search(grpc_log)
     if found is not None:
         return found.group(1)
+    refused = _tcp_bind_reason(address)
+    if refused is not None:
+        return refused
     cause = error.__cause__ if error is not None else None
     if isinstance(cause, OSError) and cause.strerror:
         return cause.strerror
     return str(cause) if cause is not None and str(cause) else None
+
+
+def _tcp_bind_reason(address: str) -> str | None:
+    """Why ``address`` (host:port) cannot be bound, from a plain socket bind: grpcio before
+    1.81 logs the bind error only with GRPC_VERBOSITY=debug."""
+    if address.startswith("unix"):
+        return None
+    host, _, port = address.rpartition(":")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return None
+    for family, kind, proto, _name, where in infos:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.bind(where)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support.rpc import output, predict, request, stub_for
-from support.servers import cli_server, run_cli
+from support.servers import READY_TIMEOUT_S, cli_command, cli_server, run_cli
 from support.tls import TLSFiles
 
 from protos.arrays import gpu_problem
@@ -182,6 +185,23 @@ def test_bind_failure_exits_1_with_the_reason() -> None:
         _one_line_error(
             ["--address", address], 1, f"create server failed, address {address}", "in use"
         )
+
+
+def test_bind_failure_reason_without_grpc_s_log_line() -> None:
+    # grpcio 1.74-1.80 print no bind error unless GRPC_VERBOSITY=debug; NONE silences it here.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = subprocess.run(
+            cli_command("--address", address),
+            capture_output=True,
+            text=True,
+            timeout=READY_TIMEOUT_S,
+            env={**os.environ, "GRPC_VERBOSITY": "NONE"},
+        )
+    assert result.returncode == 1, result.stderr
+    assert "in use" in result.stderr.lower(), result.stderr
 
 
 @pytest.mark.skipif(gpu_problem() is None, reason="a GPU is present")

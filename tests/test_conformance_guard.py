@@ -125,7 +125,9 @@ def test_other_failures_and_other_servers_are_not_marked(
 ) -> None:
     dead = Endpoint("dead", "127.0.0.1:1")
     with Target(dead) as server:
-        refused = server.call(kit.echo_request([codec.text_tensor("x")]), DEADLINE_S)
+        refused = server.call(
+            kit.echo_request([codec.text_tensor("x")]), DEADLINE_S, wait_for_ready=False
+        )
     assert isinstance(refused, RpcFailure) and refused.code == grpc.StatusCode.UNAVAILABLE
     assert guard.hung(dead.address) is None and guard.hung(hanging.address) is None
     with Target(Endpoint("core", hanging.address)) as server:

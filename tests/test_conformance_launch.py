@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -112,7 +113,21 @@ def test_a_server_that_exits_is_reported_with_its_output() -> None:
 
 
 def test_a_target_that_never_answers_times_out() -> None:
-    started = time.monotonic()
-    with pytest.raises(LaunchError, match="did not answer a Predict"):
-        wait_ready(Endpoint("core", free_tcp_address()), time.monotonic() + 1.0)
+    # It accepts connections (it may be starting): waited for until the deadline.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(LaunchError, match="did not answer a Predict"):
+            wait_ready(Endpoint("core", address), time.monotonic() + 1.0)
     assert time.monotonic() - started < 5
+
+
+def test_a_target_that_refuses_connections_fails_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(LaunchError, match=r"connection refused at 127\.0\.0\.1:"):
+        wait_ready(Endpoint("core", free_tcp_address()), time.monotonic() + 60.0)
+    with pytest.raises(LaunchError, match=r"no such socket file: /nonexistent/s\.sock"):
+        wait_ready(Endpoint("core", "unix:/nonexistent/s.sock"), time.monotonic() + 60.0)
+    assert time.monotonic() - started < 30  # not the 60 s deadline

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from conformance.catalogue._profiles import (
 from conformance.catalogue._requirements import BY_ID
 
 CERTIFICATE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
-DEFAULT_READY_TIMEOUT_S = 30.0
+# Generous: several servers importing numpy at once on a loaded CI machine take their time, and
+# a target that refuses connections is reported at once whatever this is.
+DEFAULT_READY_TIMEOUT_S = 60.0
 DEFAULT_RUN_TIMEOUT_S = 1800.0  # a gating run takes well under a minute; --thorough ten times it
 DEFAULT_LIMITS_MB = 1  # the small max_msg_mb_size the harness gives its limits server
 MAX_MSG_MB_SIZE = 512  # upstream's largest max_msg_mb_size
@@ -211,6 +214,22 @@ class RunOptions:
         if self.client_cmd is not None:
             return "client-cmd"
         return "target" if self.target is not None else "server-cmd"
+
+    def rerun_command(self, requirement: str, seed: int | None) -> str:
+        """The ``conformance`` command line that checks ``requirement`` again, as this run did
+        (the same server, TLS files, limits and hypothesis seed: derandomized runs repeat
+        their examples, a seeded run needs its --seed)."""
+        words = ["conformance"]
+        for name in ("target", "server-cmd", "tls-ca", "tls-cert", "tls-key", "max-msg-mb-size"):
+            value = self.value_of(name)
+            if value is not None:
+                words += [f"--{name}", str(value)]
+        if self.thorough:  # the same examples need the same number of them
+            words.append("--thorough")
+        if seed is not None:
+            words += ["--seed", str(seed)]
+        words += ["--requirement", requirement]
+        return shlex.join(words)
 
     @property
     def subject(self) -> str:

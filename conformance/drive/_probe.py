@@ -11,6 +11,7 @@ certificate that answers in plaintext is listening too (``or_plaintext``): its T
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import time
@@ -98,17 +99,50 @@ def or_plaintext(probe: Probe) -> Probe:
     return either
 
 
+def refused(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """Why nothing can listen at ``endpoint`` now, known at once: "connection refused", or "no
+    such socket file" for a unix:PATH; None where something accepts connections (or might:
+    a slow network, a name to resolve), which is worth waiting for."""
+    try:
+        if endpoint.is_unix:
+            path = endpoint.address.removeprefix("unix:").removeprefix("//")
+            if not os.path.exists(path):
+                return f"no such socket file: {path}"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+                raw.settimeout(timeout_s)
+                raw.connect(path)
+        else:
+            host, _, port = endpoint.address.rpartition(":")
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except ConnectionRefusedError:
+        return f"connection refused at {endpoint.address}"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def fail_if_refused(endpoint: Endpoint) -> None:
+    """LaunchError at once for a target that refuses connections (it is not starting)."""
+    dead = refused(endpoint, _ATTEMPT_S)
+    if dead is not None:
+        raise LaunchError(f"target {dead}: is the server running?")
+
+
 def wait_ready(
     endpoint: Endpoint,
     deadline: float,
     process: ServerProcess | None = None,
     probe: Probe = predict_once,
 ) -> None:
-    """Poll until ``probe`` succeeds; LaunchError if the process exits or time runs out."""
+    """Poll until ``probe`` succeeds; LaunchError if the process exits or time runs out, or
+    for a target (no ``process``) that refuses connections: it is not starting, it is not
+    there."""
     why = "was never probed"
     while True:
         if process is not None and (status := process.exit_status()) is not None:
             raise process.failure(f"exited with status {status} before it was ready")
+        if process is None:
+            fail_if_refused(endpoint)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             message = (

@@ -40,6 +40,7 @@ from conformance.catalogue import (
 )
 from conformance.drive._endpoints import Endpoint
 from conformance.drive._launch import (
+    LaunchError,
     ServerProcess,
     ServerSettings,
     free_tcp_address,
@@ -47,6 +48,7 @@ from conformance.drive._launch import (
 )
 from conformance.drive._probe import (
     Probe,
+    fail_if_refused,
     handshake_once,
     or_plaintext,
     predict_once,
@@ -70,6 +72,12 @@ class RunContext:
     seed: int | None  # None: derandomized gating run
     thorough: bool
     scratch: str  # the run's private folder: TLS files, logs, unix sockets, hypothesis's files
+    # profile -> why its server did not start (--server-cmd: the server exited with its own
+    # message for a configuration the profile needs): the profile's tests fail with it.
+    server_failures: dict[str, str] = field(default_factory=dict)
+    # address -> the command line that started the server there (--server-cmd), so that a
+    # reproduction can say how to start it again: the harness's servers end with the run.
+    server_commands: dict[str, str] = field(default_factory=dict)
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -90,6 +98,8 @@ class RunContext:
             "seed": self.seed,
             "thorough": self.thorough,
             "scratch": self.scratch,
+            "server_failures": dict(self.server_failures),
+            "server_commands": dict(self.server_commands),
         }
 
     @classmethod
@@ -105,6 +115,8 @@ class RunContext:
             seed=data["seed"],
             thorough=data["thorough"],
             scratch=data["scratch"],
+            server_failures=dict(data.get("server_failures", {})),
+            server_commands=dict(data.get("server_commands", {})),
         )
 
 
@@ -297,37 +309,69 @@ def _profiles(
 
 
 def _wait_all(
-    configs: dict[str, _Config], processes: dict[str, ServerProcess], deadline: float
-) -> None:
+    configs: dict[str, _Config],
+    processes: dict[str, ServerProcess],
+    deadline: float,
+    say: Callable[[str], None],
+) -> dict[str, LaunchError]:
+    """Wait for every server; {server: why} for those that exited before they were ready while
+    the core server did start (the server rejects a configuration some profile needs).
+    LaunchError (the harness cannot run) if the core server fails or a server never answers."""
+
     def wait(name: str) -> None:
         config = configs[name]
         # A TLS server that answers in plaintext is listening: its TLS checks fail (exit 1).
         probe = or_plaintext(config.probe)
         assert config.probe_endpoint is not None, f"server {name}: no endpoint to probe"
+        began = time.monotonic()
         wait_ready(config.probe_endpoint, deadline, processes.get(name), probe)
+        say(f"server '{name}' ready ({time.monotonic() - began:.1f} s)")
 
     with ThreadPoolExecutor(max_workers=max(1, len(configs))) as pool:
-        futures = [pool.submit(wait, name) for name in configs]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
+        futures = {name: pool.submit(wait, name) for name in configs}
+        errors = {name: f.exception() for name, f in futures.items()}
+    exited: dict[str, LaunchError] = {}
+    for name, error in errors.items():
+        if error is None:
+            continue
+        process = processes.get(name)
+        gone = process is not None and process.exit_status() is not None
+        if name == CORE.server_name or not gone or not isinstance(error, LaunchError):
             raise error
+        exited[name] = error
+    return exited
+
+
+_SCRATCH_ROOM = len("/ms12345678/s.sock")  # what make_scratch and short_unix_address add
 
 
 def make_scratch() -> str:
-    """A private folder with a short path (unix socket paths max out at 107 bytes)."""
-    return tempfile.mkdtemp(prefix="ms", dir="/tmp")
+    """A private folder under $TMPDIR (tempfile's choice), or under /tmp where that path is
+    too long for the unix sockets inside it (they max out at 107 bytes)."""
+    root = tempfile.gettempdir()
+    if len(root.encode()) + _SCRATCH_ROOM > 100:
+        root = "/tmp"
+    return tempfile.mkdtemp(prefix="ms", dir=root)
+
+
+def _quiet(line: str) -> None:
+    pass
 
 
 def start(
     options: RunOptions,
     seed: int | None,
     scratch: str,
+    say: Callable[[str], None] = _quiet,
 ) -> tuple[RunContext, Launched]:
     """Make the TLS files, start (or probe) the servers; LaunchError/OptionsError if not.
-    ``scratch`` (from make_scratch) is removed by Launched.stop, or here on failure."""
+    ``scratch`` (from make_scratch) is removed by Launched.stop, or here on failure. ``say``
+    gets a line as servers start and become ready (a slow start is not a hang)."""
     launched = Launched(scratch)
+    server_failures: dict[str, str] = {}
     try:
+        if options.target is not None:  # said before the TLS files take their time
+            fail_if_refused(Endpoint(CORE.name, options.target))
         os.mkdir(os.path.join(scratch, "tls"), 0o700)
         files = make_tls_files(os.path.join(scratch, "tls"))
         not_applicable = applicability(options)
@@ -340,8 +384,19 @@ def start(
                 for name, config in configs.items()
             }
             launched.processes.extend(processes.values())
-            _wait_all(configs, processes, deadline)
-            endpoints = {n: e for c in configs.values() for n, e in c.endpoints.items()}
+            say(
+                f"starting {len(processes)} server{'s' if len(processes) != 1 else ''} "
+                f"({', '.join(processes)}); ready timeout {options.ready_timeout_s:g} s"
+            )
+            exited = _wait_all(configs, processes, deadline, say)
+            for name, error in exited.items():
+                for needing in sorted(wanted):
+                    specs = PROFILES_BY_NAME[needing].endpoints
+                    if any(spec.server_name == name for spec in specs):
+                        server_failures[needing] = str(error)
+            endpoints = {
+                n: e for s, c in configs.items() if s not in exited for n, e in c.endpoints.items()
+            }
         elif options.client_cmd is not None:
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
@@ -349,6 +404,7 @@ def start(
             not_applicable.update(_testee_features(options.client_cmd, wanted, deadline))
         else:
             endpoints = _target_endpoints(wanted, options)
+            say(f"probing the target {options.target}; ready timeout {options.ready_timeout_s:g} s")
             wait_ready(endpoints[CORE.name], deadline, probe=or_plaintext(predict_once))
         for name in sorted(wanted):
             # A profile the run did not name may be ruled out by its declared probe.
@@ -356,7 +412,8 @@ def start(
             if profile.applies_if is None or options.profiles or not profile.endpoints:
                 continue
             endpoint = endpoints.get(profile.endpoints[0].name)
-            if endpoint is None:
+            skip = options.profiles or name in server_failures
+            if skip or endpoint is None:
                 continue
             why = _resolve(profile.applies_if)(endpoint, max(5.0, deadline - time.monotonic()))
             if why is not None:
@@ -372,6 +429,8 @@ def start(
             seed=seed,
             thorough=options.thorough,
             scratch=scratch,
+            server_failures=server_failures,
+            server_commands={p.settings.address: p.command_line for p in launched.processes},
         )
     except BaseException:
         launched.stop()

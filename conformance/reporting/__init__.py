@@ -7,9 +7,12 @@ from conformance.reporting._certificate import html_page, markdown
 from conformance.reporting._certificate import write as write_certificate
 from conformance.reporting._outcomes import (
     NOT_APPLICABLE,
+    PROPERTY_DETAIL,
     PROPERTY_FAILED,
     PROPERTY_ID,
     SCHEMA_VERSION,
+    Environment,
+    FailureDetail,
     HypothesisRun,
     ProfileReport,
     Report,
@@ -20,6 +23,8 @@ from conformance.reporting._outcomes import (
     ServerExit,
     Suite,
     Verdict,
+    failure_block,
+    failure_message,
     result_line,
     schema,
     summarize,
@@ -30,9 +35,12 @@ from conformance.reporting._outcomes import (
 
 __all__ = [
     "NOT_APPLICABLE",
+    "PROPERTY_DETAIL",
     "PROPERTY_FAILED",
     "PROPERTY_ID",
     "SCHEMA_VERSION",
+    "Environment",
+    "FailureDetail",
     "HypothesisRun",
     "ProfileReport",
     "Report",
@@ -43,6 +51,8 @@ __all__ = [
     "ServerExit",
     "Suite",
     "Verdict",
+    "failure_block",
+    "failure_message",
     "html_page",
     "markdown",
     "repro",

@@ -24,9 +24,11 @@ def _facts(summary: Report) -> list[tuple[str, str]]:
     hypo = summary.hypothesis
     seed = "derandomized (gating run)" if hypo.derandomized else f"seed {hypo.seed}"
     subject = summary.subject
+    env = summary.environment
     facts = [
-        ("Client" if summary.client_cmd else "Server", f"{summary.mode} `{subject}`"),
+        ("Client" if summary.client_cmd else "Server", f"{summary.mode} {subject}"),
         ("Suite", f"{summary.suite.name} {summary.suite.version}"),
+        ("Environment", f"grpcio {env.grpc}, Python {env.python}, {env.platform}"),
         ("Date", summary.finished_at),
         ("Hypothesis", seed + (", thorough" if hypo.thorough else "")),
         ("Result", result_line(summary)),
@@ -49,9 +51,29 @@ def _item(r: RequirementReport) -> str:
     return f"`{r.id}` ({r.level}, {r.profile}, {r.outcome}): {r.sentence}"
 
 
+def _fence(text: str) -> list[str]:
+    return ["  ```", *("  " + line for line in text.splitlines()), "  ```"]
+
+
+def _failure_lines(r: RequirementReport) -> list[str]:
+    """A failed requirement in Markdown: the item, then each failing test's message, the
+    request that reproduces it and the command that reruns it."""
+    lines = [f"- {_item(r)}"]
+    for failure in r.failures:
+        lines += [f"  - `{failure.test}`:", *_fence(failure.message)]
+        if failure.request:
+            lines += ["  - request sent (runnable):", *_fence(failure.request)]
+        lines += ["  - rerun:", *_fence(failure.rerun)]
+    return lines
+
+
 def markdown(summary: Report) -> str:
     lines = ["# MindSpore Serving conformance certificate", ""]
-    lines += [f"- **{key}:** {value}" for key, value in _facts(summary)]
+    facts = [
+        (k, f"{summary.mode} `{summary.subject}`" if k == "Server" else v)
+        for k, v in _facts(summary)
+    ]
+    lines += [f"- **{key}:** {value}" for key, value in facts]
     lines += [
         "",
         "## Profiles",
@@ -68,7 +90,8 @@ def markdown(summary: Report) -> str:
     lines += ["", "## Failed requirements", ""]
     if not failures:
         lines.append("None.")
-    lines += [f"- {_item(r)}" for r in failures]
+    for r in failures:
+        lines += _failure_lines(r)
     deviations = _deviations(summary)
     if deviations:
         lines += ["", "## Known deviations (listed as expected failures)", ""]
@@ -80,14 +103,26 @@ def markdown(summary: Report) -> str:
             "",
             ", ".join(f"`{i}`" for i in summary.not_run),
         ]
+    if summary.profiles_not_requested:
+        lines += ["", "## Profiles not requested", ""]
+        lines.append(", ".join(f"`{p}`" for p in summary.profiles_not_requested))
     return "\n".join(lines) + "\n"
 
 
 def html_page(summary: Report) -> str:
     esc = html.escape
-    facts = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(v.replace('`', ''))}</td></tr>" for k, v in _facts(summary)
-    )
+    result_class = "passed" if summary.conformant else "failed"
+    if summary.result.value == "incomplete":
+        result_class = "incomplete"
+
+    def fact(key: str, value: str) -> str:
+        if key == "Result":  # coloured as the verdicts are
+            return (
+                f"<tr class='{result_class}'><th>{esc(key)}</th><td><b>{esc(value)}</b></td></tr>"
+            )
+        return f"<tr><th>{esc(key)}</th><td>{esc(value)}</td></tr>"
+
+    facts = "".join(fact(k, v) for k, v in _facts(summary))
     rows = "".join(
         f"<tr class='{esc(p.verdict)}'><td><code>{esc(name)}</code></td>"
         f"<td><b>{esc(_VERDICT_WORDS[p.verdict])}</b></td>"
@@ -96,10 +131,22 @@ def html_page(summary: Report) -> str:
         for name, p in summary.profiles.items()
     )
 
+    def details(r: RequirementReport) -> str:
+        parts = []
+        for failure in r.failures:
+            part = f"<p class='test'><code>{esc(failure.test)}</code></p>"
+            part += f"<pre class='message'>{esc(failure.message)}</pre>"
+            if failure.request:
+                part += "<p>request sent (runnable):</p>"
+                part += f"<pre class='request'>{esc(failure.request)}</pre>"
+            part += f"<p>rerun:</p><pre class='rerun'>{esc(failure.rerun)}</pre>"
+            parts.append(part)
+        return "".join(parts)
+
     def items(requirements: list[RequirementReport]) -> str:
         return "".join(
-            f"<li><code>{esc(r.id)}</code> ({esc(r.level)}, {esc(r.profile)}, "
-            f"{esc(r.outcome)}): {esc(r.sentence)}</li>"
+            f"<li id='{esc(r.id)}'><code>{esc(r.id)}</code> ({esc(r.level)}, {esc(r.profile)}, "
+            f"{esc(r.outcome)}): {esc(r.sentence)}{details(r)}</li>"
             for r in requirements
         )
 
@@ -112,12 +159,17 @@ def html_page(summary: Report) -> str:
     if summary.not_run:
         codes = ", ".join(f"<code>{esc(i)}</code>" for i in summary.not_run)
         extra += f"<h2>Requirements not run</h2>\n<p>{codes}</p>\n"
+    if summary.profiles_not_requested:
+        codes = ", ".join(f"<code>{esc(p)}</code>" for p in summary.profiles_not_requested)
+        extra += f"<h2>Profiles not requested</h2>\n<p class='not-requested'>{codes}</p>\n"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<title>MindSpore Serving conformance certificate</title><style>"
         "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .6em;"
-        "text-align:left}.passed b{color:#070}.failed b{color:#b00}"
+        "text-align:left}pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;word-break:break-all}"
+        ".passed b,.passed-with-expected-failures b{color:#070}.failed b{color:#b00}"
+        ".incomplete b,.not-run b{color:#a60}.not-applicable b{color:#666}"
         "</style></head><body>\n<h1>MindSpore Serving conformance certificate</h1>\n"
         f"<table>{facts}</table>\n<h2>Profiles</h2>\n<table><tr><th>profile</th><th>verdict</th>"
         f"<th>requirements</th><th>note</th></tr>{rows}</table>\n<h2>Failed requirements</h2>\n"

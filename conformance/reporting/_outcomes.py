@@ -50,6 +50,8 @@ NOT_APPLICABLE = "not applicable: "
 # report.user_properties keys, carried from xdist workers to the controller.
 PROPERTY_ID = "conformance_requirement"
 PROPERTY_FAILED = "conformance_failed"
+PROPERTY_DETAIL = "conformance_failure"  # JSON: a FailureDetail's fields
+_MESSAGE_LINES = 12  # of a failure's message in the compact block and the reports
 
 
 class RequirementOutcome(enum.StrEnum):
@@ -85,6 +87,66 @@ UNCHECKED = (_O.NOT_RUN, _O.SKIPPED)  # outcomes that leave a requirement unchec
 
 
 @dataclass(frozen=True)
+class FailureDetail:
+    """One failing test of a requirement: what came back against what was expected
+    (``message``), what was sent (``request``, runnable, if the test recorded one) and the
+    command that checks the requirement again (``rerun``)."""
+
+    test: str
+    message: str
+    request: str | None
+    rerun: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where the run happened: the harness, gRPC, Python, the platform."""
+
+    harness: str
+    grpc: str
+    python: str
+    platform: str
+
+
+def environment() -> Environment:
+    import platform
+
+    import grpc
+
+    return Environment(
+        __version__, grpc.__version__, platform.python_version(), platform.platform()
+    )
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """The failure's own message (the first differing field, for the suites' checks), without
+    the traceback: at most _MESSAGE_LINES lines."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    text = str(crash.message) if crash is not None else str(longrepr or "")
+    text = text.split("\nRequest (runnable):", 1)[0]  # hypothesis's note: the block has it
+    lines = text.strip().splitlines()
+    if len(lines) > _MESSAGE_LINES:
+        lines = [*lines[:_MESSAGE_LINES], f"... ({len(lines) - _MESSAGE_LINES} more lines: -v)"]
+    return "\n".join(lines)
+
+
+def failure_block(requirement: str, sentence: str, detail: dict[str, Any]) -> str:
+    """One failed test as a person reads it: the requirement, what differed, the command that
+    reruns it and the request that reproduces it (the traceback only with -v)."""
+
+    def indented(text: str) -> str:
+        return "\n".join("    " + line for line in text.splitlines())
+
+    lines = [f"{requirement}: {sentence}", "  failed:", indented(detail["message"])]
+    lines += ["  rerun:", "    " + detail["rerun"]]
+    if detail.get("request"):
+        lines += ["  reproduce (Python):", indented(detail["request"])]
+    lines.append("  (the full traceback: -v)")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class RequirementReport:
     id: str
     level: str
@@ -95,6 +157,7 @@ class RequirementReport:
     tests: int
     failed_tests: list[str]
     duration_s: float
+    failures: list[FailureDetail] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -145,6 +208,9 @@ class Report:
     started_at: str
     finished_at: str
     duration_s: float
+    environment: Environment
+    profiles_not_requested: list[str]
+    interrupted_by: str | None = None  # "SIGINT" (Ctrl-C) or "SIGTERM" for an interrupted run
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -206,6 +272,7 @@ class _Test:
     outcome: RequirementOutcome = _O.PASSED  # passed | failed | not-applicable | skipped
     reason: str = ""
     duration_s: float = 0.0
+    failures: list[FailureDetail] = dataclasses.field(default_factory=list)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -231,6 +298,8 @@ class Results:
         test.duration_s += report.duration
         if PROPERTY_FAILED in properties:
             test.outcome = _O.FAILED
+            if PROPERTY_DETAIL in properties:
+                test.failures.append(FailureDetail(**json.loads(str(properties[PROPERTY_DETAIL]))))
         elif report.skipped and test.outcome is _O.PASSED:
             reason = _skip_reason(report)
             test.outcome = _O.NOT_APPLICABLE if reason.startswith(NOT_APPLICABLE) else _O.SKIPPED
@@ -244,9 +313,16 @@ class Results:
         servers_exited: list[ServerExit] | None = None,
         *,
         run_timed_out: bool = False,
+        interrupted_by: str | None = None,
     ) -> Report:
         return summarize(
-            self, context, options, exit_status, servers_exited or [], run_timed_out=run_timed_out
+            self,
+            context,
+            options,
+            exit_status,
+            servers_exited or [],
+            run_timed_out=run_timed_out,
+            interrupted_by=interrupted_by,
         )
 
 
@@ -278,6 +354,7 @@ def summarize(
     servers_exited: list[ServerExit],
     *,
     run_timed_out: bool = False,
+    interrupted_by: str | None = None,
 ) -> Report:
     """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
     exit_status = exit_status if exit_status in (0, 1) else 2
@@ -302,6 +379,7 @@ def summarize(
                 tests=len(tests),
                 failed_tests=sorted(failing_tests.get(req.id, [])),
                 duration_s=round(sum(t.duration_s for t in tests), 3),
+                failures=[f for t in tests for f in t.failures],
             )
         )
     profiles: dict[str, ProfileReport] = {}
@@ -314,7 +392,8 @@ def summarize(
             counts[r.outcome.value] += 1
         profiles[profile.name] = ProfileReport(
             verdict=_verdict(profile.name in context.not_applicable, counts),
-            reason=context.not_applicable.get(profile.name, ""),
+            reason=context.not_applicable.get(profile.name)
+            or context.server_failures.get(profile.name, "").split("\n", 1)[0],
             counts=dict(counts),
             failed=[r.id for r in mine if r.outcome is _O.FAILED],
             expected_failures=[r.id for r in mine if r.outcome is _O.EXPECTED_FAILURE],
@@ -343,6 +422,9 @@ def summarize(
         started_at=results.started.isoformat(timespec="seconds"),
         finished_at=finished.isoformat(timespec="seconds"),
         duration_s=round((finished - results.started).total_seconds(), 3),
+        environment=environment(),
+        profiles_not_requested=[p.name for p in PROFILES if p.name not in context.requested],
+        interrupted_by=interrupted_by,
     )
 
 
@@ -381,6 +463,8 @@ def result_line(report: Report) -> str:
     """The run's result in words, as the certificate and the terminal summary give it."""
     result = report.result
     if result is RunResult.NOT_FINISHED:
+        if report.interrupted_by is not None:
+            return f"NOT FINISHED: interrupted ({report.interrupted_by})"
         why = " (--run-timeout reached)" if report.run_timed_out else ""
         return f"NOT FINISHED: the harness could not run or complete the run{why}"
     if result is RunResult.NOT_CONFORMANT:

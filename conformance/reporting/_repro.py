@@ -41,10 +41,21 @@ def clear() -> None:
         _last.clear()
 
 
-def last_snippet() -> str | None:
+def last_snippet(server_commands: dict[str, str] | None = None) -> str | None:
+    """The last request as a snippet; where the harness started the server it went to
+    (``server_commands``: address -> command line), a first line says how to start it again."""
     with _lock:
         last = _last[-1] if _last else None
-    return None if last is None else snippet(*last)
+    if last is None:
+        return None
+    text = snippet(*last)
+    command = (server_commands or {}).get(last[0].address)
+    if command is not None:
+        text = (
+            "# The harness's server is gone with its run: start it first (in another shell):\n"
+            f"#   {command}\n" + text
+        )
+    return text
 
 
 class _LazySnippet:

@@ -62,16 +62,25 @@ class Target:
         self._stub = ms_service_pb2_grpc.MSServiceStub(self._channel)
 
     def call(
-        self, request: pb.PredictRequest, timeout_s: float = RPC_TIMEOUT_S, *, note: bool = True
+        self,
+        request: pb.PredictRequest,
+        timeout_s: float = RPC_TIMEOUT_S,
+        *,
+        note: bool = True,
+        wait_for_ready: bool = True,
     ) -> pb.PredictReply | RpcFailure:
-        """The reply, or the RpcFailure when the gRPC status is not OK."""
+        """The reply, or the RpcFailure when the gRPC status is not OK. ``wait_for_ready``: a
+        connection that fails before the request is sent (a loaded machine's slow accept or
+        handshake) is retried within the deadline instead of failing with UNAVAILABLE; a
+        request the server dropped after it was sent still fails. Off for a check that expects
+        the connection itself to be refused."""
         address = self.endpoint.address
         hung = guard.hung(address)
         if hung is not None:  # not recorded either: no snippet for a request never sent
             return RpcFailure(grpc.StatusCode.DEADLINE_EXCEEDED, hung, sent=False)
         repro.record(self.endpoint, request, note=note)
         try:
-            return self._stub.Predict(request, timeout=timeout_s)
+            return self._stub.Predict(request, timeout=timeout_s, wait_for_ready=wait_for_ready)
         except grpc.RpcError as exc:
             failure = RpcFailure(exc.code(), exc.details() or "")
         if failure.code == grpc.StatusCode.DEADLINE_EXCEEDED:
