@@ -21,21 +21,34 @@ from importlib import resources
 from types import FrameType
 
 from conformance import __version__
-from conformance.options import GROUPS, OPTIONS, OptionsError, build, writable
-from conformance.requirements import REQUIREMENTS, render_markdown
+from conformance.catalogue import (
+    GROUPS,
+    OPTIONS,
+    PLACEHOLDERS,
+    REQUIREMENTS,
+    OptionsError,
+    build,
+    render_markdown,
+    writable,
+)
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_HARNESS = 0, 1, 2
 
-DESCRIPTION = """\
+_DESCRIPTION = """\
 Certify a MindSpore Serving (r1.6) gRPC server: property-based checks of the protocol,
 grouped in profiles, each check tied to a requirement ID (see --list-requirements).
 
 Drive modes (exactly one):
   --target ADDRESS        a server that is already running (host:port or unix:PATH)
   --server-cmd COMMAND    servers the harness starts itself, once per configuration, from a
-                          shell command template with placeholders {address} {certificate}
-                          {private_key} {custom_ca} {verify_client} {max_msg_mb_size}
+                          shell command template with placeholders {placeholders}
 """
+
+# The placeholders come from the profile declarations' vocabulary, wrapped as before.
+_WORDS = [f"{{{name}}}" for name in PLACEHOLDERS]
+DESCRIPTION = _DESCRIPTION.format(
+    placeholders=" ".join(_WORDS[:2]) + "\n" + " " * 26 + " ".join(_WORDS[2:])
+)
 
 EPILOG = """\
 exit status: 0 nothing failed (conformant, or incomplete where tests were deselected),

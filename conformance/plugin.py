@@ -3,8 +3,8 @@
 It loads in every pytest run of an environment where this package is installed, so it is cheap
 and inert: importing it imports nothing but pytest, and unless ``--conformance-target`` or
 ``--conformance-server-cmd`` is given it only declares its options (from the table in
-conformance.options, the same the command is built from) and its marker. With one of
-them it activates conformance.active, which starts or probes the server, runs the shipped suite
+conformance.catalogue, the same the command is built from) and its marker. With one of
+them it activates conformance._active, which starts or probes the server, runs the shipped suite
 (``pytest --pyargs conformance ...``) and writes the reports.
 """
 
@@ -16,7 +16,7 @@ MARKER_LINE = "conformance_requirement(id): the catalogue requirement a conforma
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from conformance.options import OPTIONS  # pure data (no grpc, numpy...)
+    from conformance.catalogue import OPTIONS  # pure data (no grpc, numpy...)
 
     group = parser.getgroup("conformance", "MindSpore Serving conformance (the shipped suite)")
     for option in OPTIONS:
@@ -35,7 +35,7 @@ def _requested(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
     if _requested(config):
-        from conformance.active import activate  # the heavy part, only when asked for
+        from conformance._active import activate  # the heavy part, only when asked for
 
         activate(config)
 

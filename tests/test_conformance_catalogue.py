@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import requirements
-from conformance.marks import requirement_of
-from conformance.requirements import BY_ID, PROFILE_NAMES, REQUIREMENTS
+from conformance import catalogue
+from conformance.catalogue import BY_ID, PROFILE_NAMES, REQUIREMENTS
+from conformance.verify.marks import requirement_of
 
 pytest_plugins = ["pytester"]
 
@@ -44,7 +44,7 @@ def test_every_suite_test_names_one_requirement_and_every_requirement_is_tested(
 
 def test_docs_requirements_is_current() -> None:
     path = ROOT / "docs" / "requirements.md"
-    assert path.read_text(encoding="utf-8") == requirements.render_markdown(), (
+    assert path.read_text(encoding="utf-8") == catalogue.render_markdown(), (
         "docs/requirements.md is stale: run "
         "`python -m conformance --write-requirements docs/requirements.md`"
     )
@@ -53,7 +53,7 @@ def test_docs_requirements_is_current() -> None:
 
 
 def test_shipped_labels_match_the_reference_servers() -> None:
-    from conformance.resnet import imagenet_labels
+    from conformance.verify.resnet import imagenet_labels
 
     shipped = (ROOT / "conformance" / "data" / "imagenet_labels.txt").read_text(encoding="utf-8")
     reference = ROOT / "reference_server" / "data" / "imagenet_labels.txt"
@@ -78,3 +78,31 @@ def test_cli_doc_shows_the_current_help() -> None:
     assert block.group(1) == done.stdout, (
         "docs/cli.md is stale: paste `COLUMNS=100 conformance --help` between its help markers"
     )
+
+
+def test_every_requirement_source_is_an_anchor_of_the_protocol_document() -> None:
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    assert len(anchors) >= 20, "docs/protocol.md lost its anchors"
+    for req in REQUIREMENTS:
+        assert req.anchors and set(req.anchors) <= anchors, (req.id, req.source)
+    # Citations in the harness's own text point at anchors that exist, and at no file the
+    # project lacks.
+    cited: set[str] = set()
+    for path in (ROOT / "conformance").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        cited |= set(re.findall(r"protocol\.md#([a-z0-9-]+)", source))
+        assert "conformance-kit" not in source, path
+    assert cited and cited <= anchors, sorted(cited - anchors)
+
+
+def test_each_profile_declares_the_suites_that_test_it(pytester: pytest.Pytester) -> None:
+    from conformance.catalogue import PROFILES
+
+    items, _ = pytester.inline_genitems("-p", "no:cacheprovider", "--pyargs", "conformance.suites")
+    declared = {suite: p.name for p in PROFILES for suite in p.suites}
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+        requirement_id = requirement_of(item)
+        assert requirement_id is not None
+        assert declared.get(module) == BY_ID[requirement_id].profile, (item.nodeid, module)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import checks, malformed
-from conformance import strategies as gen
+from conformance.verify import assertions, malformed
+from conformance.verify import strategies as gen
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -24,13 +24,13 @@ def reply(instances: int = 0, errors: tuple[tuple[int, bytes], ...] = ()) -> pb.
 
 
 def test_the_three_legal_shapes() -> None:
-    assert len(checks.outcomes(reply(3), 3)) == 3
-    collapsed = checks.outcomes(reply(0, ((2, b"bad"),)), 3)
-    assert collapsed == [checks.Failed(2, "bad")] * 3
+    assert len(assertions.assert_reply_shape(reply(3), 3)) == 3
+    collapsed = assertions.assert_reply_shape(reply(0, ((2, b"bad"),)), 3)
+    assert collapsed == [assertions.Failed(2, "bad")] * 3
     mixed = reply(2, ((0, b""), (3, b"boom")))
     del mixed.instances[1].items["y"]
-    got = checks.outcomes(mixed, 2)
-    assert isinstance(got[0], pb.Instance) and got[1] == checks.Failed(3, "boom")
+    got = assertions.assert_reply_shape(mixed, 2)
+    assert isinstance(got[0], pb.Instance) and got[1] == assertions.Failed(3, "boom")
 
 
 @pytest.mark.parametrize(
@@ -45,34 +45,38 @@ def test_the_three_legal_shapes() -> None:
 )
 def test_illegal_shapes_are_rejected(message: pb.PredictReply, count: int, complaint: str) -> None:
     with pytest.raises(AssertionError, match=complaint.replace("(", r"\(").replace(")", r"\)")):
-        checks.outcomes(message, count)
+        assertions.assert_reply_shape(message, count)
 
 
 def test_request_error_and_pattern() -> None:
-    assert checks.request_error(reply(0, ((2, b"no"),)), "x") == checks.Failed(2, "no")
+    assert assertions.assert_request_error(reply(0, ((2, b"no"),)), "x") == assertions.Failed(
+        2, "no"
+    )
     with pytest.raises(AssertionError, match="request-level error"):
-        checks.request_error(reply(1), "x")
+        assertions.assert_request_error(reply(1), "x")
     with pytest.raises(AssertionError, match="instance 1 should have failed"):
-        checks.expect_pattern(reply(2), [False, True], "fail")
+        assertions.assert_failure_pattern(reply(2), [False, True], "fail")
 
 
 def test_same_tensor_is_bit_exact() -> None:
     nan = pb.Tensor(dtype=pb.MS_FLOAT32, data=bytes.fromhex("0000c07f"))
     payload = pb.Tensor(dtype=pb.MS_FLOAT32, data=bytes.fromhex("0100c07f"))
-    checks.same_tensor(nan, nan, "nan")
+    assertions.assert_same_tensor(nan, nan, "nan")
     with pytest.raises(AssertionError, match="got back MS_FLOAT32"):
-        checks.same_tensor(nan, payload, "nan payload")
+        assertions.assert_same_tensor(nan, payload, "nan payload")
     scalar, single = (
         pb.Tensor(dtype=pb.MS_INT8, data=b"\x01"),
         pb.Tensor(dtype=pb.MS_INT8, data=b"\x01"),
     )
     single.shape.dims.append(1)
     with pytest.raises(AssertionError):
-        checks.same_tensor(scalar, single, "dims [] vs [1]")
+        assertions.assert_same_tensor(scalar, single, "dims [] vs [1]")
     # Text values may come back with dims [] or [1], never anything else.
-    checks.same_tensor(codec.text_tensor("é", dims=()), codec.text_tensor("é"), "text")
+    assertions.assert_same_tensor(codec.text_tensor("é", dims=()), codec.text_tensor("é"), "text")
     with pytest.raises(AssertionError):
-        checks.same_tensor(codec.text_tensor("é", dims=(2,)), codec.text_tensor("é"), "text")
+        assertions.assert_same_tensor(
+            codec.text_tensor("é", dims=(2,)), codec.text_tensor("é"), "text"
+        )
 
 
 def _well_formed(tensor: pb.Tensor) -> bool:

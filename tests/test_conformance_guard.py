@@ -14,9 +14,9 @@ from typing import Any
 import grpc
 import pytest
 
-from conformance import guard, kit
-from conformance.endpoints import Endpoint
-from conformance.wire import RpcFailure, Server
+from conformance.drive import Endpoint, guard
+from conformance.verify import kit
+from conformance.verify.wire import RpcFailure, Target
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -69,7 +69,7 @@ def _fail() -> pb.PredictRequest:
 
 
 def test_a_hung_server_costs_one_deadline(hanging: HangingServer, marks: Path) -> None:
-    with Server(Endpoint("core", hanging.address)) as server:
+    with Target(Endpoint("core", hanging.address)) as server:
         first = server.call(_fail(), DEADLINE_S)
         assert isinstance(first, RpcFailure) and first.sent
         assert first.code == grpc.StatusCode.DEADLINE_EXCEEDED
@@ -89,7 +89,7 @@ def test_a_hung_server_costs_one_deadline(hanging: HangingServer, marks: Path) -
 
 def test_the_first_timeout_says_so(hanging: HangingServer, marks: Path) -> None:
     expected = r"got no answer within 0.5 s \(gRPC DEADLINE_EXCEEDED\); later calls"
-    with Server(Endpoint("core", hanging.address)) as server, pytest.raises(AssertionError) as e:
+    with Target(Endpoint("core", hanging.address)) as server, pytest.raises(AssertionError) as e:
         server.predict(_fail(), DEADLINE_S)
     assert re.search(expected, str(e.value)), str(e.value)
 
@@ -98,17 +98,17 @@ def test_other_failures_and_other_servers_are_not_marked(
     hanging: HangingServer, marks: Path
 ) -> None:
     dead = Endpoint("dead", "127.0.0.1:1")
-    with Server(dead) as server:
+    with Target(dead) as server:
         refused = server.call(kit.echo_request([codec.text_tensor("x")]), DEADLINE_S)
     assert isinstance(refused, RpcFailure) and refused.code == grpc.StatusCode.UNAVAILABLE
     assert guard.hung(dead.address) is None and guard.hung(hanging.address) is None
-    with Server(Endpoint("core", hanging.address)) as server:
+    with Target(Endpoint("core", hanging.address)) as server:
         assert not isinstance(server.call(kit.echo_request([codec.text_tensor("x")])), RpcFailure)
 
 
 def test_without_a_run_nothing_is_marked(hanging: HangingServer) -> None:
     # The start-up probes run before the plugin configures the guard: a slow probe marks nothing.
-    with Server(Endpoint("core", hanging.address)) as server:
+    with Target(Endpoint("core", hanging.address)) as server:
         assert isinstance(server.call(_fail(), DEADLINE_S), RpcFailure)
         assert not isinstance(server.call(kit.echo_request([codec.text_tensor("x")])), RpcFailure)
 

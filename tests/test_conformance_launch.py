@@ -12,18 +12,17 @@ import time
 
 import pytest
 
-from conformance.endpoints import Endpoint
-from conformance.launch import (
-    PLACEHOLDERS,
+from conformance.catalogue import PLACEHOLDERS, placeholders_in
+from conformance.drive import (
+    Endpoint,
     LaunchError,
     ServerProcess,
     ServerSettings,
     expand,
     free_tcp_address,
-    placeholders_in,
     short_unix_address,
+    wait_ready,
 )
-from conformance.probe import wait_ready
 
 ARGV_DUMP = f"{shlex.quote(sys.executable)} -c 'import json,sys; print(json.dumps(sys.argv[1:]))'"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.endpoints import MAX_MESSAGE_BYTES, Endpoint
-from conformance.options import MAX_MSG_MB_SIZE
+from conformance.catalogue import MAX_MSG_MB_SIZE
+from conformance.drive import MAX_MESSAGE_BYTES, Endpoint
 from conformance.suites.test_limits import (
     MARGIN,
     MIB,

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import build_parser, main, pytest_arguments
-from conformance.options import (
+from conformance.catalogue import (
     DEFAULT_READY_TIMEOUT_S,
     DEFAULT_RUN_TIMEOUT_S,
     OPTIONS,
+    PROFILE_NAMES,
     OptionsError,
     build,
     parse_expectations,
     writable,
 )
-from conformance.requirements import PROFILE_NAMES
+from conformance.cli import build_parser, main, pytest_arguments
 
 pytest_plugins = ["pytester"]
 

@@ -18,10 +18,17 @@ from typing import Any
 import grpc
 import pytest
 
-from conformance.endpoints import Endpoint
-from conformance.launch import LaunchError, free_tcp_address
-from conformance.probe import handshake_once, or_plaintext, predict_once, wait_ready
-from conformance.tlsmaterial import TLSMaterial, make_material
+from conformance.drive import (
+    Endpoint,
+    LaunchError,
+    TLSFiles,
+    free_tcp_address,
+    handshake_once,
+    make_tls_files,
+    or_plaintext,
+    predict_once,
+    wait_ready,
+)
 from protos import ms_service_pb2 as pb
 
 ATTEMPT_S = 2.0
@@ -60,8 +67,8 @@ def _serving(code: grpc.StatusCode) -> Iterator[StatusServer]:
 
 
 @pytest.fixture(scope="module")
-def material() -> TLSMaterial:
-    return make_material(tempfile.mkdtemp(prefix="ms", dir="/tmp"))
+def material() -> TLSFiles:
+    return make_tls_files(tempfile.mkdtemp(prefix="ms", dir="/tmp"))
 
 
 @pytest.mark.parametrize(
@@ -97,7 +104,7 @@ def test_nothing_listening_is_not_ready() -> None:
     assert why is not None and why.startswith(("DEADLINE_EXCEEDED", "UNAVAILABLE")), why
 
 
-def test_a_tls_server_answering_in_plaintext_is_listening(material: TLSMaterial) -> None:
+def test_a_tls_server_answering_in_plaintext_is_listening(material: TLSFiles) -> None:
     for server in _serving(grpc.StatusCode.OK):
         tls = Endpoint("tls", server.address, root_ca=material.ca)
         assert predict_once(tls, ATTEMPT_S) is not None  # no TLS handshake: no TLS answer
@@ -108,7 +115,7 @@ def test_a_tls_server_answering_in_plaintext_is_listening(material: TLSMaterial)
 
 
 def test_the_plaintext_fallback_needs_an_answer_and_a_tls_endpoint(
-    material: TLSMaterial,
+    material: TLSFiles,
 ) -> None:
     nothing = Endpoint("tls", free_tcp_address(), root_ca=material.ca)
     why = or_plaintext(predict_once)(nothing, 0.5)
@@ -126,7 +133,7 @@ def test_the_plaintext_fallback_needs_an_answer_and_a_tls_endpoint(
 class TLSListener:
     """A Python TLS listener that counts the handshakes it completes and the ones it refuses."""
 
-    def __init__(self, material: TLSMaterial) -> None:
+    def __init__(self, material: TLSFiles) -> None:
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(material.server_cert, material.server_key)
         self.socket = socket.create_server(("127.0.0.1", 0))
@@ -145,7 +152,7 @@ class TLSListener:
                 self.refused += 1
 
 
-def test_a_tls_server_not_answering_yet_gets_no_plaintext_probe(material: TLSMaterial) -> None:
+def test_a_tls_server_not_answering_yet_gets_no_plaintext_probe(material: TLSFiles) -> None:
     listener = TLSListener(material)
     tls = Endpoint("tls", listener.address, root_ca=material.ca)
     why = or_plaintext(lambda endpoint, timeout_s: "not yet")(tls, ATTEMPT_S)

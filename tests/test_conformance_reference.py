@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conformance.requirements import PROFILE_NAMES, REQUIREMENTS
+from conformance.catalogue import PROFILE_NAMES, REQUIREMENTS
 from reference_server import ReferenceServer
 
 ROOT = Path(__file__).resolve().parent.parent

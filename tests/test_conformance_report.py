@@ -6,14 +6,24 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from conformance import certificate
-from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID
-from conformance.options import RunOptions
-from conformance.report import Results, terminal_lines, write_json
-from conformance.requirements import by_profile
-from conformance.run import RunContext
+from conformance.catalogue import RunOptions, by_profile
+from conformance.drive import RunContext
+from conformance.reporting import (
+    NOT_APPLICABLE,
+    PROPERTY_FAILED,
+    PROPERTY_ID,
+    SCHEMA_VERSION,
+    Report,
+    Results,
+    ServerExit,
+    schema,
+    terminal_lines,
+    write_certificate,
+    write_json,
+)
 
 
 def make_report(nodeid: str, requirement: str, outcome: str, **extra: Any) -> pytest.TestReport:
@@ -41,7 +51,7 @@ def context(**changes: Any) -> RunContext:
         "explicit": False,
         "not_applicable": {"tls": "no {certificate} placeholder"},
         "endpoints": {},
-        "material": None,
+        "tls_files": None,
         "seed": None,
         "thorough": False,
         "scratch": "/tmp/x",
@@ -55,7 +65,7 @@ def summary_of(
     expected: frozenset[str] = frozenset(),
     status: int = 1,
     **context_changes: Any,
-) -> dict[str, Any]:
+) -> Report:
     results = Results()
     for report in reports:
         results.add(report)
@@ -69,8 +79,8 @@ def passing(profile: str, *, but: dict[str, pytest.TestReport] | None = None) ->
     return [but.get(r.id) or make_report(r.id, r.id, "passed") for r in by_profile(profile)]
 
 
-def outcome_of(summary: dict[str, Any], requirement: str) -> str:
-    return next(r["outcome"] for r in summary["requirements"] if r["id"] == requirement)
+def outcome_of(summary: Report, requirement: str) -> str:
+    return next(r.outcome for r in summary.requirements if r.id == requirement)
 
 
 def test_outcomes_and_verdicts() -> None:
@@ -100,20 +110,18 @@ def test_outcomes_and_verdicts() -> None:
     assert outcome_of(summary, "CORE-FAIL-PATTERN") == "not-run"
     assert outcome_of(summary, "TLS-ACCEPT-TRUSTED-CA") == "not-applicable"
     assert outcome_of(summary, "LIMITS-UNDER-LIMIT-OK") == "not-run"  # profile not requested
-    assert set(summary["profiles"]) == {"core", "tls", "strict"}
-    assert summary["profiles"]["core"]["verdict"] == "failed"
-    assert summary["profiles"]["tls"]["verdict"] == "not-applicable"
+    assert set(summary.profiles) == {"core", "tls", "strict"}
+    assert summary.profiles["core"].verdict == "failed"
+    assert summary.profiles["tls"].verdict == "not-applicable"
     # Most of strict never ran: "incomplete", whatever the ones that ran did.
-    assert summary["profiles"]["strict"]["verdict"] == "incomplete"
-    assert summary["unexpected_passes"] == ["STRICT-FAIL-TEXT"]
-    assert summary["failed"] == ["CORE-ECHO-STRING"]
-    failed = next(r for r in summary["requirements"] if r["id"] == "CORE-ECHO-STRING")
-    assert (
-        failed["failed_tests"] == ["a[2]"] and failed["tests"] == 2 and failed["duration_s"] == 0.5
-    )
+    assert summary.profiles["strict"].verdict == "incomplete"
+    assert summary.unexpected_passes == ["STRICT-FAIL-TEXT"]
+    assert summary.failed == ["CORE-ECHO-STRING"]
+    failed = next(r for r in summary.requirements if r.id == "CORE-ECHO-STRING")
+    assert failed.failed_tests == ["a[2]"] and failed.tests == 2 and failed.duration_s == 0.5
     lines = terminal_lines(summary)
     assert lines[0].startswith("core    FAILED") and "no {certificate} placeholder" in lines[1]
-    assert lines[-1] == "result: NOT CONFORMANT" and summary["result"] == "not-conformant"
+    assert lines[-1] == "result: NOT CONFORMANT" and summary.result == "not-conformant"
 
 
 def test_a_selection_is_incomplete_not_conformant(tmp_path: Path) -> None:
@@ -125,11 +133,11 @@ def test_a_selection_is_incomplete_not_conformant(tmp_path: Path) -> None:
         requested=("core",),
         not_applicable={},
     )
-    core = summary["profiles"]["core"]
-    assert core["verdict"] == "incomplete" and len(core["not_run"]) == 33
-    assert summary["result"] == "incomplete" and not summary["conformant"]
-    assert summary["exit_status"] == 0 and len(summary["not_run"]) == 33
-    certificate.write(summary, str(tmp_path / "c.md"))
+    core = summary.profiles["core"]
+    assert core.verdict == "incomplete" and len(core.not_run) == 33
+    assert summary.result == "incomplete" and not summary.conformant
+    assert summary.exit_status == 0 and len(summary.not_run) == 33
+    write_certificate(summary, str(tmp_path / "c.md"))
     text = (tmp_path / "c.md").read_text()
     assert "**Result:** INCOMPLETE: 33 requirements not run" in text
     assert "CONFORMANT" not in text and "| `core` | **INCOMPLETE** |" in text
@@ -146,25 +154,25 @@ def test_only_expected_failures_is_a_pass_with_deviations(tmp_path: Path) -> Non
         requested=("strict",),
         not_applicable={},
     )
-    assert summary["profiles"]["strict"]["verdict"] == "passed-with-expected-failures"
-    assert summary["result"] == "conformant-with-expected-failures" and summary["conformant"]
-    certificate.write(summary, str(tmp_path / "c.md"))
+    assert summary.profiles["strict"].verdict == "passed-with-expected-failures"
+    assert summary.result == "conformant-with-expected-failures" and summary.conformant
+    write_certificate(summary, str(tmp_path / "c.md"))
     text = (tmp_path / "c.md").read_text()
     assert "CONFORMANT in every requested profile, with the expected failures listed" in text
     assert "| `strict` | **PASSED with expected failures** |" in text
     failed, deviations = text.split("## Known deviations (listed as expected failures)")
     assert "## Failed requirements\n\nNone." in failed
     assert "- `STRICT-TEXT-TRUNCATION` (SHOULD, strict, expected-failure)" in deviations
-    certificate.write(summary, str(tmp_path / "c.html"))
+    write_certificate(summary, str(tmp_path / "c.html"))
     page = (tmp_path / "c.html").read_text()
     assert "<h2>Known deviations (listed as expected failures)</h2>" in page
 
 
 def test_a_complete_pass_is_conformant_and_names_inapplicable_profiles() -> None:
     summary = summary_of(passing("core"), status=0, requested=("core", "tls"))
-    assert summary["profiles"]["core"]["verdict"] == "passed"
-    assert summary["profiles"]["tls"]["verdict"] == "not-applicable"
-    assert summary["result"] == "conformant" and summary["conformant"]
+    assert summary.profiles["core"].verdict == "passed"
+    assert summary.profiles["tls"].verdict == "not-applicable"
+    assert summary.result == "conformant" and summary.conformant
     assert terminal_lines(summary)[-1] == (
         "result: CONFORMANT in every requested profile that applies (not applicable: tls)"
     )
@@ -178,22 +186,49 @@ def test_not_applicable_is_never_passed() -> None:
     ]
     summary = summary_of(reports, status=0)
     assert outcome_of(summary, "CORE-ECHO-BYTES") == "not-applicable"
-    assert summary["profiles"]["core"]["verdict"] == "not-run"
+    assert summary.profiles["core"].verdict == "not-run"
 
 
 def test_json_and_certificates(tmp_path: Path) -> None:
     reports = [make_report("a", "CORE-ECHO-STRING", "failed", failed_as="call")]
     summary = summary_of(reports)
     write_json(summary, str(tmp_path / "r.json"))
-    assert json.loads((tmp_path / "r.json").read_text())["failed"] == ["CORE-ECHO-STRING"]
-    certificate.write(summary, str(tmp_path / "c.md"))
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["failed"] == ["CORE-ECHO-STRING"]
+    assert data["schema_version"] == SCHEMA_VERSION and data["result"] == "not-conformant"
+    jsonschema.validate(data, schema())
+    write_certificate(summary, str(tmp_path / "c.md"))
     text = (tmp_path / "c.md").read_text()
     assert "NOT CONFORMANT" in text and "| `core` | **FAILED** |" in text
     assert (
         "| `tls` | **not applicable** |" in text
         and "- `CORE-ECHO-STRING` (MUST, core, failed)" in text
     )
-    certificate.write(summary, str(tmp_path / "c.html"))
+    write_certificate(summary, str(tmp_path / "c.html"))
     page = (tmp_path / "c.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<code>CORE-ECHO-STRING</code>" in page
     assert "srv {address}" in page and "<td><b>FAILED</b></td>" in page
+
+
+def test_the_json_report_validates_against_its_published_schema(tmp_path: Path) -> None:
+    # Every shape the report takes: passes, expected failures, an exited server, a timeout.
+    gone = ServerExit("core", -9, "killed")
+    results = Results()
+    for report in passing("core"):
+        results.add(report)
+    options = RunOptions(server_cmd="srv {address}", expect_failures_file="x.txt")
+    summary = results.summarize(
+        context(seed=7, thorough=True), options, 2, [gone], run_timed_out=True
+    )
+    write_json(summary, str(tmp_path / "r.json"))
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, schema())
+    assert data["servers_exited"] == [{"server": "core", "status": -9, "output_tail": "killed"}]
+    assert data["result"] == "not-finished" and data["hypothesis"]["seed"] == 7
+    # The schema is strict: a report missing a key, or with an unknown outcome, is refused.
+    for broken in (
+        {k: v for k, v in data.items() if k != "schema_version"},
+        {**data, "requirements": [{**data["requirements"][0], "outcome": "ok"}]},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema())

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from conformance import repro
-from conformance.endpoints import Endpoint
-from conformance.wire import make_request
+from conformance.drive import Endpoint
+from conformance.reporting import repro
+from conformance.verify.wire import make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 from reference_server import ReferenceServer

@@ -12,8 +12,8 @@ from typing import Any
 import grpc
 import pytest
 
-from conformance.endpoints import Endpoint
-from conformance.resnet import ABSENT, SERVABLE, says_unknown, why_not_deployed
+from conformance.drive import Endpoint
+from conformance.verify.resnet import ABSENT, SERVABLE, says_unknown, why_not_deployed
 from protos import codec
 from protos import ms_service_pb2 as pb
 

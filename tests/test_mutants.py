@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from mutants.catalogue import Mutant, controls, everything, mutants
 
-from conformance.requirements import BY_ID, REQUIREMENTS
+from conformance.catalogue import BY_ID, REQUIREMENTS
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -1,5 +1,5 @@
 """The shipped conformance suite: ``pytest --pyargs conformance --conformance-...`` runs it.
 
-Each test checks exactly one catalogue requirement (conformance.requirements), named with
+Each test checks exactly one catalogue requirement (conformance.catalogue), named with
 ``@requirement``; its profile decides whether it runs.
 """

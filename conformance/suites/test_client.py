@@ -1,6 +1,6 @@
-"""core: the same server through the reference client (protocol §5) — its value mapping and
-result shapes. The raw suites certify the server; these certify that the client and the server
-agree."""
+"""core: the same server through the reference client (docs/protocol.md#client-mapping) — its
+value mapping and result shapes. The raw suites certify the server; these certify that the
+client and the server agree."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance import checks, guard, kit
-from conformance.endpoints import Endpoint
-from conformance.hypo import examples
-from conformance.marks import not_applicable, requirement
-from conformance.run import RunContext
-from conformance.wire import RPC_TIMEOUT_S
+from conformance.catalogue import CORE
+from conformance.drive import Endpoint, RunContext, guard
+from conformance.verify import assertions, kit
+from conformance.verify.hypo import examples
+from conformance.verify.marks import not_applicable, requirement
+from conformance.verify.wire import RPC_TIMEOUT_S
 from protos import codec
 
 
@@ -28,7 +28,7 @@ def conformance_client_factory(conformance_context: RunContext) -> Iterator[Any]
     """Makes reference clients of the core endpoint; closes them at the end."""
     from reference_client import Client, SSLConfig
 
-    endpoint = conformance_context.endpoint("core")
+    endpoint = conformance_context.endpoint(CORE)
     if endpoint is None:
         not_applicable("no core endpoint")
     if endpoint.target_name is not None:
@@ -48,12 +48,12 @@ def conformance_client_factory(conformance_context: RunContext) -> Iterator[Any]
         client.close()
 
 
-# How the reference client reports a call past its deadline (protocol §5).
+# How the reference client reports a call past its deadline (docs/protocol.md#client-mapping).
 _DEADLINE_ERROR = f"Grpc Error, {grpc.StatusCode.DEADLINE_EXCEEDED.value}"
 
 
 class GuardedClient:
-    """A reference client whose calls take part in hang detection (conformance.guard) as the
+    """A reference client whose calls take part in hang detection (conformance.drive.guard) as the
     raw calls do: a server that hung costs one timeout, not one per call."""
 
     def __init__(self, client: Any, endpoint: Endpoint) -> None:
@@ -63,7 +63,7 @@ class GuardedClient:
         __tracebackhide__ = True
         hung = guard.hung(self._endpoint.address)
         if hung is not None:
-            checks.fail(f"reference client call to {self._endpoint.describe()} {hung}")
+            assertions.fail(f"reference client call to {self._endpoint.describe()} {hung}")
 
     def _after(self, result: Any) -> Any:
         if isinstance(result, dict) and str(result.get("error", "")).startswith(_DEADLINE_ERROR):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit, repro
-from conformance import strategies as gen
-from conformance.hypo import examples
-from conformance.marks import requirement
-from conformance.wire import Server
+from conformance.reporting import repro
+from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
+from conformance.verify.hypo import examples
+from conformance.verify.marks import requirement
+from conformance.verify.wire import Target
 from protos import ms_service_pb2 as pb
 
 CALLS = 32
@@ -26,15 +27,15 @@ def payloads() -> st.SearchStrategy[list[list[pb.Tensor]]]:
     )
 
 
-def check_concurrent(server: Server, batches: list[list[pb.Tensor]]) -> None:
+def assert_concurrent(server: Target, batches: list[list[pb.Tensor]]) -> None:
     __tracebackhide__ = True
     requests = [kit.echo_request(xs) for xs in batches]
     replies = kit.run_concurrently(server, requests)
     for call, (xs, request, reply) in enumerate(zip(batches, requests, replies, strict=True)):
         try:
-            instances = checks.all_ok(reply, len(xs), f"concurrent call {call}")
+            instances = assertions.assert_all_ok(reply, len(xs), f"concurrent call {call}")
             for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
-                kit.check_echo(instance, x, f"concurrent call {call}, instance {index}")
+                kit.assert_echo(instance, x, f"concurrent call {call}, instance {index}")
         except AssertionError:
             repro.record(server.endpoint, request)  # the call that went wrong, for the report
             raise
@@ -43,5 +44,5 @@ def check_concurrent(server: Server, batches: list[list[pb.Tensor]]) -> None:
 @requirement("CORE-CONCURRENT-NO-MIXUP")
 @examples(3, shrink=False)
 @given(batches=payloads())
-def test_concurrent_no_mixup(conformance_server: Server, batches: list[list[pb.Tensor]]) -> None:
-    check_concurrent(conformance_server, batches)
+def test_concurrent_no_mixup(conformance_server: Target, batches: list[list[pb.Tensor]]) -> None:
+    assert_concurrent(conformance_server, batches)

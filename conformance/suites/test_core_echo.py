@@ -6,20 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
-from conformance import strategies as gen
-from conformance.hypo import examples
-from conformance.marks import requirement
-from conformance.wire import RpcFailure, Server, make_request
+from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
+from conformance.verify.hypo import examples
+from conformance.verify.marks import requirement
+from conformance.verify.wire import RpcFailure, Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
 NUMERIC = pytest.mark.parametrize("dtype", codec.NUMERIC_DTYPES, ids=lambda d: d.name)
 
 
-def _echo_one(server: Server, x: pb.Tensor, version: int = 0) -> pb.Instance:
+def _echo_one(server: Target, x: pb.Tensor, version: int = 0) -> pb.Instance:
     reply = server.predict(kit.echo_request([x], version))
-    return checks.all_ok(reply, 1, "echo of one well-formed tensor")[0]
+    return assertions.assert_all_ok(reply, 1, "echo of one well-formed tensor")[0]
 
 
 @requirement("CORE-ECHO-NUMERIC-ROUNDTRIP")
@@ -27,80 +27,82 @@ def _echo_one(server: Server, x: pb.Tensor, version: int = 0) -> pb.Instance:
 @examples(12)
 @given(data=st.data())
 def test_numeric_roundtrip(
-    conformance_server: Server, dtype: codec.DType, data: st.DataObject
+    conformance_server: Target, dtype: codec.DType, data: st.DataObject
 ) -> None:
     x = data.draw(gen.numeric_tensors(dtypes=st.just(dtype), dims=gen.shapes(empty=False)), "x")
-    kit.check_echo(_echo_one(conformance_server, x), x, "echo")
+    kit.assert_echo(_echo_one(conformance_server, x), x, "echo")
 
 
 @requirement("CORE-ECHO-SPECIAL-VALUES")
 @NUMERIC
-def test_special_values(conformance_server: Server, dtype: codec.DType) -> None:
+def test_special_values(conformance_server: Target, dtype: codec.DType) -> None:
     values = gen.special_elements(dtype)
     x = pb.Tensor(dtype=dtype.code, data=b"".join(values))
     x.shape.dims.extend([len(values)])
-    kit.check_echo(_echo_one(conformance_server, x), x, f"echo of {dtype.name} edge values")
+    kit.assert_echo(_echo_one(conformance_server, x), x, f"echo of {dtype.name} edge values")
 
 
 @requirement("CORE-ECHO-SCALAR-DIMS")
 @NUMERIC
 @examples(3)
 @given(data=st.data())
-def test_scalar_dims(conformance_server: Server, dtype: codec.DType, data: st.DataObject) -> None:
+def test_scalar_dims(conformance_server: Target, dtype: codec.DType, data: st.DataObject) -> None:
     # One request, both spellings of a scalar: each must come back as sent.
     scalar = gen.numeric_tensors(dtypes=st.just(dtype), dims=st.just([]))
     single = gen.numeric_tensors(dtypes=st.just(dtype), dims=st.just([1]))
     xs = [data.draw(scalar, "x with dims []"), data.draw(single, "x with dims [1]")]
-    instances = checks.all_ok(conformance_server.predict(kit.echo_request(xs)), 2, "echo")
+    instances = assertions.assert_all_ok(
+        conformance_server.predict(kit.echo_request(xs)), 2, "echo"
+    )
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
-        kit.check_echo(instance, x, f"echo instance {index}")
+        kit.assert_echo(instance, x, f"echo instance {index}")
 
 
 @requirement("CORE-ECHO-EMPTY-TENSOR")
 @examples(30)
 @given(x=gen.numeric_tensors(dims=gen.shapes(min_rank=1, empty=True)))
-def test_empty_tensor(conformance_server: Server, x: pb.Tensor) -> None:
-    kit.check_echo(_echo_one(conformance_server, x), x, "echo of a zero-size tensor")
+def test_empty_tensor(conformance_server: Target, x: pb.Tensor) -> None:
+    kit.assert_echo(_echo_one(conformance_server, x), x, "echo of a zero-size tensor")
 
 
 @requirement("CORE-ECHO-STRING")
 @examples(30)
 @given(x=gen.string_tensors())
-def test_string(conformance_server: Server, x: pb.Tensor) -> None:
-    kit.check_echo(_echo_one(conformance_server, x), x, "echo of MS_STRING")
+def test_string(conformance_server: Target, x: pb.Tensor) -> None:
+    kit.assert_echo(_echo_one(conformance_server, x), x, "echo of MS_STRING")
 
 
 @requirement("CORE-ECHO-BYTES")
 @examples(30)
 @given(x=gen.bytes_tensors())
-def test_bytes(conformance_server: Server, x: pb.Tensor) -> None:
-    kit.check_echo(_echo_one(conformance_server, x), x, "echo of MS_BYTES")
+def test_bytes(conformance_server: Target, x: pb.Tensor) -> None:
+    kit.assert_echo(_echo_one(conformance_server, x), x, "echo of MS_BYTES")
 
 
 @requirement("CORE-ECHO-VERSION-OUTPUT")
 @pytest.mark.parametrize("version", kit.CONFORMANCE_VERSIONS)
-def test_version_output(conformance_server: Server, version: int) -> None:
+def test_version_output(conformance_server: Target, version: int) -> None:
     instance = _echo_one(conformance_server, codec.text_tensor("v"), version)
-    tensor = checks.output(instance, "version", "echo")
-    got = checks.int64_scalar(tensor, f"echo version {version}, output version")
+    tensor = assertions.assert_output(instance, "version", "echo")
+    got = assertions.assert_int64_scalar(tensor, f"echo version {version}, output version")
     assert got == version, f"echo version {version} reports version {got}"
 
 
 @requirement("CORE-ECHO-MULTI-INSTANCE")
 @examples(25)
 @given(xs=st.lists(gen.tensors(), min_size=2, max_size=6))
-def test_multi_instance(conformance_server: Server, xs: list[pb.Tensor]) -> None:
+def test_multi_instance(conformance_server: Target, xs: list[pb.Tensor]) -> None:
     reply = conformance_server.predict(kit.echo_request(xs))
-    instances = checks.all_ok(reply, len(xs), f"echo of {len(xs)} instances")
+    instances = assertions.assert_all_ok(reply, len(xs), f"echo of {len(xs)} instances")
     for index, (instance, x) in enumerate(zip(instances, xs, strict=True)):
-        kit.check_echo(instance, x, f"echo instance {index}")
+        kit.assert_echo(instance, x, f"echo instance {index}")
 
 
 @requirement("CORE-VERSION-SELECT")
 @pytest.mark.parametrize(("asked", "served"), [(0, kit.LATEST), (1, 1), (2, 2)])
-def test_version_select(conformance_server: Server, asked: int, served: int) -> None:
+def test_version_select(conformance_server: Target, asked: int, served: int) -> None:
     x = codec.text_tensor("which version?")
-    kit.check_echo(_echo_one(conformance_server, x, asked), x, f"echo version {asked}", served)
+    kit.assert_echo(_echo_one(conformance_server, x, asked), x, f"echo version {asked}", served)
 
 
 def _specs() -> st.SearchStrategy[pb.ServableSpec]:
@@ -113,7 +115,7 @@ def _specs() -> st.SearchStrategy[pb.ServableSpec]:
 @requirement("CORE-SPEC-ECHO")
 @examples(40)
 @given(spec=_specs(), errors=gen.fail_patterns(max_size=3))
-def test_spec_echo(conformance_server: Server, spec: pb.ServableSpec, errors: list[str]) -> None:
+def test_spec_echo(conformance_server: Target, spec: pb.ServableSpec, errors: list[str]) -> None:
     # Known and unknown names, methods and versions, successes, request-level errors and mixed
     # replies (fail): whatever the outcome, the spec comes back verbatim.
     x = codec.text_tensor("spec")
@@ -121,23 +123,23 @@ def test_spec_echo(conformance_server: Server, spec: pb.ServableSpec, errors: li
     request = make_request(spec.name, spec.method_name, instances, spec.version_number)
     reply = conformance_server.predict(request)
     if reply.servable_spec != request.servable_spec:
-        checks.fail(
-            f"reply.servable_spec {{{checks.one_line(reply.servable_spec)}}} differs from the "
-            f"request's {{{checks.one_line(spec)}}} ({checks.describe(reply)})"
+        assertions.fail(
+            f"reply.servable_spec {{{assertions.one_line(reply.servable_spec)}}} differs from the "
+            f"request's {{{assertions.one_line(spec)}}} ({assertions.describe(reply)})"
         )
 
 
 @requirement("CORE-STATUS-OK")
-def test_status_ok(conformance_server: Server) -> None:
+def test_status_ok(conformance_server: Target) -> None:
     x = codec.text_tensor("status")
     unknown = conformance_server.call(make_request("no-such-servable", kit.ECHO, [{"x": x}]))
     if isinstance(unknown, RpcFailure):
-        checks.fail(f"a request-level error came back as {unknown}, not as status OK")
-    checks.request_error(unknown, "an unknown servable")
+        assertions.fail(f"a request-level error came back as {unknown}, not as status OK")
+    assertions.assert_request_error(unknown, "an unknown servable")
     mixed = conformance_server.call(kit.fail_request([x, x], ["", "boom"]))
     if isinstance(mixed, RpcFailure):
-        checks.fail(f"a per-instance error came back as {mixed}, not as status OK")
-    checks.expect_pattern(mixed, [False, True], "fail with one failing instance")
+        assertions.fail(f"a per-instance error came back as {mixed}, not as status OK")
+    assertions.assert_failure_pattern(mixed, [False, True], "fail with one failing instance")
 
 
 @requirement("CORE-EXTRA-INPUT-IGNORED")
@@ -152,8 +154,10 @@ def test_status_ok(conformance_server: Server) -> None:
     ),
 )
 def test_extra_inputs_ignored(
-    conformance_server: Server, x: pb.Tensor, extras: dict[str, pb.Tensor]
+    conformance_server: Target, x: pb.Tensor, extras: dict[str, pb.Tensor]
 ) -> None:
     request = make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x, **extras}])
-    instance = checks.all_ok(conformance_server.predict(request), 1, "echo with extra inputs")[0]
-    kit.check_echo(instance, x, "echo with extra inputs")
+    instance = assertions.assert_all_ok(
+        conformance_server.predict(request), 1, "echo with extra inputs"
+    )[0]
+    kit.assert_echo(instance, x, "echo with extra inputs")

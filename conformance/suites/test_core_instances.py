@@ -6,11 +6,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
-from conformance import strategies as gen
-from conformance.hypo import examples
-from conformance.marks import requirement
-from conformance.wire import Server
+from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
+from conformance.verify.hypo import examples
+from conformance.verify.marks import requirement
+from conformance.verify.wire import Target
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -34,38 +34,38 @@ def _mixed() -> st.SearchStrategy[list[str]]:
 @examples(40)
 @given(request=_fail_requests(gen.fail_patterns()))
 def test_fail_pattern(
-    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+    conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
     reply = conformance_server.predict(kit.fail_request(xs, errors))
-    got = checks.expect_pattern(reply, [bool(e) for e in errors], "fail")
-    kit.check_fail_errors(got, errors, "fail")
+    got = assertions.assert_failure_pattern(reply, [bool(e) for e in errors], "fail")
+    kit.assert_fail_errors(got, errors, "fail")
     for index, (outcome, x) in enumerate(zip(got, xs, strict=True)):
         if isinstance(outcome, pb.Instance):
-            kit.check_echo(outcome, x, f"fail instance {index} (error '')")
+            kit.assert_echo(outcome, x, f"fail instance {index} (error '')")
 
 
 @requirement("CORE-REPLY-ALL-OK")
 @examples(15)
 @given(xs=st.lists(gen.tensors(), min_size=1, max_size=6))
-def test_reply_all_ok(conformance_server: Server, xs: list[pb.Tensor]) -> None:
+def test_reply_all_ok(conformance_server: Target, xs: list[pb.Tensor]) -> None:
     reply = conformance_server.predict(kit.fail_request(xs, [""] * len(xs)))
-    checks.all_ok(reply, len(xs), f"fail with {len(xs)} succeeding instances")
+    assertions.assert_all_ok(reply, len(xs), f"fail with {len(xs)} succeeding instances")
 
 
 @requirement("CORE-REPLY-MIXED")
 @examples(30)
 @given(request=_fail_requests(_mixed()))
 def test_reply_mixed(
-    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+    conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
     reply = conformance_server.predict(kit.fail_request(xs, errors))
     count = len(errors)
     if len(reply.instances) != count or len(reply.error_msg) != count:
-        checks.fail(
+        assertions.fail(
             f"{count} instances, some failing: expected {count} instances and {count} "
-            f"errors, got {checks.describe(reply)}"
+            f"errors, got {assertions.describe(reply)}"
         )
     for index, (error, entry, instance) in enumerate(
         zip(errors, reply.error_msg, reply.instances, strict=True)
@@ -77,23 +77,27 @@ def test_reply_mixed(
             assert entry.error_code == 0, f"OK instance {index} has code {entry.error_code}"
             assert not entry.error_msg, f"OK instance {index} has error text {entry.error_msg!r}"
             assert instance.items, f"OK instance {index} carries no outputs"
-    kit.check_fail_errors(checks.outcomes(reply, count), errors, "fail, some failing")
+    kit.assert_fail_errors(
+        assertions.assert_reply_shape(reply, count), errors, "fail, some failing"
+    )
 
 
 @requirement("CORE-REPLY-ALL-FAILED")
 @examples(15)
 @given(request=_fail_requests(st.lists(gen.error_texts(), min_size=1, max_size=5)))
 def test_reply_all_failed(
-    conformance_server: Server, request: tuple[list[pb.Tensor], list[str]]
+    conformance_server: Target, request: tuple[list[pb.Tensor], list[str]]
 ) -> None:
     xs, errors = request
     reply = conformance_server.predict(kit.fail_request(xs, errors))
     what = "fail with every instance failing"
-    kit.check_fail_errors(checks.expect_pattern(reply, [True] * len(errors), what), errors, what)
+    kit.assert_fail_errors(
+        assertions.assert_failure_pattern(reply, [True] * len(errors), what), errors, what
+    )
 
 
 def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
-    # 16 bytes of float32; the shape is never compared (protocol §3.4).
+    # 16 bytes of float32; the shape is never compared (docs/protocol.md#step-method-runs).
     dims = st.sampled_from([MODEL_DIMS, [4], [1, 4], [4, 1]])
     return gen.numeric_tensors(dtypes=st.just(gen.FLOAT32), dims=dims)
 
@@ -130,19 +134,20 @@ def _add_common_case(
 
 
 def _check_add_common(
-    server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]], what: str
+    server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]], what: str
 ) -> None:
     reply = server.predict(kit.add_request(kit.ADD_COMMON, [(a, b) for a, b, _ in cases]))
-    got = checks.expect_pattern(reply, [bad for _, _, bad in cases], what)
+    got = assertions.assert_failure_pattern(reply, [bad for _, _, bad in cases], what)
     for index, (outcome, (x1, x2, _)) in enumerate(zip(got, cases, strict=True)):
         if isinstance(outcome, pb.Instance):
-            kit.check_float32_sum(outcome, x1, x2, MODEL_DIMS, f"add_common instance {index}")
-        elif outcome.code != checks.INVALID_INPUTS:
-            # Kit §1: a model input of the wrong size or dtype fails its instance with code 2,
-            # whether the reply lists every instance or collapses to this one error.
-            checks.fail(
+            kit.assert_float32_sum(outcome, x1, x2, MODEL_DIMS, f"add_common instance {index}")
+        elif outcome.code != assertions.INVALID_INPUTS:
+            # docs/protocol.md#step-method-runs: a model input of the wrong size or dtype fails
+            # its instance with code 2, whether the reply lists every instance or collapses to
+            # this one error.
+            assertions.fail(
                 f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
-                f"the expected code is {checks.INVALID_INPUTS} (INVALID_INPUTS)"
+                f"the expected code is {assertions.INVALID_INPUTS} (INVALID_INPUTS)"
             )
 
 
@@ -154,7 +159,7 @@ def _check_add_common(
     )
 )
 def test_add_common_result(
-    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+    conformance_server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
 ) -> None:
     _check_add_common(conformance_server, cases, "add_common on float32 [2,2] inputs")
 
@@ -163,7 +168,7 @@ def test_add_common_result(
 @examples(25)
 @given(cases=st.lists(_add_common_case(_wrong_size_inputs()), min_size=1, max_size=5))
 def test_add_common_size(
-    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+    conformance_server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
 ) -> None:
     _check_add_common(conformance_server, cases, "add_common with wrong byte sizes")
 
@@ -172,7 +177,7 @@ def test_add_common_size(
 @examples(25)
 @given(cases=st.lists(_add_common_case(_wrong_dtype_inputs()), min_size=1, max_size=5))
 def test_add_common_dtype(
-    conformance_server: Server, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
+    conformance_server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
 ) -> None:
     _check_add_common(conformance_server, cases, "add_common with wrong dtypes")
 
@@ -188,8 +193,10 @@ def _cast_pairs(draw: st.DrawFn) -> tuple[pb.Tensor, pb.Tensor]:
 @requirement("CORE-ADD-CAST-RESULT")
 @examples(25)
 @given(pairs=st.lists(_cast_pairs(), min_size=1, max_size=3))
-def test_add_cast(conformance_server: Server, pairs: list[tuple[pb.Tensor, pb.Tensor]]) -> None:
+def test_add_cast(conformance_server: Target, pairs: list[tuple[pb.Tensor, pb.Tensor]]) -> None:
     reply = conformance_server.predict(kit.add_request(kit.ADD_CAST, pairs))
-    instances = checks.all_ok(reply, len(pairs), "add_cast on numeric inputs of equal shape")
+    instances = assertions.assert_all_ok(
+        reply, len(pairs), "add_cast on numeric inputs of equal shape"
+    )
     for index, (instance, (x1, x2)) in enumerate(zip(instances, pairs, strict=True)):
-        kit.check_float32_sum(instance, x1, x2, list(x1.shape.dims), f"add_cast instance {index}")
+        kit.assert_float32_sum(instance, x1, x2, list(x1.shape.dims), f"add_cast instance {index}")

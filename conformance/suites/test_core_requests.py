@@ -1,6 +1,6 @@
 """core: request-level errors — unknown servable, method, version; missing inputs; malformed
 tensors in any instance. Each must reject the whole request: no instances, one error with code 2
-(INVALID_INPUTS, protocol §2-§3)."""
+(INVALID_INPUTS, docs/protocol.md#request-handling)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
-from conformance import strategies as gen
-from conformance.hypo import examples
-from conformance.malformed import CASES, Case
-from conformance.marks import requirement
-from conformance.wire import Server, make_request
+from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
+from conformance.verify.hypo import examples
+from conformance.verify.malformed import CASES, Case
+from conformance.verify.marks import requirement
+from conformance.verify.wire import Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -25,19 +25,19 @@ def _echo_instances(count: int) -> list[dict[str, pb.Tensor]]:
 @requirement("CORE-UNKNOWN-SERVABLE")
 @examples(20)
 @given(name=st.text(max_size=20).filter(lambda n: n not in kit.SERVABLES and n != "resnet50"))
-def test_unknown_servable(conformance_server: Server, name: str) -> None:
+def test_unknown_servable(conformance_server: Target, name: str) -> None:
     reply = conformance_server.predict(make_request(name, kit.ECHO, _echo_instances(1)))
-    checks.invalid_inputs(reply, f"servable {name!r} is not deployed")
+    assertions.assert_invalid_inputs(reply, f"servable {name!r} is not deployed")
 
 
 @requirement("CORE-UNKNOWN-METHOD")
 @examples(20)
 @given(servable=st.sampled_from(sorted(kit.SERVABLES)), method=st.text(max_size=20))
-def test_unknown_method(conformance_server: Server, servable: str, method: str) -> None:
+def test_unknown_method(conformance_server: Target, servable: str, method: str) -> None:
     if method in kit.SERVABLES[servable]:
         method += "-unknown"
     reply = conformance_server.predict(make_request(servable, method, _echo_instances(1)))
-    checks.invalid_inputs(reply, f"{servable} has no method {method!r}")
+    assertions.assert_invalid_inputs(reply, f"{servable} has no method {method!r}")
 
 
 @requirement("CORE-UNKNOWN-VERSION")
@@ -46,17 +46,17 @@ def test_unknown_method(conformance_server: Server, servable: str, method: str) 
     servable=st.sampled_from([kit.CONFORMANCE, kit.ADD]),
     version=st.one_of(st.integers(3, 10), st.integers(3, 2**64 - 1)),
 )
-def test_unknown_version(conformance_server: Server, servable: str, version: int) -> None:
+def test_unknown_version(conformance_server: Target, servable: str, version: int) -> None:
     method = kit.SERVABLES[servable][0]
     reply = conformance_server.predict(make_request(servable, method, _echo_instances(1), version))
-    checks.invalid_inputs(reply, f"{servable} version {version} is not deployed")
+    assertions.assert_invalid_inputs(reply, f"{servable} version {version} is not deployed")
 
 
 @requirement("CORE-MISSING-INPUT")
 @examples(20)
 @given(data=st.data(), method=st.sampled_from([kit.ECHO, kit.FAIL]), count=gen.instance_counts())
 def test_missing_input(
-    conformance_server: Server, data: st.DataObject, method: str, count: int
+    conformance_server: Target, data: st.DataObject, method: str, count: int
 ) -> None:
     instances: list[dict[str, pb.Tensor]] = [
         {"x": codec.text_tensor(str(i)), "error": codec.text_tensor("")} for i in range(count)
@@ -67,7 +67,9 @@ def test_missing_input(
     if data.draw(st.booleans(), "with a look-alike input"):
         instances[where][missing.upper()] = codec.text_tensor("not it")
     reply = conformance_server.predict(make_request(kit.CONFORMANCE, method, instances))
-    checks.invalid_inputs(reply, f"input {missing!r} missing from instance {where} of {count}")
+    assertions.assert_invalid_inputs(
+        reply, f"input {missing!r} missing from instance {where} of {count}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,10 +78,10 @@ def test_missing_input(
 @examples(15)
 @given(data=st.data(), count=gen.instance_counts())
 def test_malformed_tensor(
-    conformance_server: Server, case: Case, data: st.DataObject, count: int
+    conformance_server: Target, case: Case, data: st.DataObject, count: int
 ) -> None:
     xs = [data.draw(gen.tensors(), f"well-formed x {i}") for i in range(count)]
     where = data.draw(gen.positions(count), "malformed instance")
     xs[where] = data.draw(case.tensors(), "malformed x")
     reply = conformance_server.predict(kit.echo_request(xs))
-    checks.invalid_inputs(reply, f"malformed x in instance {where} of {count}")
+    assertions.assert_invalid_inputs(reply, f"malformed x in instance {where} of {count}")

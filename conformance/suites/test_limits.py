@@ -1,4 +1,4 @@
-"""limits: max_msg_mb_size is enforced both ways (protocol §4).
+"""limits: max_msg_mb_size is enforced both ways (docs/protocol.md#transport).
 
 Every message is sized from the declared limit and sent over a channel with no limit of its
 own, so any declared limit (1 to 512 MiB) is tested as such: a RESOURCE_EXHAUSTED can only be
@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import grpc
 
-from conformance import checks, kit
-from conformance.marks import not_applicable, requirement
-from conformance.tlscheck import echo_ok
-from conformance.wire import RpcFailure, Server
+from conformance.verify import assertions, kit
+from conformance.verify.marks import not_applicable, requirement
+from conformance.verify.tls import assert_served
+from conformance.verify.wire import RpcFailure, Target
 from protos import ms_service_pb2 as pb
 
 MIB = 1 << 20
 MARGIN = 4096  # bytes under or over the limit: far from it in protobuf terms, close in MiB
 
 
-def _limit_bytes(server: Server) -> int:
+def _limit_bytes(server: Target) -> int:
     if server.endpoint.max_msg_mb_size is None:
         not_applicable("the server's max_msg_mb_size is not known")
     return server.endpoint.max_msg_mb_size * MIB
@@ -40,34 +40,38 @@ def echo_of_size(total: int) -> pb.PredictRequest:
     return kit.echo_request([_uint8(max(0, count))])
 
 
-def _expect_exhausted(outcome: pb.PredictReply | RpcFailure, what: str) -> None:
+def _assert_exhausted(outcome: pb.PredictReply | RpcFailure, what: str) -> None:
     __tracebackhide__ = True
     if not isinstance(outcome, RpcFailure):
-        checks.fail(f"{what}: expected RESOURCE_EXHAUSTED, the call was served")
+        assertions.fail(f"{what}: expected RESOURCE_EXHAUSTED, the call was served")
     if outcome.code != grpc.StatusCode.RESOURCE_EXHAUSTED:
-        checks.fail(f"{what}: expected RESOURCE_EXHAUSTED, got {outcome}")
+        assertions.fail(f"{what}: expected RESOURCE_EXHAUSTED, got {outcome}")
 
 
 @requirement("LIMITS-UNDER-LIMIT-OK")
-def test_under_limit(conformance_limits: Server) -> None:
+def test_under_limit(conformance_limits: Target) -> None:
     limit = _limit_bytes(conformance_limits)
     request = echo_of_size(limit - MARGIN)
     x = request.instances[0].items["x"]
     reply = conformance_limits.call(request, 60.0)
     if isinstance(reply, RpcFailure):
-        checks.fail(f"a {request.ByteSize()}-byte request under the {limit}-byte limit got {reply}")
-    y = checks.output(checks.all_ok(reply, 1, "echo under the limit")[0], "y", "echo")
+        assertions.fail(
+            f"a {request.ByteSize()}-byte request under the {limit}-byte limit got {reply}"
+        )
+    y = assertions.assert_output(
+        assertions.assert_all_ok(reply, 1, "echo under the limit")[0], "y", "echo"
+    )
     assert y.data == x.data and y.dtype == x.dtype, "echo under the limit changed the payload"
 
 
 @requirement("LIMITS-REQUEST-OVER-LIMIT")
-def test_request_over_limit(conformance_limits: Server) -> None:
+def test_request_over_limit(conformance_limits: Target) -> None:
     limit = _limit_bytes(conformance_limits)
     request = echo_of_size(limit + MARGIN)
-    _expect_exhausted(
+    _assert_exhausted(
         conformance_limits.call(request, 60.0), f"a request {MARGIN} bytes over the limit"
     )
-    echo_ok(conformance_limits.endpoint, "after a request over the limit")
+    assert_served(conformance_limits.endpoint, "after a request over the limit")
 
 
 def reply_over_limit_count(limit: int) -> int:
@@ -85,10 +89,10 @@ def reply_over_limit_request(limit: int) -> pb.PredictRequest:
 
 
 @requirement("LIMITS-REPLY-OVER-LIMIT")
-def test_reply_over_limit(conformance_limits: Server) -> None:
+def test_reply_over_limit(conformance_limits: Target) -> None:
     # The request is well under the limit and the reply just over it; the harness's channel to
     # this server has no limit of its own (endpoints.UNLIMITED), so RESOURCE_EXHAUSTED can only
     # be the server refusing to send the reply.
     request = reply_over_limit_request(_limit_bytes(conformance_limits))
-    _expect_exhausted(conformance_limits.call(request, 60.0), "a reply over the limit")
-    echo_ok(conformance_limits.endpoint, "after a reply over the limit")
+    _assert_exhausted(conformance_limits.call(request, 60.0), "a reply over the limit")
+    assert_served(conformance_limits.endpoint, "after a reply over the limit")

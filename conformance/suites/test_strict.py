@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks, kit
-from conformance import strategies as gen
-from conformance.hypo import examples
-from conformance.malformed import CASES, Case, input_check_failed
-from conformance.marks import requirement
-from conformance.tlscheck import echo_ok
-from conformance.wire import RpcFailure, Server, make_request
+from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
+from conformance.verify.hypo import examples
+from conformance.verify.malformed import CASES, Case, input_check_failed
+from conformance.verify.marks import requirement
+from conformance.verify.tls import assert_served
+from conformance.verify.wire import RpcFailure, Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -26,10 +26,10 @@ def _spec_text(servable: str, method: str, version: int) -> str:
     return text + (f" version({version}) " if version else "")
 
 
-def _expect(error: checks.Failed, code: int, text: str, what: str) -> None:
+def _assert_error(error: assertions.Failed, code: int, text: str, what: str) -> None:
     __tracebackhide__ = True
     if (error.code, error.text) != (code, text):
-        checks.fail(f"{what}: expected ({code}, {text!r}), got ({error.code}, {error.text!r})")
+        assertions.fail(f"{what}: expected ({code}, {text!r}), got ({error.code}, {error.text!r})")
 
 
 def _x() -> dict[str, pb.Tensor]:
@@ -38,11 +38,11 @@ def _x() -> dict[str, pb.Tensor]:
 
 @requirement("STRICT-TEXT-UNKNOWN-SERVABLE")
 @pytest.mark.parametrize("name", ["no-such-servable", "Conformance", ""])
-def test_text_unknown_servable(conformance_server: Server, name: str) -> None:
+def test_text_unknown_servable(conformance_server: Target, name: str) -> None:
     reply = conformance_server.predict(make_request(name, kit.ECHO, [_x()]))
     expected = f"Request {_spec_text(name, kit.ECHO, 0)}, servable is not available"
-    _expect(
-        checks.request_error(reply, "unknown servable"),
+    _assert_error(
+        assertions.assert_request_error(reply, "unknown servable"),
         INVALID_INPUTS,
         expected,
         "unknown servable",
@@ -51,34 +51,45 @@ def test_text_unknown_servable(conformance_server: Server, name: str) -> None:
 
 @requirement("STRICT-TEXT-UNKNOWN-VERSION")
 @pytest.mark.parametrize("version", [3, 2**64 - 1])
-def test_text_unknown_version(conformance_server: Server, version: int) -> None:
+def test_text_unknown_version(conformance_server: Target, version: int) -> None:
     reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x()], version))
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, kit.ECHO, version)}, servable is not available"
     )
-    _expect(
-        checks.request_error(reply, "unknown version"), INVALID_INPUTS, expected, "unknown version"
+    _assert_error(
+        assertions.assert_request_error(reply, "unknown version"),
+        INVALID_INPUTS,
+        expected,
+        "unknown version",
     )
 
 
 @requirement("STRICT-TEXT-UNKNOWN-METHOD")
-def test_text_unknown_method(conformance_server: Server) -> None:
+def test_text_unknown_method(conformance_server: Target) -> None:
     reply = conformance_server.predict(make_request(kit.CONFORMANCE, "no-such-method", [_x()]))
     expected = (
         f"Request {_spec_text(kit.CONFORMANCE, 'no-such-method', 0)}, method is not available"
     )
-    _expect(
-        checks.request_error(reply, "unknown method"), INVALID_INPUTS, expected, "unknown method"
+    _assert_error(
+        assertions.assert_request_error(reply, "unknown method"),
+        INVALID_INPUTS,
+        expected,
+        "unknown method",
     )
 
 
 @requirement("STRICT-TEXT-MISSING-INPUT")
-def test_text_missing_input(conformance_server: Server) -> None:
+def test_text_missing_input(conformance_server: Target) -> None:
     reply = conformance_server.predict(make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}]))
     expected = (
         f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
     )
-    _expect(checks.request_error(reply, "missing input"), INVALID_INPUTS, expected, "missing input")
+    _assert_error(
+        assertions.assert_request_error(reply, "missing input"),
+        INVALID_INPUTS,
+        expected,
+        "missing input",
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,11 +101,16 @@ def test_text_missing_input(conformance_server: Server) -> None:
 )
 @examples(8)
 @given(data=st.data())
-def test_text_malformed(conformance_server: Server, case: Case, data: st.DataObject) -> None:
+def test_text_malformed(conformance_server: Target, case: Case, data: st.DataObject) -> None:
     x = data.draw(case.tensors(), "malformed x")
     reply = conformance_server.predict(kit.echo_request([x]))
     expected = input_check_failed("x", case.detail(x))
-    _expect(checks.request_error(reply, "malformed x"), INVALID_INPUTS, expected, "malformed x")
+    _assert_error(
+        assertions.assert_request_error(reply, "malformed x"),
+        INVALID_INPUTS,
+        expected,
+        "malformed x",
+    )
 
 
 def _float32(dims: list[int]) -> pb.Tensor:
@@ -106,18 +122,20 @@ def _float32(dims: list[int]) -> pb.Tensor:
 ALONE, MIXED = "alone", "mixed"
 
 
-def _add_common_error(server: Server, x1: pb.Tensor, x2: pb.Tensor, form: str) -> checks.Failed:
+def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -> assertions.Failed:
     good = _float32([2, 2])
     pairs = [(x1, x2)] if form == ALONE else [(good, good), (x1, x2)]
     reply = server.predict(kit.add_request(kit.ADD_COMMON, pairs))
     failing = [True] if form == ALONE else [False, True]
-    outcome = checks.expect_pattern(reply, failing, f"add_common, bad instance {form}")[-1]
-    assert isinstance(outcome, checks.Failed)
+    outcome = assertions.assert_failure_pattern(reply, failing, f"add_common, bad instance {form}")[
+        -1
+    ]
+    assert isinstance(outcome, assertions.Failed)
     return outcome
 
 
-# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: kit §1 checks
-# the size first, so the size text must win).
+# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: a model checks
+# the size first, docs/protocol.md#step-method-runs, so the size text must win).
 WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
 
 
@@ -126,7 +144,7 @@ WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
 @pytest.mark.parametrize("index", [0, 1])
 @pytest.mark.parametrize("dtype", list(WRONG_SIZES))
 def test_text_add_common_size(
-    conformance_server: Server, dtype: str, index: int, form: str
+    conformance_server: Target, dtype: str, index: int, form: str
 ) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
     bad = WRONG_SIZES[dtype]
@@ -135,13 +153,13 @@ def test_text_add_common_size(
     size = bad.nbytes
     expected = f"Given model input {index} size {size} not match the size 16 defined in model"
     what = f"add_common input {index} of {size} bytes of {dtype} ({form})"
-    _expect(error, INVALID_INPUTS, expected, what)
+    _assert_error(error, INVALID_INPUTS, expected, what)
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-DTYPE")
 @pytest.mark.parametrize("form", [MIXED, ALONE])
 @pytest.mark.parametrize("index", [0, 1])
-def test_text_add_common_dtype(conformance_server: Server, index: int, form: str) -> None:
+def test_text_add_common_dtype(conformance_server: Target, index: int, form: str) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
     pair[index] = codec.array_to_tensor(np.zeros([4], "<i4"))
     error = _add_common_error(conformance_server, pair[0], pair[1], form)
@@ -149,23 +167,25 @@ def test_text_add_common_dtype(conformance_server: Server, index: int, form: str
         f"Given model input {index} data type kMSI_Int32 not match the data type kMSI_Float32 "
         "defined in model"
     )
-    _expect(error, INVALID_INPUTS, expected, f"add_common input {index} of int32 ({form})")
+    _assert_error(error, INVALID_INPUTS, expected, f"add_common input {index} of int32 ({form})")
 
 
-def _fail_error(server: Server, error: str, form: str = MIXED) -> checks.Failed:
+def _fail_error(server: Target, error: str, form: str = MIXED) -> assertions.Failed:
     """How ``fail`` fails an instance given ``error``, sent alone or beside a good one."""
     errors = [error] if form == ALONE else ["", error]
     xs = [codec.text_tensor(f"x{i}") for i in range(len(errors))]
     reply = server.predict(kit.fail_request(xs, errors))
-    outcome = checks.expect_pattern(reply, [bool(e) for e in errors], f"fail ({form})")[-1]
-    assert isinstance(outcome, checks.Failed)
+    outcome = assertions.assert_failure_pattern(reply, [bool(e) for e in errors], f"fail ({form})")[
+        -1
+    ]
+    assert isinstance(outcome, assertions.Failed)
     return outcome
 
 
 @requirement("STRICT-FAIL-TEXT")
 @examples(15)
 @given(error=gen.error_texts(), form=st.sampled_from([MIXED, ALONE]))
-def test_fail_text(conformance_server: Server, error: str, form: str) -> None:
+def test_fail_text(conformance_server: Target, error: str, form: str) -> None:
     outcome = _fail_error(conformance_server, error, form)
     assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code} ({form}), expected 3"
     assert error in outcome.text, f"fail's text {outcome.text!r} does not contain {error!r}"
@@ -185,14 +205,14 @@ _TRUNCATION_CASES = {
 }
 
 
-def _frame(server: Server) -> tuple[str, str]:
+def _frame(server: Target) -> tuple[str, str]:
     """The server's words before and after fail's ``error`` in the text of a failed instance."""
     text = _fail_error(server, _MARK).text
     if text.count(_MARK) != 1:
-        checks.fail(f"fail's text {text!r} does not contain the error {_MARK!r} once")
+        assertions.fail(f"fail's text {text!r} does not contain the error {_MARK!r} once")
     prefix, suffix = text.split(_MARK)
     if len(prefix) + len(suffix) >= MAX_TEXT:
-        checks.fail(
+        assertions.fail(
             f"fail's text leaves no room for an error under {MAX_TEXT} characters: {text!r}"
         )
     return prefix, suffix
@@ -205,7 +225,7 @@ def _cut(text: str) -> str:
 
 @requirement("STRICT-TEXT-TRUNCATION")
 @pytest.mark.parametrize("case", list(_TRUNCATION_CASES))
-def test_text_truncation(conformance_server: Server, case: str) -> None:
+def test_text_truncation(conformance_server: Target, case: str) -> None:
     length, alphabet = _TRUNCATION_CASES[case]
     prefix, suffix = _frame(conformance_server)
     size = length - len(prefix) - len(suffix)
@@ -213,7 +233,7 @@ def test_text_truncation(conformance_server: Server, case: str) -> None:
     full = prefix + error + suffix
     got = _fail_error(conformance_server, error).text
     if got != _cut(full):
-        checks.fail(
+        assertions.fail(
             f"an error text of {len(full)} characters ({len(full.encode())} UTF-8 bytes) must "
             f"{'be cut to 192 + ... + 192' if len(full) > MAX_TEXT else 'be kept whole'}; "
             f"expected {_cut(full)!r} ({len(_cut(full))} characters), got {got!r} "
@@ -222,27 +242,29 @@ def test_text_truncation(conformance_server: Server, case: str) -> None:
 
 
 @requirement("STRICT-ZERO-INSTANCES")
-def test_zero_instances(conformance_server: Server) -> None:
+def test_zero_instances(conformance_server: Target) -> None:
     request = make_request(kit.CONFORMANCE, kit.ECHO, [])
     reply = conformance_server.call(request, 5.0)
     if isinstance(reply, RpcFailure):
-        checks.fail(f"a request with zero instances must be answered at once; got {reply}")
-    error = checks.request_error(reply, "zero instances")
+        assertions.fail(f"a request with zero instances must be answered at once; got {reply}")
+    error = assertions.assert_request_error(reply, "zero instances")
     assert error.code == INVALID_INPUTS, f"zero instances: code {error.code}, expected 2"
 
 
 @requirement("STRICT-COLLAPSE-IDENTICAL-FAILURES")
 @examples(10)
 @given(error=gen.error_texts(), count=st.integers(1, 5))
-def test_collapse_identical_failures(conformance_server: Server, error: str, count: int) -> None:
+def test_collapse_identical_failures(conformance_server: Target, error: str, count: int) -> None:
     # The one error of a collapsed reply is the error each instance has: the same code and text
     # a mixed reply gives an instance failing with this error.
     each = _fail_error(conformance_server, error, MIXED)
     xs = [codec.text_tensor(str(i)) for i in range(count)]
     reply = conformance_server.predict(kit.fail_request(xs, [error] * count))
-    collapsed = checks.request_error(reply, f"{count} instances failing with the same error")
+    collapsed = assertions.assert_request_error(
+        reply, f"{count} instances failing with the same error"
+    )
     if (collapsed.code, collapsed.text) != (each.code, each.text):
-        checks.fail(
+        assertions.fail(
             f"{count} instances failing with {error!r} collapsed to ({collapsed.code}, "
             f"{collapsed.text!r}); each instance's error is ({each.code}, {each.text!r})"
         )
@@ -251,13 +273,13 @@ def test_collapse_identical_failures(conformance_server: Server, error: str, cou
 @requirement("STRICT-DISTINCT-FAILURES-PER-INSTANCE")
 @examples(10)
 @given(errors=st.lists(gen.error_texts(), min_size=2, max_size=5, unique=True))
-def test_distinct_failures(conformance_server: Server, errors: list[str]) -> None:
+def test_distinct_failures(conformance_server: Target, errors: list[str]) -> None:
     xs = [codec.text_tensor(str(i)) for i in range(len(errors))]
     reply = conformance_server.predict(kit.fail_request(xs, errors))
     if len(reply.error_msg) != len(errors) or len(reply.instances) != len(errors):
-        checks.fail(
+        assertions.fail(
             f"{len(errors)} different failures: expected one entry each, got "
-            f"{checks.describe(reply)}"
+            f"{assertions.describe(reply)}"
         )
     for index, (entry, error) in enumerate(zip(reply.error_msg, errors, strict=True)):
         assert entry.error_code != 0, f"entry {index} has code 0"
@@ -266,13 +288,15 @@ def test_distinct_failures(conformance_server: Server, errors: list[str]) -> Non
 
 @requirement("STRICT-NON-UTF8-STRING")
 @pytest.mark.parametrize("value", [b"\xff\xfe", b"ok\xc3", b"\xed\xa0\x80"])
-def test_non_utf8_string(conformance_server: Server, value: bytes) -> None:
+def test_non_utf8_string(conformance_server: Target, value: bytes) -> None:
     x = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[value])
     x.shape.dims.append(1)
     reply = conformance_server.call(kit.echo_request([x]), 10.0)
     if isinstance(reply, RpcFailure):
-        checks.fail(f"a non-UTF-8 MS_STRING input ended with {reply}")
-    outcome = checks.outcomes(reply, 1)[0]
-    if not isinstance(outcome, checks.Failed) or outcome.code != INVALID_INPUTS:
-        checks.fail(f"a non-UTF-8 MS_STRING must be refused with code 2: {checks.describe(reply)}")
-    echo_ok(conformance_server.endpoint, "after a non-UTF-8 string")
+        assertions.fail(f"a non-UTF-8 MS_STRING input ended with {reply}")
+    outcome = assertions.assert_reply_shape(reply, 1)[0]
+    if not isinstance(outcome, assertions.Failed) or outcome.code != INVALID_INPUTS:
+        assertions.fail(
+            f"a non-UTF-8 MS_STRING must be refused with code 2: {assertions.describe(reply)}"
+        )
+    assert_served(conformance_server.endpoint, "after a non-UTF-8 string")

@@ -1,5 +1,5 @@
-"""The kit's servables as the suites see them (conformance-kit §1): names, versions, request
-builders and the checks of what each method returns."""
+"""The kit's servables as the suites see them (docs/protocol.md#kit-servables): names,
+versions, request builders and the assertions on what each method returns."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from conformance import checks
-from conformance.wire import Server, make_request
+from conformance.verify import assertions
+from conformance.verify.wire import Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -41,28 +41,34 @@ def add_request(method: str, pairs: Sequence[tuple[pb.Tensor, pb.Tensor]]) -> pb
     return make_request(ADD, method, [{"x1": a, "x2": b} for a, b in pairs])
 
 
-def check_echo(
+def assert_echo(
     instance: pb.Instance, sent: pb.Tensor, where: str, version: int | None = None
 ) -> None:
     """echo's outputs: y is x bit-exactly; version (if given) is the serving version."""
     __tracebackhide__ = True
-    checks.same_tensor(checks.output(instance, "y", where), sent, f"{where}, output y")
+    assertions.assert_same_tensor(
+        assertions.assert_output(instance, "y", where), sent, f"{where}, output y"
+    )
     if version is not None:
-        got = checks.int64_scalar(checks.output(instance, "version", where), f"{where}, version")
+        got = assertions.assert_int64_scalar(
+            assertions.assert_output(instance, "version", where), f"{where}, version"
+        )
         if got != version:
-            checks.fail(f"{where}: version output {got}, expected {version}")
+            assertions.fail(f"{where}: version output {got}, expected {version}")
 
 
-def check_fail_errors(got: Sequence[checks.Outcome], errors: Sequence[str], where: str) -> None:
+def assert_fail_errors(
+    got: Sequence[assertions.InstanceResult], errors: Sequence[str], where: str
+) -> None:
     """Each instance that ``fail`` failed carries a text containing its ``error`` verbatim
-    (kit §1). A reply collapsed to one error gives that error to every instance, so it passes
-    only if every instance failed with that same error."""
+    (docs/protocol.md#kit-servables). A reply collapsed to one error gives that error to every
+    instance, so it passes only if every instance failed with that same error."""
     __tracebackhide__ = True
     collapsed = len(got) > 1 and all(outcome is got[0] for outcome in got)
     note = " (the reply's one error, standing for every instance)" if collapsed else ""
     for index, (outcome, error) in enumerate(zip(got, errors, strict=True)):
-        if isinstance(outcome, checks.Failed) and error not in outcome.text:
-            checks.fail(
+        if isinstance(outcome, assertions.Failed) and error not in outcome.text:
+            assertions.fail(
                 f"{where}: instance {index} failed with ({outcome.code}, {outcome.text!r}){note}; "
                 f"its text must contain the error it was given, {error!r}, verbatim"
             )
@@ -73,7 +79,7 @@ def as_float32(tensor: pb.Tensor) -> np.ndarray:
     return codec.tensor_to_array(tensor).astype(np.float32)
 
 
-def check_float32_sum(
+def assert_float32_sum(
     instance: pb.Instance,
     x1: pb.Tensor,
     x2: pb.Tensor,
@@ -82,20 +88,20 @@ def check_float32_sum(
 ) -> None:
     """y is float32(x1) + float32(x2) with ``dims`` (NaN compares equal to NaN)."""
     __tracebackhide__ = True
-    y = checks.output(instance, "y", where)
+    y = assertions.assert_output(instance, "y", where)
     if y.dtype != pb.MS_FLOAT32 or list(y.shape.dims) != list(dims):
-        checks.fail(
-            f"{where}: y should be MS_FLOAT32 dims {list(dims)}, got {checks.tensor_summary(y)}"
+        assertions.fail(
+            f"{where}: y should be MS_FLOAT32 dims {list(dims)}, got {assertions.tensor_summary(y)}"
         )
     with np.errstate(all="ignore"):
         expected = (as_float32(x1).ravel() + as_float32(x2).ravel()).astype(np.float32)
     got = codec.tensor_to_array(y).ravel()
     if not np.array_equal(got, expected, equal_nan=True):
-        checks.fail(f"{where}: y = {got.tolist()}, expected x1 + x2 = {expected.tolist()}")
+        assertions.fail(f"{where}: y = {got.tolist()}, expected x1 + x2 = {expected.tolist()}")
 
 
 def run_concurrently(
-    server: Server, requests: Sequence[pb.PredictRequest], timeout_s: float = 30.0
+    server: Target, requests: Sequence[pb.PredictRequest], timeout_s: float = 30.0
 ) -> list[pb.PredictReply]:
     """Send every request at once from a bounded pool; replies in request order."""
     with ThreadPoolExecutor(max_workers=CONCURRENT_THREADS) as pool:

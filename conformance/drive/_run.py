@@ -8,6 +8,8 @@ until it answers.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 import random
 import shutil
@@ -18,22 +20,38 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.endpoints import Endpoint
-from conformance.launch import (
-    LaunchError,
+from conformance.catalogue import (
+    BY_ID,
+    CORE,
+    DEFAULT_LIMITS_MB,
+    PROFILES,
+    PROFILES_BY_NAME,
+    EndpointSpec,
+    HostCheck,
+    Needs,
+    OptionsError,
+    Profile,
+    Readiness,
+    RunOptions,
+    TLSMode,
+    Transport,
+    placeholders_in,
+)
+from conformance.drive._endpoints import Endpoint
+from conformance.drive._launch import (
     ServerProcess,
     ServerSettings,
     free_tcp_address,
-    placeholders_in,
     short_unix_address,
 )
-from conformance.options import DEFAULT_LIMITS_MB, OptionsError, RunOptions
-from conformance.probe import Probe, handshake_once, or_plaintext, predict_once, wait_ready
-from conformance.requirements import BY_ID
-from conformance.tlsmaterial import WRONG_HOST, TLSMaterial, make_material
-
-# Profiles whose tests talk to the "core" endpoint.
-_CORE_ENDPOINT_PROFILES = ("core", "strict", "resnet")
+from conformance.drive._probe import (
+    Probe,
+    handshake_once,
+    or_plaintext,
+    predict_once,
+    wait_ready,
+)
+from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 
 @dataclass
@@ -46,7 +64,7 @@ class RunContext:
     explicit: bool  # the profiles were named with --profile
     not_applicable: dict[str, str]  # profile -> why it cannot run here
     endpoints: dict[str, Endpoint]
-    material: TLSMaterial | None
+    tls_files: TLSFiles | None
     seed: int | None  # None: derandomized gating run
     thorough: bool
     scratch: str  # the run's private folder: TLS files, logs, unix sockets, hypothesis's files
@@ -54,8 +72,9 @@ class RunContext:
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
 
-    def endpoint(self, name: str) -> Endpoint | None:
-        return self.endpoints.get(name)
+    def endpoint(self, spec: EndpointSpec) -> Endpoint | None:
+        """The endpoint declared by ``spec`` (conformance.catalogue), if this run has one."""
+        return self.endpoints.get(spec.name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +84,7 @@ class RunContext:
             "explicit": self.explicit,
             "not_applicable": dict(self.not_applicable),
             "endpoints": {name: e.to_dict() for name, e in self.endpoints.items()},
-            "material": None if self.material is None else self.material.to_dict(),
+            "tls_files": None if self.tls_files is None else self.tls_files.to_dict(),
             "seed": self.seed,
             "thorough": self.thorough,
             "scratch": self.scratch,
@@ -80,11 +99,20 @@ class RunContext:
             explicit=data["explicit"],
             not_applicable=dict(data["not_applicable"]),
             endpoints={n: Endpoint.from_dict(e) for n, e in data["endpoints"].items()},
-            material=None if data["material"] is None else TLSMaterial.from_dict(data["material"]),
+            tls_files=None if data["tls_files"] is None else TLSFiles.from_dict(data["tls_files"]),
             seed=data["seed"],
             thorough=data["thorough"],
             scratch=data["scratch"],
         )
+
+
+@dataclass(frozen=True)
+class ServerExit:
+    """A launched server that exited during the run (it should run until the end)."""
+
+    server: str
+    status: int
+    output_tail: str
 
 
 @dataclass
@@ -94,10 +122,10 @@ class Launched:
     scratch: str
     processes: list[ServerProcess] = field(default_factory=list)
 
-    def exited(self) -> list[dict[str, Any]]:
+    def exited(self) -> list[ServerExit]:
         """The servers that are no longer running (they should run until stop())."""
         return [
-            {"server": process.label, "status": status, "output_tail": process.tail()}
+            ServerExit(process.label, status, process.tail())
             for process in self.processes
             if (status := process.exit_status()) is not None
         ]
@@ -123,121 +151,129 @@ def choose_seed(options: RunOptions) -> int | None:
 class _Config:
     """One server the harness needs: how to start it, how to reach it, how to probe it."""
 
-    settings: ServerSettings | None  # None: nothing to start (target mode)
+    settings: ServerSettings
     endpoints: dict[str, Endpoint]
-    probe_endpoint: Endpoint
+    probe_endpoint: Endpoint | None = None
     probe: Probe = predict_once
 
 
-def _server_cmd_applicability(command: str) -> dict[str, str]:
-    present = placeholders_in(command)
+_PROBES: dict[Readiness, Probe] = {
+    Readiness.PREDICT: predict_once,
+    Readiness.HANDSHAKE: handshake_once,
+}
 
-    def missing(*names: str) -> str | None:
-        absent = [f"{{{n}}}" for n in names if n not in present]
-        return f"the server command has no {' '.join(absent)} placeholder" if absent else None
 
+def _why_not(profile: Profile, needs: Needs | None, mode: str, given: RunOptions) -> str | None:
+    """Why ``profile`` cannot run in this drive mode with these options, from its declaration."""
+    if needs is None:
+        return f"profile {profile.name} does not apply with --{mode}"
+    if needs.placeholders:
+        present = placeholders_in(str(given.server_cmd))
+        absent = [f"{{{n}}}" for n in needs.placeholders if n not in present]
+        if absent:
+            return f"the server command has no {' '.join(absent)} placeholder"
+    if needs.unix_address and not str(given.target).startswith("unix:"):
+        return needs.missing or "the target is not a unix:PATH address"
+    missing = [o for o in needs.options if given.value_of(o) is None]
+    if missing:
+        return needs.missing or f"no {'/'.join('--' + o for o in missing)} given"
+    for option, reason in needs.excluded_by:
+        if given.value_of(option) is not None:
+            return reason
+    return None
+
+
+def applicability(options: RunOptions) -> dict[str, str]:
+    """Profile -> why it cannot run here, for every profile whose declaration rules it out."""
     reasons = {
-        "tls": missing("certificate", "private_key"),
-        "mtls": missing("certificate", "private_key", "custom_ca", "verify_client"),
-        "limits": missing("max_msg_mb_size"),
+        p.name: _why_not(p, p.drives.get(options.mode), options.mode, options) for p in PROFILES
     }
-    return {profile: why for profile, why in reasons.items() if why}
+    return {name: why for name, why in reasons.items() if why is not None}
 
 
-def _target_applicability(options: RunOptions) -> dict[str, str]:
-    assert options.target is not None
-    reasons: dict[str, str] = {}
-    if not options.target.startswith("unix:"):
-        reasons["uds"] = "the target is not a unix:PATH address"
-    if options.tls_ca is None:
-        reasons["tls"] = "no --tls-ca: the target is not known to use TLS"
-        reasons["mtls"] = "no --tls-ca/--tls-cert/--tls-key given"
-    elif options.tls_cert is not None:
-        reasons["tls"] = "--tls-cert given: the target is certified in profile mtls"
-    else:
-        reasons["mtls"] = "no --tls-cert/--tls-key given"
-    if options.max_msg_mb_size is None:
-        reasons["limits"] = "no --max-msg-mb-size: the target's limit is unknown"
-    return reasons
+def _wanted_endpoints(wanted: set[str]) -> list[EndpointSpec]:
+    specs = [spec for p in PROFILES if p.name in wanted for spec in p.endpoints]
+    return list(dict.fromkeys(specs))
+
+
+def _launched_endpoint(
+    spec: EndpointSpec, address: str, files: TLSFiles, limit: int | None
+) -> Endpoint:
+    mutual = spec.tls is TLSMode.MUTUAL
+    wrong_cert = spec.certificate.name == "WRONG_HOST"
+    return Endpoint(
+        spec.name,
+        address,
+        root_ca=None if spec.tls is TLSMode.PLAINTEXT else files.ca,
+        client_cert=files.client_cert if mutual else None,
+        client_key=files.client_key if mutual else None,
+        # The certificate names WRONG_HOST: checking that name matches, any other does not.
+        target_name=WRONG_HOST if wrong_cert and spec.host is HostCheck.MATCHING else None,
+        max_msg_mb_size=limit if spec.limited else None,
+    )
+
+
+def _server_settings(
+    spec: EndpointSpec, address: str, files: TLSFiles, limit: int
+) -> ServerSettings:
+    settings = ServerSettings(address=address)
+    if spec.tls is not TLSMode.PLAINTEXT:
+        variant = spec.certificate.value
+        settings = dataclasses.replace(
+            settings,
+            certificate=getattr(files, f"{variant}_cert"),
+            private_key=getattr(files, f"{variant}_key"),
+        )
+    if spec.tls is TLSMode.MUTUAL:
+        settings = dataclasses.replace(settings, custom_ca=files.ca, verify_client=True)
+    if spec.limited:
+        settings = dataclasses.replace(settings, max_msg_mb_size=limit)
+    return settings
 
 
 def _server_cmd_configs(
-    wanted: set[str], options: RunOptions, material: TLSMaterial, scratch: str
+    wanted: set[str], options: RunOptions, files: TLSFiles, scratch: str
 ) -> dict[str, _Config]:
+    """One server per declared endpoint that has no ``server`` of another; the endpoints that
+    name one reach that server differently."""
+    limit = options.max_msg_mb_size or DEFAULT_LIMITS_MB
     configs: dict[str, _Config] = {}
-    tls = {"certificate": material.server_cert, "private_key": material.server_key}
-
-    def tcp(name: str, settings: dict[str, Any], **endpoint: Any) -> _Config:
-        address = free_tcp_address()
-        return _Config(
-            ServerSettings(address=address, **settings),
-            {name: Endpoint(name, address, **endpoint)},
-            Endpoint(name, address, **endpoint),
-        )
-
-    if wanted & set(_CORE_ENDPOINT_PROFILES):
-        configs["core"] = tcp("core", {})
-    if "uds" in wanted:
-        address = short_unix_address(scratch)
-        endpoint = Endpoint("uds", address)
-        configs["uds"] = _Config(ServerSettings(address=address), {"uds": endpoint}, endpoint)
-    if "tls" in wanted:
-        configs["tls"] = tcp("tls", tls, root_ca=material.ca)
-        expired = tcp(
-            "tls-expired",
-            {
-                "certificate": material.expired_server_cert,
-                "private_key": material.expired_server_key,
-            },
-            root_ca=material.ca,
-        )
-        expired.probe = handshake_once  # no client accepts its certificate
-        configs["tls-expired"] = expired
-        wrong = tcp(
-            "tls-wrong-host",
-            {"certificate": material.wrong_host_cert, "private_key": material.wrong_host_key},
-            root_ca=material.ca,
-        )
-        # The same server reached under the name its certificate holds: how "still serves" and
-        # readiness are checked.
-        reachable = wrong.probe_endpoint.but(name="tls-wrong-host-ok", target_name=WRONG_HOST)
-        wrong.endpoints[reachable.name] = reachable
-        wrong.probe_endpoint = reachable
-        configs["tls-wrong-host"] = wrong
-    if "mtls" in wanted:
-        configs["mtls"] = tcp(
-            "mtls",
-            {**tls, "custom_ca": material.ca, "verify_client": True},
-            root_ca=material.ca,
-            client_cert=material.client_cert,
-            client_key=material.client_key,
-        )
-    if "limits" in wanted:
-        limit = options.max_msg_mb_size or DEFAULT_LIMITS_MB
-        configs["limits"] = tcp("limits", {"max_msg_mb_size": limit}, max_msg_mb_size=limit)
+    for spec in _wanted_endpoints(wanted):
+        config = configs.get(spec.server_name)
+        if config is None:
+            if spec.transport is Transport.UNIX:
+                address = short_unix_address(scratch)
+            else:
+                address = free_tcp_address()
+            config = _Config(_server_settings(spec, address, files, limit), {})
+            configs[spec.server_name] = config
+        endpoint = _launched_endpoint(spec, config.settings.address, files, limit)
+        config.endpoints[spec.name] = endpoint
+        if spec.readiness is not Readiness.NONE:
+            config.probe_endpoint, config.probe = endpoint, _PROBES[spec.readiness]
     return configs
 
 
 def _target_endpoints(wanted: set[str], options: RunOptions) -> dict[str, Endpoint]:
+    """The target reached as each wanted endpoint declares (the core endpoint always: it is
+    the one probed); a declared host mismatch is a name the target's certificate lacks."""
     assert options.target is not None
     base = Endpoint(
-        "core",
+        CORE.name,
         options.target,
         root_ca=options.tls_ca,
         client_cert=options.tls_cert,
         client_key=options.tls_key,
     )
-    endpoints = {"core": base}
-    if "uds" in wanted:
-        endpoints["uds"] = base.but(name="uds")
-    if "tls" in wanted:
-        endpoints["tls"] = base.but(name="tls")
-        endpoints["tls-wrong-host"] = base.but(name="tls-wrong-host", target_name=WRONG_HOST)
-        endpoints["tls-wrong-host-ok"] = base.but(name="tls-wrong-host-ok")
-    if "mtls" in wanted:
-        endpoints["mtls"] = base.but(name="mtls")
-    if "limits" in wanted:
-        endpoints["limits"] = base.but(name="limits", max_msg_mb_size=options.max_msg_mb_size)
+    endpoints = {CORE.name: base}
+    for spec in _wanted_endpoints(wanted):
+        if spec.launched_only:
+            continue
+        endpoints[spec.name] = base.but(
+            name=spec.name,
+            target_name=WRONG_HOST if spec.host is HostCheck.MISMATCHED else None,
+            max_msg_mb_size=options.max_msg_mb_size if spec.limited else None,
+        )
     return endpoints
 
 
@@ -265,6 +301,7 @@ def _wait_all(
         config = configs[name]
         # A TLS server that answers in plaintext is listening: its TLS checks fail (exit 1).
         probe = or_plaintext(config.probe)
+        assert config.probe_endpoint is not None, f"server {name}: no endpoint to probe"
         wait_ready(config.probe_endpoint, deadline, processes.get(name), probe)
 
     with ThreadPoolExecutor(max_workers=max(1, len(configs))) as pool:
@@ -284,38 +321,37 @@ def start(
     options: RunOptions,
     seed: int | None,
     scratch: str,
-    resnet_probe: Callable[[Endpoint, float], str | None] | None = None,
 ) -> tuple[RunContext, Launched]:
-    """Make the TLS material, start (or probe) the servers; LaunchError/OptionsError if not.
+    """Make the TLS files, start (or probe) the servers; LaunchError/OptionsError if not.
     ``scratch`` (from make_scratch) is removed by Launched.stop, or here on failure."""
     launched = Launched(scratch)
     try:
         os.mkdir(os.path.join(scratch, "tls"), 0o700)
-        material = make_material(os.path.join(scratch, "tls"))
-        if options.server_cmd is not None:
-            not_applicable = _server_cmd_applicability(options.server_cmd)
-        else:
-            not_applicable = _target_applicability(options)
+        files = make_tls_files(os.path.join(scratch, "tls"))
+        not_applicable = applicability(options)
         requested, wanted = _profiles(options, not_applicable)
         deadline = time.monotonic() + options.ready_timeout_s
         if options.server_cmd is not None:
-            configs = _server_cmd_configs(wanted, options, material, scratch)
+            configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
                 name: ServerProcess(name, options.server_cmd, config.settings, scratch)
                 for name, config in configs.items()
-                if config.settings is not None
             }
             launched.processes.extend(processes.values())
             _wait_all(configs, processes, deadline)
             endpoints = {n: e for c in configs.values() for n, e in c.endpoints.items()}
         else:
             endpoints = _target_endpoints(wanted, options)
-            wait_ready(endpoints["core"], deadline, probe=or_plaintext(predict_once))
-        if "resnet" in wanted and not options.profiles and "core" in endpoints:
-            probe = resnet_probe or _default_resnet_probe
-            why = probe(endpoints["core"], max(5.0, deadline - time.monotonic()))
+            wait_ready(endpoints[CORE.name], deadline, probe=or_plaintext(predict_once))
+        for name in sorted(wanted):
+            # A profile the run did not name may be ruled out by its declared probe.
+            profile = PROFILES_BY_NAME[name]
+            endpoint = endpoints.get(profile.endpoints[0].name)
+            if profile.applies_if is None or options.profiles or endpoint is None:
+                continue
+            why = _resolve(profile.applies_if)(endpoint, max(5.0, deadline - time.monotonic()))
             if why is not None:
-                not_applicable["resnet"] = f"the server does not deploy resnet50: a probe {why}"
+                not_applicable[name] = profile.not_applicable_prefix + why
         context = RunContext(
             mode=options.mode,
             subject=options.subject,
@@ -323,7 +359,7 @@ def start(
             explicit=bool(options.profiles),
             not_applicable=not_applicable,
             endpoints=endpoints,
-            material=material,
+            tls_files=files,
             seed=seed,
             thorough=options.thorough,
             scratch=scratch,
@@ -334,17 +370,21 @@ def start(
     return context, launched
 
 
-def _default_resnet_probe(endpoint: Endpoint, timeout_s: float) -> str | None:
-    from conformance.resnet import why_not_deployed  # Pillow: only when resnet may run
-
-    return why_not_deployed(endpoint, timeout_s)
+def _resolve(path: str) -> Callable[[Endpoint, float], str | None]:
+    """``module:function`` from a profile declaration, imported only when the probe runs (the
+    resnet probe needs Pillow)."""
+    module, _, function = path.partition(":")
+    found: Callable[[Endpoint, float], str | None] = getattr(
+        importlib.import_module(module), function
+    )
+    return found
 
 
 __all__ = [
-    "LaunchError",
     "Launched",
-    "OptionsError",
     "RunContext",
+    "ServerExit",
+    "applicability",
     "choose_seed",
     "make_scratch",
     "start",

@@ -7,9 +7,8 @@ or that failed; known deviations (expected failures) are listed apart from failu
 from __future__ import annotations
 
 import html
-from typing import Any
 
-from conformance.report import result_line
+from conformance.reporting._outcomes import Report, RequirementReport, result_line
 
 _VERDICT_WORDS = {
     "passed": "PASSED",
@@ -21,36 +20,36 @@ _VERDICT_WORDS = {
 }
 
 
-def _facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    hypo = summary["hypothesis"]
-    seed = "derandomized (gating run)" if hypo["derandomized"] else f"seed {hypo['seed']}"
-    subject = summary["target"] or summary["server_cmd"]
+def _facts(summary: Report) -> list[tuple[str, str]]:
+    hypo = summary.hypothesis
+    seed = "derandomized (gating run)" if hypo.derandomized else f"seed {hypo.seed}"
+    subject = summary.subject
     facts = [
-        ("Server", f"{summary['mode']} `{subject}`"),
-        ("Suite", f"{summary['suite']['name']} {summary['suite']['version']}"),
-        ("Date", summary["finished_at"]),
-        ("Hypothesis", seed + (", thorough" if hypo["thorough"] else "")),
+        ("Server", f"{summary.mode} `{subject}`"),
+        ("Suite", f"{summary.suite.name} {summary.suite.version}"),
+        ("Date", summary.finished_at),
+        ("Hypothesis", seed + (", thorough" if hypo.thorough else "")),
         ("Result", result_line(summary)),
     ]
-    if summary["expectation_file"]:
-        facts.append(("Expectation file", summary["expectation_file"]))
+    if summary.expectation_file:
+        facts.append(("Expectation file", summary.expectation_file))
     return facts
 
 
-def _failures(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def _failures(summary: Report) -> list[RequirementReport]:
     failing = ("failed", "unexpected-pass")
-    return [r for r in summary["requirements"] if r["outcome"] in failing]
+    return [r for r in summary.requirements if r.outcome in failing]
 
 
-def _deviations(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in summary["requirements"] if r["outcome"] == "expected-failure"]
+def _deviations(summary: Report) -> list[RequirementReport]:
+    return [r for r in summary.requirements if r.outcome == "expected-failure"]
 
 
-def _item(r: dict[str, Any]) -> str:
-    return f"`{r['id']}` ({r['level']}, {r['profile']}, {r['outcome']}): {r['sentence']}"
+def _item(r: RequirementReport) -> str:
+    return f"`{r.id}` ({r.level}, {r.profile}, {r.outcome}): {r.sentence}"
 
 
-def markdown(summary: dict[str, Any]) -> str:
+def markdown(summary: Report) -> str:
     lines = ["# MindSpore Serving conformance certificate", ""]
     lines += [f"- **{key}:** {value}" for key, value in _facts(summary)]
     lines += [
@@ -60,11 +59,10 @@ def markdown(summary: dict[str, Any]) -> str:
         "| profile | verdict | requirements | note |",
         "|---|---|---|---|",
     ]
-    for name, profile in summary["profiles"].items():
-        counts = ", ".join(f"{n} {k}" for k, n in sorted(profile["counts"].items()))
+    for name, profile in summary.profiles.items():
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(profile.counts.items()))
         lines.append(
-            f"| `{name}` | **{_VERDICT_WORDS[profile['verdict']]}** | {counts} | "
-            f"{profile['reason']} |"
+            f"| `{name}` | **{_VERDICT_WORDS[profile.verdict]}** | {counts} | {profile.reason} |"
         )
     failures = _failures(summary)
     lines += ["", "## Failed requirements", ""]
@@ -75,33 +73,33 @@ def markdown(summary: dict[str, Any]) -> str:
     if deviations:
         lines += ["", "## Known deviations (listed as expected failures)", ""]
         lines += [f"- {_item(r)}" for r in deviations]
-    if summary["not_run"]:
+    if summary.not_run:
         lines += [
             "",
             "## Requirements not run",
             "",
-            ", ".join(f"`{i}`" for i in summary["not_run"]),
+            ", ".join(f"`{i}`" for i in summary.not_run),
         ]
     return "\n".join(lines) + "\n"
 
 
-def html_page(summary: dict[str, Any]) -> str:
+def html_page(summary: Report) -> str:
     esc = html.escape
     facts = "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v.replace('`', ''))}</td></tr>" for k, v in _facts(summary)
     )
     rows = "".join(
-        f"<tr class='{esc(p['verdict'])}'><td><code>{esc(name)}</code></td>"
-        f"<td><b>{esc(_VERDICT_WORDS[p['verdict']])}</b></td>"
-        f"<td>{esc(', '.join(f'{n} {k}' for k, n in sorted(p['counts'].items())))}</td>"
-        f"<td>{esc(p['reason'])}</td></tr>"
-        for name, p in summary["profiles"].items()
+        f"<tr class='{esc(p.verdict)}'><td><code>{esc(name)}</code></td>"
+        f"<td><b>{esc(_VERDICT_WORDS[p.verdict])}</b></td>"
+        f"<td>{esc(', '.join(f'{n} {k}' for k, n in sorted(p.counts.items())))}</td>"
+        f"<td>{esc(p.reason)}</td></tr>"
+        for name, p in summary.profiles.items()
     )
 
-    def items(requirements: list[dict[str, Any]]) -> str:
+    def items(requirements: list[RequirementReport]) -> str:
         return "".join(
-            f"<li><code>{esc(r['id'])}</code> ({esc(r['level'])}, {esc(r['profile'])}, "
-            f"{esc(r['outcome'])}): {esc(r['sentence'])}</li>"
+            f"<li><code>{esc(r.id)}</code> ({esc(r.level)}, {esc(r.profile)}, "
+            f"{esc(r.outcome)}): {esc(r.sentence)}</li>"
             for r in requirements
         )
 
@@ -111,8 +109,8 @@ def html_page(summary: dict[str, Any]) -> str:
     if deviations:
         extra += "<h2>Known deviations (listed as expected failures)</h2>\n"
         extra += f"<ul>{items(deviations)}</ul>\n"
-    if summary["not_run"]:
-        codes = ", ".join(f"<code>{esc(i)}</code>" for i in summary["not_run"])
+    if summary.not_run:
+        codes = ", ".join(f"<code>{esc(i)}</code>" for i in summary.not_run)
         extra += f"<h2>Requirements not run</h2>\n<p>{codes}</p>\n"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -130,7 +128,7 @@ def html_page(summary: dict[str, Any]) -> str:
     )
 
 
-def write(summary: dict[str, Any], path: str) -> None:
+def write(summary: Report, path: str) -> None:
     text = html_page(summary) if path.lower().endswith((".html", ".htm")) else markdown(summary)
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)

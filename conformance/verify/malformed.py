@@ -1,6 +1,6 @@
-"""Malformed tensors, one strategy per case of protocol §3.3, plus upstream's detail text for
-each (used by the strict profile). Each strategy breaks exactly one rule, so that the check
-which must catch it is unambiguous."""
+"""Malformed tensors, one strategy per case of docs/protocol.md#step-inputs, plus upstream's
+detail text for each (used by the strict profile). Each strategy breaks exactly one rule, so
+that the check which must catch it is unambiguous."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance import strategies as gen
+from conformance.verify import strategies as gen
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -22,7 +22,7 @@ def _shape_text(dims: list[int]) -> str:
 
 
 @st.composite
-def string_counts(draw: st.DrawFn) -> pb.Tensor:
+def bad_count_string_tensors(draw: st.DrawFn) -> pb.Tensor:
     """MS_STRING/MS_BYTES with a bytes_val count other than 1."""
     count = draw(st.sampled_from([0, 2, 3]))
     values = [draw(st.binary(max_size=6).map(lambda b: b.hex().encode())) for _ in range(count)]
@@ -32,7 +32,7 @@ def string_counts(draw: st.DrawFn) -> pb.Tensor:
 
 
 @st.composite
-def string_dims(draw: st.DrawFn) -> pb.Tensor:
+def bad_dims_string_tensors(draw: st.DrawFn) -> pb.Tensor:
     """MS_STRING/MS_BYTES with one value but dims neither [] nor [1]."""
     dims = draw(
         st.one_of(
@@ -46,7 +46,7 @@ def string_dims(draw: st.DrawFn) -> pb.Tensor:
 
 
 @st.composite
-def bad_shapes(draw: st.DrawFn) -> pb.Tensor:
+def bad_shape_tensors(draw: st.DrawFn) -> pb.Tensor:
     """A numeric tensor with a negative dim or a dim after a 0 (data matching the rest)."""
     dtype = draw(gen.numeric_dtypes())
     if draw(st.booleans()):
@@ -63,7 +63,7 @@ def bad_shapes(draw: st.DrawFn) -> pb.Tensor:
 
 
 @st.composite
-def bad_dtypes(draw: st.DrawFn) -> pb.Tensor:
+def bad_dtype_tensors(draw: st.DrawFn) -> pb.Tensor:
     """dtype MS_UNKNOWN (0) or a code outside the enum."""
     code: Any = draw(st.one_of(st.just(0), st.integers(15, 1000)))  # not a DataType member
     tensor = pb.Tensor(dtype=code, data=draw(st.binary(max_size=8)))
@@ -72,7 +72,7 @@ def bad_dtypes(draw: st.DrawFn) -> pb.Tensor:
 
 
 @st.composite
-def bad_sizes(draw: st.DrawFn) -> pb.Tensor:
+def bad_size_tensors(draw: st.DrawFn) -> pb.Tensor:
     """A numeric tensor whose data length is not element count x item size."""
     dtype = draw(gen.numeric_dtypes())
     dims = draw(gen.shapes(max_rank=3))
@@ -96,17 +96,18 @@ def _dims(tensor: pb.Tensor) -> list[int]:
 
 
 CASES = (
-    Case("CORE-MALFORMED-STRING-COUNT", "STRICT-TEXT-MALFORMED-STRING-COUNT", string_counts,
+    Case("CORE-MALFORMED-STRING-COUNT", "STRICT-TEXT-MALFORMED-STRING-COUNT",
+         bad_count_string_tensors,
          lambda t: "Instance tensor check failed: bytes or string type shape batch size can "
          "only be 1"),
-    Case("CORE-MALFORMED-STRING-DIMS", "STRICT-TEXT-MALFORMED-STRING-DIMS", string_dims,
+    Case("CORE-MALFORMED-STRING-DIMS", "STRICT-TEXT-MALFORMED-STRING-DIMS", bad_dims_string_tensors,
          lambda t: "Instance tensor check failed: bytes or string type input  shape can only be "
          f"(1,) or empty, but given shape is {_shape_text(_dims(t))}"),
-    Case("CORE-MALFORMED-SHAPE", "STRICT-TEXT-MALFORMED-SHAPE", bad_shapes,
+    Case("CORE-MALFORMED-SHAPE", "STRICT-TEXT-MALFORMED-SHAPE", bad_shape_tensors,
          lambda t: f"Tensor check failed: input  shape {_shape_text(_dims(t))} invalid"),
-    Case("CORE-MALFORMED-DTYPE", "STRICT-TEXT-MALFORMED-DTYPE", bad_dtypes,
+    Case("CORE-MALFORMED-DTYPE", "STRICT-TEXT-MALFORMED-DTYPE", bad_dtype_tensors,
          lambda t: "Tensor check failed: input data type proto::MS_UNKNOWN invalid"),
-    Case("CORE-MALFORMED-DATA-SIZE", "STRICT-TEXT-MALFORMED-DATA-SIZE", bad_sizes,
+    Case("CORE-MALFORMED-DATA-SIZE", "STRICT-TEXT-MALFORMED-DATA-SIZE", bad_size_tensors,
          lambda t: f"Tensor check failed: input data size {len(t.data)} invalid"),
 )  # fmt: skip
 

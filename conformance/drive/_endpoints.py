@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from conformance.tlsmaterial import read
+from conformance.drive._tls import read
 
 # Like upstream's client: 512 MB both ways, so that the server's own limit is what a large
 # message meets first.

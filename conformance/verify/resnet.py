@@ -15,8 +15,8 @@ from importlib import resources
 import numpy as np
 from PIL import Image
 
-from conformance.endpoints import Endpoint
-from conformance.wire import RpcFailure, Server, make_request
+from conformance.drive import Endpoint
+from conformance.verify.wire import RpcFailure, Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -61,7 +61,7 @@ def request(images: list[bytes]) -> pb.PredictRequest:
 
 # A servable name no server deploys: how the server answers it is how it says "unknown".
 ABSENT = "resnet50-conformance-absent"
-# Upstream's words for a servable (or version) it does not have (protocol §3).
+# Upstream's words for a servable (or version) it does not have (docs/protocol.md#error-texts).
 UPSTREAM_UNKNOWN = "servable is not available"
 INVALID_INPUTS = 2
 
@@ -99,7 +99,7 @@ def why_not_deployed(endpoint: Endpoint, timeout_s: float) -> str | None:
     twin = pb.PredictRequest()
     twin.CopyFrom(probe)
     twin.servable_spec.name = ABSENT
-    with Server(endpoint) as server:
+    with Target(endpoint) as server:
         reply = server.call(probe, timeout_s, note=False)
         if isinstance(reply, RpcFailure) or _only_error(reply) is None:
             return None  # answered otherwise, or not at all: resnet50 runs and is judged

@@ -15,14 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from conformance.catalogue._profiles import PROFILE_NAMES, PROFILES
+
 Level = Literal["MUST", "SHOULD"]
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    summary: str
-    needs: str  # what the harness needs to run it, in each drive mode
 
 
 @dataclass(frozen=True)
@@ -31,49 +26,14 @@ class Requirement:
     level: Level
     profile: str
     sentence: str
-    source: str  # where docs/protocol.md specifies the behaviour
+    source: str  # anchors of docs/protocol.md (<a id="...">) that specify it, comma-separated
+
+    @property
+    def anchors(self) -> list[str]:
+        return [a.strip() for a in self.source.split(",")]
 
 
-PROFILES: tuple[Profile, ...] = (
-    Profile(
-        "core",
-        "the protocol's semantics over plaintext TCP, raw and through the reference client",
-        "--server-cmd: always; --target: always (over the channel the given material opens)",
-    ),
-    Profile(
-        "uds",
-        "the same calls over a unix domain socket",
-        "--server-cmd: always; --target: a unix:PATH address",
-    ),
-    Profile(
-        "tls",
-        "one-way TLS: the right CA succeeds, every bad handshake is refused, the server survives",
-        "--server-cmd: {certificate} and {private_key} placeholders; --target: --tls-ca",
-    ),
-    Profile(
-        "mtls",
-        "mutual TLS: only a client certificate from the trusted CA is accepted",
-        "--server-cmd: also {custom_ca} and {verify_client}; --target: --tls-ca, --tls-cert, "
-        "--tls-key",
-    ),
-    Profile(
-        "limits",
-        "max_msg_mb_size is enforced on requests and replies",
-        "--server-cmd: a {max_msg_mb_size} placeholder; --target: --max-msg-mb-size",
-    ),
-    Profile(
-        "strict",
-        "SHOULD-level: upstream's error texts and codes, and upstream defects not copied",
-        "both modes, over the core channel",
-    ),
-    Profile(
-        "resnet",
-        "the optional resnet50 servable's classify_top1",
-        "both modes; by default only when resnet50 answers a probe",
-    ),
-)
-
-PROFILE_NAMES: tuple[str, ...] = tuple(p.name for p in PROFILES)
+PROTOCOL_DOC = "docs/protocol.md"
 
 
 def _r(id_: str, level: Level, profile: str, source: str, sentence: str) -> Requirement:
@@ -82,217 +42,217 @@ def _r(id_: str, level: Level, profile: str, source: str, sentence: str) -> Requ
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     # --- core: data mapping through conformance.echo -----------------------------------------
-    _r("CORE-ECHO-NUMERIC-ROUNDTRIP", "MUST", "core", "§1 Tensors, §5",
+    _r("CORE-ECHO-NUMERIC-ROUNDTRIP", "MUST", "core", "tensors, kit-servables",
        "echo returns every numeric tensor (all 12 numeric dtypes, ranks 0 to 6, any bit pattern) "
        "with the same dtype, the same dims and the same bytes."),
-    _r("CORE-ECHO-SPECIAL-VALUES", "MUST", "core", "§5",
+    _r("CORE-ECHO-SPECIAL-VALUES", "MUST", "core", "kit-servables",
        "echo keeps NaN payloads, signed zeros, infinities, subnormals, integer extremes and "
        "uint64 values above 2^63 bit-exact."),
-    _r("CORE-ECHO-SCALAR-DIMS", "MUST", "core", "§2 step 5",
+    _r("CORE-ECHO-SCALAR-DIMS", "MUST", "core", "step-inputs",
        "a scalar sent with dims [] or [1] is accepted and its dims are kept as sent."),
-    _r("CORE-ECHO-EMPTY-TENSOR", "MUST", "core", "§2 step 5",
+    _r("CORE-ECHO-EMPTY-TENSOR", "MUST", "core", "step-inputs",
        "a zero-size tensor whose only 0 is its last dim ([0], [3,0], ...) is accepted and echoed "
        "with its dims."),
-    _r("CORE-ECHO-STRING", "MUST", "core", "§1 Tensors, §5",
+    _r("CORE-ECHO-STRING", "MUST", "core", "tensors, kit-servables",
        "an MS_STRING value (any Unicode text, sent with dims [] or [1]) comes back as the same "
        "UTF-8 bytes, dtype MS_STRING, dims [] or [1]."),
-    _r("CORE-ECHO-BYTES", "MUST", "core", "§1 Tensors, §5",
+    _r("CORE-ECHO-BYTES", "MUST", "core", "tensors, kit-servables",
        "an MS_BYTES value (any bytes, NUL included, sent with dims [] or [1]) comes back "
        "unchanged, dtype MS_BYTES, dims [] or [1]."),
-    _r("CORE-ECHO-VERSION-OUTPUT", "MUST", "core", "§5",
+    _r("CORE-ECHO-VERSION-OUTPUT", "MUST", "core", "kit-servables",
        "echo's `version` output is an MS_INT64 tensor with dims [] holding the serving version."),
-    _r("CORE-ECHO-MULTI-INSTANCE", "MUST", "core", "§1, §3",
+    _r("CORE-ECHO-MULTI-INSTANCE", "MUST", "core", "one-rpc, replies",
        "a request of several instances, each with its own dtype and shape, is answered with one "
        "reply instance per request instance, in request order."),
-    _r("CORE-VERSION-SELECT", "MUST", "core", "§2 step 2",
+    _r("CORE-VERSION-SELECT", "MUST", "core", "step-servable-version",
        "version 0 selects the highest deployed version (2); versions 1 and 2 select themselves."),
-    _r("CORE-SPEC-ECHO", "MUST", "core", "§3",
+    _r("CORE-SPEC-ECHO", "MUST", "core", "replies",
        "reply.servable_spec is a verbatim copy of request.servable_spec on success, on a "
        "request-level error and on a mixed reply (version 0 stays 0)."),
-    _r("CORE-STATUS-OK", "MUST", "core", "§3",
+    _r("CORE-STATUS-OK", "MUST", "core", "replies",
        "application-level errors (request-level and per-instance) travel in error_msg with gRPC "
        "status OK."),
-    _r("CORE-EXTRA-INPUT-IGNORED", "MUST", "core", "§2 step 5",
+    _r("CORE-EXTRA-INPUT-IGNORED", "MUST", "core", "step-inputs",
        "inputs a method does not declare are ignored, not rejected."),
     # --- core: request-level errors ------------------------------------------------------------
-    _r("CORE-UNKNOWN-SERVABLE", "MUST", "core", "§2 step 2",
+    _r("CORE-UNKNOWN-SERVABLE", "MUST", "core", "step-servable-version",
        "an unknown servable name is a request-level error: 0 instances, 1 error, code 2 "
        "(INVALID_INPUTS)."),
-    _r("CORE-UNKNOWN-VERSION", "MUST", "core", "§2 step 2",
+    _r("CORE-UNKNOWN-VERSION", "MUST", "core", "step-servable-version",
        "a version that is not deployed is a request-level error with code 2."),
-    _r("CORE-UNKNOWN-METHOD", "MUST", "core", "§2 step 3",
+    _r("CORE-UNKNOWN-METHOD", "MUST", "core", "step-method",
        "an unknown method of a known servable is a request-level error with code 2."),
-    _r("CORE-MISSING-INPUT", "MUST", "core", "§2 step 5",
+    _r("CORE-MISSING-INPUT", "MUST", "core", "step-inputs",
        "a declared input missing from any instance rejects the whole request (request-level "
        "error, code 2)."),
-    _r("CORE-MALFORMED-STRING-COUNT", "MUST", "core", "§2 step 5",
+    _r("CORE-MALFORMED-STRING-COUNT", "MUST", "core", "step-inputs",
        "an MS_STRING or MS_BYTES tensor whose bytes_val count is not 1, in any instance, rejects "
        "the whole request (request-level "
        "error, code 2)."),
-    _r("CORE-MALFORMED-STRING-DIMS", "MUST", "core", "§2 step 5",
+    _r("CORE-MALFORMED-STRING-DIMS", "MUST", "core", "step-inputs",
        "an MS_STRING or MS_BYTES tensor whose dims are neither [] nor [1], in any instance, "
        "rejects the whole request (request-level "
        "error, code 2)."),
-    _r("CORE-MALFORMED-SHAPE", "MUST", "core", "§2 step 5",
+    _r("CORE-MALFORMED-SHAPE", "MUST", "core", "step-inputs",
        "a negative dim, or any dim after a 0, in any instance, rejects the whole request "
        "(request-level error, code 2)."),
-    _r("CORE-MALFORMED-DTYPE", "MUST", "core", "§2 step 5",
+    _r("CORE-MALFORMED-DTYPE", "MUST", "core", "step-inputs",
        "dtype MS_UNKNOWN or a code outside the enum, in any instance, rejects the whole request "
        "(request-level error, code 2)."),
-    _r("CORE-MALFORMED-DATA-SIZE", "MUST", "core", "§2 step 5",
+    _r("CORE-MALFORMED-DATA-SIZE", "MUST", "core", "step-inputs",
        "numeric data whose length is not element count × item size, in any instance, rejects "
        "the whole request (request-level "
        "error, code 2)."),
     # --- core: per-instance errors and reply shapes --------------------------------------------
-    _r("CORE-FAIL-PATTERN", "MUST", "core", "§3, §5",
+    _r("CORE-FAIL-PATTERN", "MUST", "core", "replies, kit-servables",
        "with `fail`, exactly the instances given a non-empty error fail, each with a non-zero "
        "code and a text that contains its error verbatim (also when the reply collapses to one "
        "error); the others carry echo's outputs."),
-    _r("CORE-REPLY-ALL-OK", "MUST", "core", "§3",
+    _r("CORE-REPLY-ALL-OK", "MUST", "core", "replies",
        "when every instance succeeds the reply has N instances and no error entries."),
-    _r("CORE-REPLY-MIXED", "MUST", "core", "§3",
+    _r("CORE-REPLY-MIXED", "MUST", "core", "replies",
        "when some but not all instances fail the reply has N instances and N error entries in "
        "request order; OK entries have code 0 and empty text, failed ones a non-zero code and a "
        "text containing `fail`'s error."),
-    _r("CORE-REPLY-ALL-FAILED", "MUST", "core", "§3",
+    _r("CORE-REPLY-ALL-FAILED", "MUST", "core", "replies",
        "when every instance fails the reply is N non-zero errors with N empty instances or, only "
        "when every instance failed the same way, one non-zero error and no instances whose text "
        "contains the `error` given to `fail`; never a success."),
-    _r("CORE-ADD-COMMON-RESULT", "MUST", "core", "§5",
+    _r("CORE-ADD-COMMON-RESULT", "MUST", "core", "kit-servables",
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
-    _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "§2 step 6, §5",
+    _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose input byte size is not 16 (whatever "
        "its dtype), each with code 2 (also when every instance fails and the reply collapses "
        "to one error); the others are computed."),
-    _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "§2 step 6, §5",
+    _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
        "with code 2 (also when every instance fails and the reply collapses to one error); the "
        "others are computed."),
-    _r("CORE-ADD-CAST-RESULT", "MUST", "core", "§5",
+    _r("CORE-ADD-CAST-RESULT", "MUST", "core", "kit-servables",
        "add.add_cast on any two numeric inputs of equal shape returns float32(x1) + float32(x2) "
        "with that shape."),
-    _r("CORE-CONCURRENT-NO-MIXUP", "MUST", "core", "§3",
+    _r("CORE-CONCURRENT-NO-MIXUP", "MUST", "core", "replies",
        "many concurrent requests with distinct payloads are each answered with their own data."),
     # --- core: the reference client against the server ----------------------------------------
-    _r("CLIENT-NUMERIC-MAPPING", "MUST", "core", "upstream client",
+    _r("CLIENT-NUMERIC-MAPPING", "MUST", "core", "client-mapping",
        "through the reference client, a numpy array or scalar of every mapped dtype comes back "
        "as an equal read-only numpy array of the same dtype and shape (0-d for a scalar)."),
-    _r("CLIENT-PYTHON-VALUES", "MUST", "core", "upstream client",
+    _r("CLIENT-PYTHON-VALUES", "MUST", "core", "client-mapping",
        "through the reference client, str and bytes come back as str and bytes, and Python "
        "bool/int/float as MS_BOOL/MS_INT64/MS_FLOAT64 arrays of shape (1,)."),
-    _r("CLIENT-RESULT-SHAPES", "MUST", "core", "upstream client",
+    _r("CLIENT-RESULT-SHAPES", "MUST", "core", "client-mapping",
        "the reference client returns {'error': TEXT} for a request-level error and a list with "
        "one dict per instance, {'error': TEXT} for each failed one, otherwise."),
-    _r("CLIENT-INFER-ASYNC", "MUST", "core", "upstream client",
+    _r("CLIENT-INFER-ASYNC", "MUST", "core", "client-mapping",
        "the reference client's infer_async(...).result() equals infer(...)."),
     # --- uds ------------------------------------------------------------------------------------
-    _r("UDS-ECHO-ROUNDTRIP", "MUST", "uds", "§6",
+    _r("UDS-ECHO-ROUNDTRIP", "MUST", "uds", "transport",
        "over unix:PATH, echo returns numeric, string and bytes tensors bit-exactly."),
-    _r("UDS-ERRORS", "MUST", "uds", "§6",
+    _r("UDS-ERRORS", "MUST", "uds", "transport",
        "over unix:PATH, request-level errors (code 2) and per-instance errors (a text containing "
        "`fail`'s error) come back as over TCP."),
-    _r("UDS-CONCURRENT-NO-MIXUP", "MUST", "uds", "§6",
+    _r("UDS-CONCURRENT-NO-MIXUP", "MUST", "uds", "transport",
        "over unix:PATH, concurrent requests are each answered with their own data."),
     # --- tls ------------------------------------------------------------------------------------
-    _r("TLS-ACCEPT-TRUSTED-CA", "MUST", "tls", "§6",
+    _r("TLS-ACCEPT-TRUSTED-CA", "MUST", "tls", "transport",
        "with one-way TLS, a client that trusts the server's CA and has no certificate is served."),
-    _r("TLS-REFUSE-UNTRUSTED-CA", "MUST", "tls", "§6",
+    _r("TLS-REFUSE-UNTRUSTED-CA", "MUST", "tls", "transport",
        "the server presents the certificate chain it was given, which a correct client checks "
        "against the CA that signed it: a client trusting only another CA refuses the handshake "
        "(UNAVAILABLE; the refusal is the client's), and the server keeps serving after such "
        "refused handshakes."),
-    _r("TLS-REFUSE-WRONG-HOST", "MUST", "tls", "§6",
+    _r("TLS-REFUSE-WRONG-HOST", "MUST", "tls", "transport",
        "the server presents the certificate it was given even when that certificate names another "
        "host: a correct client checking the host name refuses the handshake (UNAVAILABLE; the "
        "refusal is the client's), and the server keeps serving clients that use the name its "
        "certificate holds."),
-    _r("TLS-REFUSE-EXPIRED-SERVER-CERT", "MUST", "tls", "§6",
+    _r("TLS-REFUSE-EXPIRED-SERVER-CERT", "MUST", "tls", "transport",
        "the server presents the certificate it was given even when it has expired: a correct "
        "client refuses the handshake (UNAVAILABLE; the refusal is the client's), and the server "
        "keeps completing handshakes afterwards."),
-    _r("TLS-REFUSE-PLAINTEXT-CLIENT", "MUST", "tls", "§6",
+    _r("TLS-REFUSE-PLAINTEXT-CLIENT", "MUST", "tls", "transport",
        "a plaintext client of a TLS server is refused (UNAVAILABLE) and the server still serves."),
     # --- mtls -----------------------------------------------------------------------------------
-    _r("MTLS-ACCEPT-TRUSTED-CLIENT", "MUST", "mtls", "§6",
+    _r("MTLS-ACCEPT-TRUSTED-CLIENT", "MUST", "mtls", "transport",
        "with verify_client, a client certificate issued by custom_ca is served."),
-    _r("MTLS-REFUSE-NO-CLIENT-CERT", "MUST", "mtls", "§6",
+    _r("MTLS-REFUSE-NO-CLIENT-CERT", "MUST", "mtls", "transport",
        "with verify_client, a client without a certificate is refused (UNAVAILABLE) and the "
        "server still serves."),
-    _r("MTLS-REFUSE-FOREIGN-CLIENT-CERT", "MUST", "mtls", "§6",
+    _r("MTLS-REFUSE-FOREIGN-CLIENT-CERT", "MUST", "mtls", "transport",
        "with verify_client, a client certificate from another CA is refused (UNAVAILABLE) and the "
        "server still serves."),
-    _r("MTLS-REFUSE-EXPIRED-CLIENT-CERT", "MUST", "mtls", "§6",
+    _r("MTLS-REFUSE-EXPIRED-CLIENT-CERT", "MUST", "mtls", "transport",
        "with verify_client, an expired client certificate is refused (UNAVAILABLE) and the server "
        "still serves."),
     # --- limits ---------------------------------------------------------------------------------
-    _r("LIMITS-UNDER-LIMIT-OK", "MUST", "limits", "§6",
+    _r("LIMITS-UNDER-LIMIT-OK", "MUST", "limits", "transport",
        "a request just under max_msg_mb_size MiB is served."),
-    _r("LIMITS-REQUEST-OVER-LIMIT", "MUST", "limits", "§6",
+    _r("LIMITS-REQUEST-OVER-LIMIT", "MUST", "limits", "transport",
        "a request over max_msg_mb_size MiB gets gRPC RESOURCE_EXHAUSTED and the server still "
        "serves."),
-    _r("LIMITS-REPLY-OVER-LIMIT", "MUST", "limits", "§6",
+    _r("LIMITS-REPLY-OVER-LIMIT", "MUST", "limits", "transport",
        "a reply over max_msg_mb_size MiB is not sent: the client gets RESOURCE_EXHAUSTED and the "
        "server still serves."),
     # --- strict (SHOULD) ------------------------------------------------------------------------
-    _r("STRICT-TEXT-UNKNOWN-SERVABLE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-UNKNOWN-SERVABLE", "SHOULD", "strict", "error-texts",
        "an unknown servable is answered with code 2 and upstream's text `Request servable(NAME) "
        "method(METHOD) , servable is not available`."),
-    _r("STRICT-TEXT-UNKNOWN-VERSION", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-UNKNOWN-VERSION", "SHOULD", "strict", "error-texts",
        "an unknown version N is answered with code 2 and upstream's text naming servable, method "
        "and version(N)."),
-    _r("STRICT-TEXT-UNKNOWN-METHOD", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-UNKNOWN-METHOD", "SHOULD", "strict", "error-texts",
        "an unknown method is answered with code 2 and upstream's text `..., method is not "
        "available`."),
-    _r("STRICT-TEXT-MISSING-INPUT", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MISSING-INPUT", "SHOULD", "strict", "error-texts",
        "a missing input is answered with code 2 and `Cannot find input NAME in instance input , "
        "servable S, method M`."),
-    _r("STRICT-TEXT-MALFORMED-STRING-COUNT", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MALFORMED-STRING-COUNT", "SHOULD", "strict", "error-texts",
        "a bytes_val count other than 1 is answered with code 2 and upstream's `batch size can "
        "only be 1` text."),
-    _r("STRICT-TEXT-MALFORMED-STRING-DIMS", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MALFORMED-STRING-DIMS", "SHOULD", "strict", "error-texts",
        "string/bytes dims other than [] or [1] are answered with code 2 and upstream's `shape can "
        "only be (1,) or empty` text."),
-    _r("STRICT-TEXT-MALFORMED-SHAPE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MALFORMED-SHAPE", "SHOULD", "strict", "error-texts",
        "an invalid shape is answered with code 2 and upstream's `input  shape [..] invalid` text."),
-    _r("STRICT-TEXT-MALFORMED-DTYPE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MALFORMED-DTYPE", "SHOULD", "strict", "error-texts",
        "an invalid dtype is answered with code 2 and upstream's `input data type proto::MS_UNKNOWN "
        "invalid` text."),
-    _r("STRICT-TEXT-MALFORMED-DATA-SIZE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-MALFORMED-DATA-SIZE", "SHOULD", "strict", "error-texts",
        "a wrong data length is answered with code 2 and upstream's `input data size N invalid` "
        "text."),
-    _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "error-texts",
        "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
        "A not match the size 16 defined in model`, beside a good instance or alone; also when "
        "the dtype is wrong too (the size is checked first)."),
-    _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "§4",
+    _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "error-texts",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "
        "instance or alone."),
-    _r("STRICT-FAIL-TEXT", "SHOULD", "strict", "§4, §5",
+    _r("STRICT-FAIL-TEXT", "SHOULD", "strict", "error-texts, kit-servables",
        "a `fail` instance fails with code 3 and a text containing the given error verbatim, "
        "beside a succeeding instance or alone (where the reply collapses to that one error)."),
-    _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "§3 Truncation",
+    _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "truncation",
        "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
        "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),
-    _r("STRICT-ZERO-INSTANCES", "SHOULD", "strict", "§2 step 4, §9",
+    _r("STRICT-ZERO-INSTANCES", "SHOULD", "strict", "step-instances, departures",
        "a request with zero instances is answered promptly with a request-level code 2 error "
        "(upstream never answers it)."),
-    _r("STRICT-COLLAPSE-IDENTICAL-FAILURES", "SHOULD", "strict", "§3",
+    _r("STRICT-COLLAPSE-IDENTICAL-FAILURES", "SHOULD", "strict", "replies",
        "when every instance fails with the same code and text the reply is that one error (the "
        "code and text a mixed reply gives each such instance) and no instances."),
-    _r("STRICT-DISTINCT-FAILURES-PER-INSTANCE", "SHOULD", "strict", "§3",
+    _r("STRICT-DISTINCT-FAILURES-PER-INSTANCE", "SHOULD", "strict", "replies",
        "when every instance fails but the errors differ, the reply has one error entry per "
        "instance in request order."),
-    _r("STRICT-NON-UTF8-STRING", "SHOULD", "strict", "§2 step 5, §9",
+    _r("STRICT-NON-UTF8-STRING", "SHOULD", "strict", "step-inputs, departures",
        "an MS_STRING input that is not UTF-8 is rejected with code 2 (request-level or for that "
        "instance) and the server keeps serving (upstream's worker crashes)."),
     # --- resnet ---------------------------------------------------------------------------------
-    _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "§5",
+    _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "
        "1000 ImageNet-1k label texts."),
-    _r("RESNET-SAME-IMAGE-SAME-LABEL", "MUST", "resnet", "§5",
+    _r("RESNET-SAME-IMAGE-SAME-LABEL", "MUST", "resnet", "kit-servables",
        "the same image twice in one request gets the same label twice."),
-    _r("RESNET-BROKEN-IMAGE-ALONE", "MUST", "resnet", "§5",
+    _r("RESNET-BROKEN-IMAGE-ALONE", "MUST", "resnet", "kit-servables",
        "an undecodable image fails its own instance only; the other instances get labels."),
 )  # fmt: skip
 
@@ -330,7 +290,7 @@ def render_markdown() -> str:
         "# Conformance requirements",
         "",
         "<!-- Generated by `python -m conformance --write-requirements docs/requirements.md`;",
-        "     do not edit by hand: edit conformance/requirements.py. -->",
+        "     do not edit by hand: edit conformance/catalogue/_requirements.py. -->",
         "",
         f"{len(REQUIREMENTS)} requirements ({must} MUST, {len(REQUIREMENTS) - must} SHOULD) in "
         f"{len(PROFILES)} profiles. Each suite test checks exactly one of them; every report "
@@ -347,11 +307,12 @@ def render_markdown() -> str:
         "| profile | covers | runs when |",
         "|---|---|---|",
     ]
-    lines += [f"| `{p.name}` | {p.summary} | {p.needs} |" for p in PROFILES]
+    lines += [f"| `{p.name}` | {p.summary} | {p.needs_text()} |" for p in PROFILES]
     for profile in PROFILES:
         lines += ["", f"## `{profile.name}`", "", "| ID | level | requirement | source |"]
         lines.append("|---|---|---|---|")
         for req in by_profile(profile.name):
             sentence = req.sentence.replace("|", "\\|")
-            lines.append(f"| `{req.id}` | {req.level} | {sentence} | {req.source} |")
+            links = ", ".join(f"[{a}](protocol.md#{a})" for a in req.anchors)
+            lines.append(f"| `{req.id}` | {req.level} | {sentence} | {links} |")
     return "\n".join(lines) + "\n"

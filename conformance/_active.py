@@ -5,7 +5,8 @@ Lifecycle (the controller, or the only process without xdist):
 * configure: check the options, fix the hypothesis mode;
 * sessionstart: start the run timer (``--run-timeout``: it interrupts the run as Ctrl-C
   does), start or probe the servers (a failure is a pytest usage error: status 4, which the
-  conformance command reports as 2), keep hang marks in the scratch folder (conformance.guard);
+  conformance command reports as 2), keep hang marks in the scratch folder
+  (conformance.drive.guard);
 * collection: deselect unrequested profiles and requirements, mark inapplicable ones;
 * each report: its requirement's outcome;
 * sessionfinish: JSON report, certificate, exit status;
@@ -24,21 +25,32 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance import guard, hypo, repro
-from conformance.marks import NOT_APPLICABLE, PROPERTY_FAILED, PROPERTY_ID, requirement_of
-from conformance.options import OPTIONS, OptionsError, RunOptions, build
-from conformance.report import Results, terminal_lines, timeout_line, write_json
-from conformance.requirements import BY_ID
-from conformance.run import (
+from conformance._fixtures import CONTEXT
+from conformance.catalogue import BY_ID, OPTIONS, OptionsError, RunOptions, build
+from conformance.drive import (
     Launched,
     LaunchError,
     RunContext,
     choose_seed,
+    guard,
     make_scratch,
     start,
 )
+from conformance.reporting import (
+    NOT_APPLICABLE,
+    PROPERTY_FAILED,
+    PROPERTY_ID,
+    Report,
+    Results,
+    repro,
+    terminal_lines,
+    timeout_line,
+    write_certificate,
+    write_json,
+)
+from conformance.verify import hypo
+from conformance.verify.marks import requirement_of
 
-CONTEXT = pytest.StashKey[RunContext]()
 _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
 
@@ -70,9 +82,9 @@ def activate(config: pytest.Config) -> None:
     hypo.configure(seed, options.thorough, os.path.join(scratch, "hypothesis"))
     run = ConformanceRun(config, options, seed, scratch, given)
     config.pluginmanager.register(run, "conformance-run")
-    from conformance import fixtures
+    from conformance import _fixtures
 
-    config.pluginmanager.register(fixtures, "conformance-fixtures")
+    config.pluginmanager.register(_fixtures, "conformance-fixtures")
 
 
 class ConformanceRun:
@@ -92,7 +104,7 @@ class ConformanceRun:
         self.context = worker_context
         self.launched: Launched | None = None
         self.results = Results()
-        self.summary: dict[str, Any] | None = None
+        self.summary: Report | None = None
         self.timer: guard.RunTimer | None = None
         self.write_errors: list[str] = []
 
@@ -180,17 +192,15 @@ class ConformanceRun:
         exited = self.launched.exited() if self.launched is not None else []
         timed_out = self._timed_out()
         preliminary = self.results.summarize(self.context, self.options, status, exited)
-        if preliminary["unexpected_passes"] and status == 0:
+        if preliminary.unexpected_passes and status == 0:
             status = 1
             session.exitstatus = status
         self.summary = self.results.summarize(
             self.context, self.options, status, exited, run_timed_out=timed_out
         )
-        from conformance.certificate import write
-
         for label, path, writer in (
             ("JSON report", self.options.json_report, write_json),
-            ("certificate", self.options.certificate, write),
+            ("certificate", self.options.certificate, write_certificate),
         ):
             if not path:
                 continue

@@ -15,8 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.launch import PLACEHOLDERS, placeholders_in
-from conformance.requirements import BY_ID, PROFILE_NAMES
+from conformance.catalogue._profiles import (
+    PLACEHOLDERS,
+    PROFILE_NAMES,
+    placeholders_in,
+    target_options,
+)
+from conformance.catalogue._requirements import BY_ID
 
 CERTIFICATE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 DEFAULT_READY_TIMEOUT_S = 30.0
@@ -61,6 +66,14 @@ class Option:
 
 
 _PLACEHOLDER_LIST = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+_TARGET_OPTIONS = target_options()
+
+
+def _for_profiles(option: str) -> str:
+    """ " (profile tls)": the profiles whose declarations need ``option`` with --target."""
+    names = _TARGET_OPTIONS.get(option, [])
+    return f" (profile{'s' if len(names) > 1 else ''} {', '.join(names)})" if names else ""
+
 
 # The command's help sections, in order.
 GROUPS = {
@@ -81,11 +94,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "tls-ca",
         "FILE",
-        "PEM of the CA that signed the server certificate (profile tls)",
+        "PEM of the CA that signed the server certificate" + _for_profiles("tls-ca"),
         "tls",
     ),
-    Option("tls-cert", "FILE", "client certificate PEM (profile mtls)", "tls"),
-    Option("tls-key", "FILE", "client private key PEM (profile mtls)", "tls"),
+    Option("tls-cert", "FILE", "client certificate PEM" + _for_profiles("tls-cert"), "tls"),
+    Option("tls-key", "FILE", "client private key PEM" + _for_profiles("tls-key"), "tls"),
     Option(
         "profile",
         "PROFILE",
@@ -176,6 +189,10 @@ class RunOptions:
             return self.profiles
         wanted = {BY_ID[requirement].profile for requirement in self.requirements}
         return tuple(p for p in PROFILE_NAMES if p in wanted or not wanted)
+
+    def value_of(self, option: str) -> Any:
+        """The value of an option by its --NAME (as profile declarations name options)."""
+        return getattr(self, BY_NAME[option].dest)
 
     @property
     def mode(self) -> str:

@@ -12,7 +12,7 @@ import threading
 
 from google.protobuf import text_format
 
-from conformance.endpoints import Endpoint
+from conformance.drive import Endpoint
 from protos import codec
 from protos import ms_service_pb2 as pb
 

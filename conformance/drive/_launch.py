@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
 import signal
 import socket
@@ -19,15 +18,8 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PLACEHOLDERS = (
-    "address",
-    "certificate",
-    "private_key",
-    "custom_ca",
-    "verify_client",
-    "max_msg_mb_size",
-)
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+from conformance.catalogue import PLACEHOLDER_PATTERN
+
 DEFAULT_MAX_MSG_MB_SIZE = 100  # upstream's default
 STOP_GRACE_S = 5.0
 _TAIL_BYTES = 4000
@@ -37,13 +29,9 @@ class LaunchError(Exception):
     """The harness could not get a server under test running (exit status 2)."""
 
 
-def placeholders_in(command: str) -> frozenset[str]:
-    return frozenset(match.group(1) for match in _PLACEHOLDER.finditer(command))
-
-
 def expand(command: str, values: Mapping[str, str]) -> str:
     """The command with each placeholder replaced by its value as one shell word."""
-    return _PLACEHOLDER.sub(lambda match: shlex.quote(values[match.group(1)]), command)
+    return PLACEHOLDER_PATTERN.sub(lambda match: shlex.quote(values[match.group(1)]), command)
 
 
 @dataclass(frozen=True)

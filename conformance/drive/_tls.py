@@ -22,7 +22,7 @@ CLIENT_NAME = "client.conformance.invalid"
 
 
 @dataclass(frozen=True)
-class TLSMaterial:
+class TLSFiles:
     """Paths of PEM files; pairs are (certificate, private key)."""
 
     directory: str
@@ -45,7 +45,7 @@ class TLSMaterial:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, str]) -> TLSMaterial:
+    def from_dict(cls, data: dict[str, str]) -> TLSFiles:
         return cls(**data)
 
 
@@ -57,7 +57,7 @@ def _write(directory: str, name: str, data: bytes) -> str:
     return path
 
 
-def make_material(directory: str) -> TLSMaterial:
+def make_tls_files(directory: str) -> TLSFiles:
     """Issue every certificate the tls and mtls profiles need into ``directory``."""
     now = dt.datetime.now(dt.UTC)
     long_ago, yesterday = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
@@ -80,7 +80,7 @@ def make_material(directory: str) -> TLSMaterial:
         stem = name.replace("_", "-")
         paths[f"{name}_cert"] = _write(directory, f"{stem}.pem", leaf.cert_chain_pems[0].bytes())
         paths[f"{name}_key"] = _write(directory, f"{stem}.key", leaf.private_key_pem.bytes())
-    return TLSMaterial(**paths)
+    return TLSFiles(**paths)
 
 
 def read(path: str | None) -> bytes | None:

@@ -17,8 +17,9 @@ from google.protobuf.message import Message
 from protos import codec
 from protos import ms_service_pb2 as pb
 
-# Protocol §2-§3: the code of every request-level error (unknown servable, version or method;
-# missing input; malformed tensor) and of a model input's size or dtype mismatch.
+# The code of every request-level error (unknown servable, version or method; missing input;
+# malformed tensor: docs/protocol.md#request-handling) and of a model input's size or dtype
+# mismatch (docs/protocol.md#step-method-runs).
 INVALID_INPUTS = 2
 
 
@@ -51,10 +52,10 @@ class Failed:
     text: str
 
 
-Outcome = pb.Instance | Failed
+InstanceResult = pb.Instance | Failed
 
 
-def outcomes(reply: pb.PredictReply, count: int) -> list[Outcome]:
+def assert_reply_shape(reply: pb.PredictReply, count: int) -> list[InstanceResult]:
     """Per request instance: its reply Instance, or Failed. Any shape the protocol allows is
     accepted; anything else is an AssertionError."""
     __tracebackhide__ = True
@@ -72,7 +73,7 @@ def outcomes(reply: pb.PredictReply, count: int) -> list[Outcome]:
             f"{count} instances sent, {describe(reply)}: a reply has 0 errors, or 1 error and "
             f"no instances, or {count} errors and {count} instances"
         )
-    result: list[Outcome] = []
+    result: list[InstanceResult] = []
     for index, (instance, error) in enumerate(zip(instances, errors, strict=True)):
         if error.error_code == 0:
             if error.error_msg:
@@ -87,7 +88,7 @@ def outcomes(reply: pb.PredictReply, count: int) -> list[Outcome]:
     return result
 
 
-def request_error(reply: pb.PredictReply, what: str) -> Failed:
+def assert_request_error(reply: pb.PredictReply, what: str) -> Failed:
     """The request-level error of ``reply``: 0 instances, 1 error, non-zero code."""
     __tracebackhide__ = True
     if reply.instances or len(reply.error_msg) != 1 or reply.error_msg[0].error_code == 0:
@@ -99,10 +100,10 @@ def request_error(reply: pb.PredictReply, what: str) -> Failed:
     return Failed(error.error_code, _error_text(error))
 
 
-def invalid_inputs(reply: pb.PredictReply, what: str) -> Failed:
+def assert_invalid_inputs(reply: pb.PredictReply, what: str) -> Failed:
     """The request-level error of ``reply``, which must carry code 2 (INVALID_INPUTS)."""
     __tracebackhide__ = True
-    error = request_error(reply, what)
+    error = assert_request_error(reply, what)
     if error.code != INVALID_INPUTS:
         fail(
             f"{what}: a request-level error with code {INVALID_INPUTS} (INVALID_INPUTS) is "
@@ -111,17 +112,19 @@ def invalid_inputs(reply: pb.PredictReply, what: str) -> Failed:
     return error
 
 
-def all_ok(reply: pb.PredictReply, count: int, what: str) -> list[pb.Instance]:
+def assert_all_ok(reply: pb.PredictReply, count: int, what: str) -> list[pb.Instance]:
     __tracebackhide__ = True
     if reply.error_msg or len(reply.instances) != count:
         fail(f"{what}: expected {count} instances and no errors, got {describe(reply)}")
     return list(reply.instances)
 
 
-def expect_pattern(reply: pb.PredictReply, failing: Sequence[bool], what: str) -> list[Outcome]:
+def assert_failure_pattern(
+    reply: pb.PredictReply, failing: Sequence[bool], what: str
+) -> list[InstanceResult]:
     """Exactly the instances flagged in ``failing`` failed (non-zero code)."""
     __tracebackhide__ = True
-    got = outcomes(reply, len(failing))
+    got = assert_reply_shape(reply, len(failing))
     for index, (outcome, should_fail) in enumerate(zip(got, failing, strict=True)):
         if should_fail and not isinstance(outcome, Failed):
             fail(f"{what}: instance {index} should have failed; {describe(reply)}")
@@ -133,10 +136,10 @@ def expect_pattern(reply: pb.PredictReply, failing: Sequence[bool], what: str) -
     return got
 
 
-def output(instance: pb.Instance, name: str, where: str) -> pb.Tensor:
+def assert_output(instance: pb.Instance, name: str, where: str) -> pb.Tensor:
     __tracebackhide__ = True
     if name not in instance.items:
-        fail(f"{where}: output {name!r} missing (outputs: {sorted(instance.items)})")
+        fail(f"{where}: assert_output {name!r} missing (outputs: {sorted(instance.items)})")
     return instance.items[name]
 
 
@@ -152,7 +155,7 @@ def tensor_summary(tensor: pb.Tensor) -> str:
     return f"{name} dims {list(tensor.shape.dims)} {body}"
 
 
-def same_tensor(got: pb.Tensor, sent: pb.Tensor, where: str) -> None:
+def assert_same_tensor(got: pb.Tensor, sent: pb.Tensor, where: str) -> None:
     """Bit-exact: dtype, dims and bytes; for string/bytes the one value, dims [] or [1]."""
     __tracebackhide__ = True
     text_like = sent.dtype in (codec.STRING.code, codec.BYTES.code)
@@ -166,7 +169,7 @@ def same_tensor(got: pb.Tensor, sent: pb.Tensor, where: str) -> None:
         fail(f"{where}: sent {tensor_summary(sent)}, got back {tensor_summary(got)}")
 
 
-def int64_scalar(tensor: pb.Tensor, where: str) -> int:
+def assert_int64_scalar(tensor: pb.Tensor, where: str) -> int:
     __tracebackhide__ = True
     if tensor.dtype != codec.BY_CODE[pb.MS_INT64].code or list(tensor.shape.dims) != []:
         fail(f"{where}: expected an MS_INT64 tensor with dims [], got {tensor_summary(tensor)}")
@@ -175,7 +178,7 @@ def int64_scalar(tensor: pb.Tensor, where: str) -> int:
     return int.from_bytes(tensor.data, "little", signed=True)
 
 
-def text_value(tensor: pb.Tensor, where: str) -> str:
+def assert_text_value(tensor: pb.Tensor, where: str) -> str:
     __tracebackhide__ = True
     if tensor.dtype != pb.MS_STRING or len(tensor.bytes_val) != 1:
         fail(f"{where}: expected one MS_STRING value, got {tensor_summary(tensor)}")

@@ -6,14 +6,10 @@ from typing import NoReturn
 
 import pytest
 
-from conformance.requirements import BY_ID
+from conformance.catalogue import BY_ID
+from conformance.reporting import NOT_APPLICABLE
 
 MARKER = "conformance_requirement"
-# Skip reasons that start with this are "not applicable", never "passed" nor plain "skipped".
-NOT_APPLICABLE = "not applicable: "
-# report.user_properties keys, carried from xdist workers to the controller.
-PROPERTY_ID = "conformance_requirement"
-PROPERTY_FAILED = "conformance_failed"
 
 
 def requirement(requirement_id: str) -> pytest.MarkDecorator:
@@ -35,3 +31,6 @@ def requirement_of(item: pytest.Item) -> str | None:
     if len(marks) > 1 or len(marks[0].args) != 1:
         raise pytest.UsageError(f"{item.nodeid}: a suite test names exactly one requirement")
     return str(marks[0].args[0])
+
+
+__all__ = ["MARKER", "not_applicable", "requirement", "requirement_of"]

@@ -2,8 +2,8 @@
 
 Requests are built here from ``protos.codec`` tensors and sent through the generated stub, so
 nothing between the suite and the server interprets a value. Every request sent is recorded
-for the failure report (conformance.repro). A call that gets no answer in time marks its
-server as hung (conformance.guard): later calls to it fail at once.
+for the failure report (conformance.reporting.repro). A call that gets no answer in time marks its
+server as hung (conformance.drive.guard): later calls to it fail at once.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from conformance import guard, repro
-from conformance.endpoints import Endpoint
+from conformance.drive import Endpoint, guard
+from conformance.reporting import repro
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
@@ -45,13 +45,15 @@ class RpcFailure:
 
     code: grpc.StatusCode
     details: str
-    sent: bool = True  # False: not sent at all, the server having hung earlier (conformance.guard)
+    sent: bool = (
+        True  # False: not sent at all, the server having hung earlier (conformance.drive.guard)
+    )
 
     def __str__(self) -> str:
         return f"gRPC {self.code.name}: {self.details}"
 
 
-class Server:
+class Target:
     """A channel to one endpoint; ``predict`` sends raw requests and records them."""
 
     def __init__(self, endpoint: Endpoint, *, isolated: bool = False) -> None:
@@ -109,9 +111,9 @@ class Server:
         self._channel.close()
 
     def __repr__(self) -> str:
-        return f"Server({self.endpoint.name}: {self.endpoint.describe()})"
+        return f"Target({self.endpoint.name}: {self.endpoint.describe()})"
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,0 +1,53 @@
+"""The fixtures the shipped suite uses (registered only when the plugin is active).
+
+One ``conformance_<name>`` fixture per endpoint whose declaration (conformance.catalogue) names
+a fixture, yielding a Target on it; the run itself; the harness's TLS files. All are
+session-scoped: hypothesis forbids function-scoped fixtures under ``@given``, and a channel per
+server is all the suite needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from conformance.catalogue import ENDPOINTS, EndpointSpec
+from conformance.drive import RunContext, TLSFiles
+from conformance.verify.marks import not_applicable
+from conformance.verify.wire import Target
+
+CONTEXT = pytest.StashKey[RunContext]()
+
+
+@pytest.fixture(scope="session")
+def conformance_context(pytestconfig: pytest.Config) -> RunContext:
+    """The run: mode, requested profiles, endpoints, TLS files, hypothesis seed."""
+    return pytestconfig.stash[CONTEXT]
+
+
+@pytest.fixture(scope="session")
+def conformance_tls_files(conformance_context: RunContext) -> TLSFiles:
+    """The harness's own certificates (PEM paths)."""
+    if conformance_context.tls_files is None:
+        not_applicable("no TLS material in this run")
+    return conformance_context.tls_files
+
+
+def _target_fixture(spec: EndpointSpec) -> Callable[[RunContext], Iterator[Target]]:
+    def fixture(conformance_context: RunContext) -> Iterator[Target]:
+        endpoint = conformance_context.endpoint(spec)
+        if endpoint is None:
+            not_applicable(f"no {spec.name} endpoint in this run")
+        with Target(endpoint) as target:
+            yield target
+
+    fixture.__doc__ = f"A Target on the {spec.name} endpoint (declared in conformance.catalogue)."
+    return fixture
+
+
+for _spec in ENDPOINTS:
+    if _spec.fixture is not None:
+        globals()[_spec.fixture] = pytest.fixture(scope="session", name=_spec.fixture)(
+            _target_fixture(_spec)
+        )

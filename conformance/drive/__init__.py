@@ -1,0 +1,67 @@
+"""Driving the implementation under test: the run's servers (launched from ``--server-cmd`` or
+reached at ``--target``), their endpoints, TLS files, readiness probes and hang guards.
+
+Everything a run needs is derived from the profile declarations (conformance.catalogue).
+"""
+
+from conformance.drive import _guard as guard
+from conformance.drive._endpoints import MAX_MESSAGE_BYTES, UNLIMITED, Endpoint
+from conformance.drive._launch import (
+    DEFAULT_MAX_MSG_MB_SIZE,
+    LaunchError,
+    ServerProcess,
+    ServerSettings,
+    expand,
+    free_tcp_address,
+    short_unix_address,
+)
+from conformance.drive._probe import (
+    Probe,
+    handshake_once,
+    or_plaintext,
+    predict_once,
+    probe_request,
+    wait_ready,
+)
+from conformance.drive._run import (
+    Launched,
+    RunContext,
+    ServerExit,
+    applicability,
+    choose_seed,
+    make_scratch,
+    start,
+)
+from conformance.drive._tls import CLIENT_NAME, SERVER_NAMES, WRONG_HOST, TLSFiles, make_tls_files
+
+__all__ = [
+    "CLIENT_NAME",
+    "DEFAULT_MAX_MSG_MB_SIZE",
+    "MAX_MESSAGE_BYTES",
+    "SERVER_NAMES",
+    "UNLIMITED",
+    "WRONG_HOST",
+    "Endpoint",
+    "LaunchError",
+    "Launched",
+    "Probe",
+    "RunContext",
+    "ServerExit",
+    "ServerProcess",
+    "ServerSettings",
+    "TLSFiles",
+    "applicability",
+    "choose_seed",
+    "expand",
+    "free_tcp_address",
+    "guard",
+    "handshake_once",
+    "make_scratch",
+    "make_tls_files",
+    "or_plaintext",
+    "predict_once",
+    "probe_request",
+    "short_unix_address",
+    "start",
+    "wait_ready",
+]

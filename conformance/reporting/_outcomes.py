@@ -1,0 +1,425 @@
+"""From test reports to requirement outcomes, profile verdicts and the JSON report.
+
+Outcomes of a requirement (over all the tests that carry its ID):
+
+* ``failed``: a test failed and the ID is not in the expectation file;
+* ``expected-failure``: a test failed and the ID is listed;
+* ``unexpected-pass``: every test passed but the ID is listed (fails the run: lists are strict);
+* ``passed``: every test that ran passed;
+* ``not-applicable``: the harness cannot check it here (never counted as passed);
+* ``skipped``: skipped for another reason; ``not-run``: deselected or its profile not requested.
+
+A profile's verdict, first that applies:
+
+* ``not-applicable``: the profile cannot run here;
+* ``failed``: a requirement failed (not counting expected failures);
+* ``not-run``: none of its requirements was checked (passed or failed, expectedly or not);
+* ``incomplete``: some requirements were not run or skipped (a ``-k`` selection, say): never
+  "passed", whatever the ones that ran did;
+* ``passed-with-expected-failures``: every requirement ran; the only failures are listed in the
+  expectation file;
+* ``passed``: every requirement ran and passed (requirement-level "not applicable", such as
+  the expired-certificate check of a ``--target`` run, does not count against it).
+
+The run's ``result``: ``not-finished`` (exit status 2), ``not-conformant`` (1), and with exit
+status 0 ``incomplete`` if a profile is incomplete or not run, else
+``conformant-with-expected-failures`` or ``conformant``. Exit status 0 means "nothing failed":
+an incomplete run is not a failure (a deliberate selection), but it is not called conformant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from conformance import __version__
+from conformance.catalogue import PROFILES, REQUIREMENTS, Requirement, RunOptions
+from conformance.drive import RunContext, ServerExit
+
+SCHEMA_VERSION = 1  # of the JSON report; reporting/report.schema.json describes it
+# Skip reasons that start with this are "not applicable", never "passed" nor plain "skipped".
+NOT_APPLICABLE = "not applicable: "
+# report.user_properties keys, carried from xdist workers to the controller.
+PROPERTY_ID = "conformance_requirement"
+PROPERTY_FAILED = "conformance_failed"
+
+
+class RequirementOutcome(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPECTED_FAILURE = "expected-failure"
+    UNEXPECTED_PASS = "unexpected-pass"
+    NOT_APPLICABLE = "not-applicable"
+    SKIPPED = "skipped"
+    NOT_RUN = "not-run"
+
+
+class Verdict(enum.StrEnum):
+    PASSED = "passed"
+    PASSED_WITH_EXPECTED_FAILURES = "passed-with-expected-failures"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    NOT_APPLICABLE = "not-applicable"
+    NOT_RUN = "not-run"
+
+
+class RunResult(enum.StrEnum):
+    CONFORMANT = "conformant"
+    CONFORMANT_WITH_EXPECTED_FAILURES = "conformant-with-expected-failures"
+    INCOMPLETE = "incomplete"
+    NOT_CONFORMANT = "not-conformant"
+    NOT_FINISHED = "not-finished"
+
+
+_O = RequirementOutcome
+FAILING = (_O.FAILED, _O.EXPECTED_FAILURE, _O.UNEXPECTED_PASS)
+UNCHECKED = (_O.NOT_RUN, _O.SKIPPED)  # outcomes that leave a requirement unchecked
+
+
+@dataclass(frozen=True)
+class RequirementReport:
+    id: str
+    level: str
+    profile: str
+    sentence: str
+    outcome: RequirementOutcome
+    reason: str
+    tests: int
+    failed_tests: list[str]
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    verdict: Verdict
+    reason: str
+    counts: dict[str, int]
+    failed: list[str]
+    expected_failures: list[str]
+    unexpected_passes: list[str]
+    not_run: list[str]
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class HypothesisRun:
+    derandomized: bool
+    seed: int | None
+    thorough: bool
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The run's result; ``to_json`` is the JSON report (reporting/report.schema.json)."""
+
+    suite: Suite
+    mode: str
+    target: str | None
+    server_cmd: str | None
+    profiles_requested: list[str]
+    profiles_explicit: bool
+    result: RunResult
+    exit_status: int
+    run_timed_out: bool
+    run_timeout_s: float
+    profiles: dict[str, ProfileReport]
+    requirements: list[RequirementReport]
+    expectation_file: str | None
+    servers_exited: list[ServerExit]
+    hypothesis: HypothesisRun
+    started_at: str
+    finished_at: str
+    duration_s: float
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def conformant(self) -> bool:
+        return self.result in (RunResult.CONFORMANT, RunResult.CONFORMANT_WITH_EXPECTED_FAILURES)
+
+    def with_outcome(self, outcome: RequirementOutcome) -> list[str]:
+        return [r.id for r in self.requirements if r.outcome is outcome]
+
+    @property
+    def failed(self) -> list[str]:
+        return self.with_outcome(_O.FAILED)
+
+    @property
+    def expected_failures(self) -> list[str]:
+        return self.with_outcome(_O.EXPECTED_FAILURE)
+
+    @property
+    def unexpected_passes(self) -> list[str]:
+        return self.with_outcome(_O.UNEXPECTED_PASS)
+
+    @property
+    def not_run(self) -> list[str]:
+        return [i for p in self.profiles.values() for i in p.not_run]
+
+    @property
+    def subject(self) -> str:
+        return self.target or str(self.server_cmd)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"schema_version": self.schema_version}
+        data.update(dataclasses.asdict(self))
+        data.update(
+            conformant=self.conformant,
+            failed=self.failed,
+            expected_failures=self.expected_failures,
+            unexpected_passes=self.unexpected_passes,
+            not_run=self.not_run,
+        )
+        return json.loads(json.dumps(data))  # enums as their strings
+
+
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of the JSON report (shipped in the package)."""
+    text = resources.files("conformance.reporting").joinpath("report.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def write_json(report: Report, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(report.to_json(), file, indent=2)
+        file.write("\n")
+
+
+@dataclass
+class _Test:
+    requirement: str
+    outcome: RequirementOutcome = _O.PASSED  # passed | failed | not-applicable | skipped
+    reason: str = ""
+    duration_s: float = 0.0
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")
+
+
+class Results:
+    """Collects the reports of conformance tests (on the controller, under xdist)."""
+
+    def __init__(self) -> None:
+        self.tests: dict[str, _Test] = {}
+        self.started = dt.datetime.now(dt.UTC)
+
+    def add(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        requirement = properties.get(PROPERTY_ID)
+        if requirement is None:
+            return
+        test = self.tests.setdefault(report.nodeid, _Test(str(requirement)))
+        test.duration_s += report.duration
+        if PROPERTY_FAILED in properties:
+            test.outcome = _O.FAILED
+        elif report.skipped and test.outcome is _O.PASSED:
+            reason = _skip_reason(report)
+            test.outcome = _O.NOT_APPLICABLE if reason.startswith(NOT_APPLICABLE) else _O.SKIPPED
+            test.reason = reason.removeprefix(NOT_APPLICABLE)
+
+    def summarize(
+        self,
+        context: RunContext,
+        options: RunOptions,
+        exit_status: int,
+        servers_exited: list[ServerExit] | None = None,
+        *,
+        run_timed_out: bool = False,
+    ) -> Report:
+        return summarize(
+            self, context, options, exit_status, servers_exited or [], run_timed_out=run_timed_out
+        )
+
+
+def _requirement_outcome(
+    req: Requirement, tests: list[_Test], context: RunContext, expected: frozenset[str]
+) -> tuple[RequirementOutcome, str]:
+    """(outcome, reason) of one requirement."""
+    if req.profile not in context.requested:
+        return _O.NOT_RUN, "profile not requested"
+    if req.profile in context.not_applicable:
+        return _O.NOT_APPLICABLE, context.not_applicable[req.profile]
+    outcomes = {t.outcome for t in tests}
+    listed = req.id in expected
+    if _O.FAILED in outcomes:
+        return (_O.EXPECTED_FAILURE if listed else _O.FAILED), ""
+    if _O.PASSED in outcomes:
+        return (_O.UNEXPECTED_PASS if listed else _O.PASSED), ""
+    for outcome in (_O.NOT_APPLICABLE, _O.SKIPPED):
+        if outcome in outcomes:
+            return outcome, next(t.reason for t in tests if t.outcome is outcome)
+    return _O.NOT_RUN, "no test ran (deselected)"
+
+
+def summarize(
+    results: Results,
+    context: RunContext,
+    options: RunOptions,
+    exit_status: int,
+    servers_exited: list[ServerExit],
+    *,
+    run_timed_out: bool = False,
+) -> Report:
+    """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
+    exit_status = exit_status if exit_status in (0, 1) else 2
+    by_requirement: dict[str, list[_Test]] = defaultdict(list)
+    failing_tests: dict[str, list[str]] = defaultdict(list)
+    for nodeid, test in results.tests.items():
+        by_requirement[test.requirement].append(test)
+        if test.outcome is _O.FAILED:
+            failing_tests[test.requirement].append(nodeid)
+    requirements: list[RequirementReport] = []
+    for req in REQUIREMENTS:
+        tests = by_requirement.get(req.id, [])
+        outcome, reason = _requirement_outcome(req, tests, context, options.expected_failures)
+        requirements.append(
+            RequirementReport(
+                id=req.id,
+                level=req.level,
+                profile=req.profile,
+                sentence=req.sentence,
+                outcome=outcome,
+                reason=reason,
+                tests=len(tests),
+                failed_tests=sorted(failing_tests.get(req.id, [])),
+                duration_s=round(sum(t.duration_s for t in tests), 3),
+            )
+        )
+    profiles: dict[str, ProfileReport] = {}
+    for profile in PROFILES:
+        if profile.name not in context.requested:
+            continue
+        mine = [r for r in requirements if r.profile == profile.name]
+        counts: dict[str, int] = defaultdict(int)
+        for r in mine:
+            counts[r.outcome.value] += 1
+        profiles[profile.name] = ProfileReport(
+            verdict=_verdict(profile.name in context.not_applicable, counts),
+            reason=context.not_applicable.get(profile.name, ""),
+            counts=dict(counts),
+            failed=[r.id for r in mine if r.outcome is _O.FAILED],
+            expected_failures=[r.id for r in mine if r.outcome is _O.EXPECTED_FAILURE],
+            unexpected_passes=[r.id for r in mine if r.outcome is _O.UNEXPECTED_PASS],
+            not_run=[r.id for r in mine if r.outcome in UNCHECKED],
+            duration_s=round(sum(r.duration_s for r in mine), 3),
+        )
+    finished = dt.datetime.now(dt.UTC)
+    return Report(
+        suite=Suite("ms-serving-conformance", __version__),
+        mode=context.mode,
+        target=options.target,
+        server_cmd=options.server_cmd,
+        profiles_requested=list(context.requested),
+        profiles_explicit=context.explicit,
+        result=_result(exit_status, profiles, requirements),
+        exit_status=exit_status,
+        run_timed_out=run_timed_out,
+        run_timeout_s=options.run_timeout_s,
+        profiles=profiles,
+        requirements=requirements,
+        expectation_file=options.expect_failures_file,
+        servers_exited=servers_exited,
+        hypothesis=HypothesisRun(context.seed is None, context.seed, context.thorough),
+        started_at=results.started.isoformat(timespec="seconds"),
+        finished_at=finished.isoformat(timespec="seconds"),
+        duration_s=round((finished - results.started).total_seconds(), 3),
+    )
+
+
+def _verdict(not_applicable: bool, counts: dict[str, int]) -> Verdict:
+    def some(*outcomes: RequirementOutcome) -> bool:
+        return any(counts.get(outcome.value, 0) for outcome in outcomes)
+
+    if not_applicable:
+        return Verdict.NOT_APPLICABLE
+    if some(_O.FAILED):
+        return Verdict.FAILED
+    if not some(_O.PASSED, *FAILING):
+        return Verdict.NOT_RUN
+    if some(*UNCHECKED):
+        return Verdict.INCOMPLETE
+    if some(_O.EXPECTED_FAILURE):
+        return Verdict.PASSED_WITH_EXPECTED_FAILURES
+    return Verdict.PASSED
+
+
+def _result(
+    exit_status: int, profiles: dict[str, ProfileReport], requirements: list[RequirementReport]
+) -> RunResult:
+    if exit_status == 2:
+        return RunResult.NOT_FINISHED
+    if exit_status == 1:
+        return RunResult.NOT_CONFORMANT
+    if any(p.verdict in (Verdict.INCOMPLETE, Verdict.NOT_RUN) for p in profiles.values()):
+        return RunResult.INCOMPLETE
+    if any(r.outcome is _O.EXPECTED_FAILURE for r in requirements):
+        return RunResult.CONFORMANT_WITH_EXPECTED_FAILURES
+    return RunResult.CONFORMANT
+
+
+def result_line(report: Report) -> str:
+    """The run's result in words, as the certificate and the terminal summary give it."""
+    result = report.result
+    if result is RunResult.NOT_FINISHED:
+        why = " (--run-timeout reached)" if report.run_timed_out else ""
+        return f"NOT FINISHED: the harness could not run or complete the run{why}"
+    if result is RunResult.NOT_CONFORMANT:
+        return "NOT CONFORMANT"
+    if result is RunResult.INCOMPLETE:
+        count = len(report.not_run)
+        return f"INCOMPLETE: {count} requirement{'s' if count != 1 else ''} not run"
+    inapplicable = [n for n, p in report.profiles.items() if p.verdict is Verdict.NOT_APPLICABLE]
+    scope = "in every requested profile"
+    if inapplicable:
+        scope = (
+            f"in every requested profile that applies (not applicable: {', '.join(inapplicable)})"
+        )
+    if result is RunResult.CONFORMANT_WITH_EXPECTED_FAILURES:
+        return f"CONFORMANT {scope}, with the expected failures listed below"
+    return f"CONFORMANT {scope}"
+
+
+def timeout_line(seconds: float) -> str:
+    return f"the run exceeded --run-timeout ({seconds:g} s) and was stopped (exit status 2)"
+
+
+def terminal_lines(report: Report) -> list[str]:
+    """One line per requested profile, then the failing IDs."""
+    lines = []
+    for name, profile in report.profiles.items():
+        counts = profile.counts
+        total = sum(counts.values())
+        detail = profile.reason or ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        lines.append(f"{name:<7} {profile.verdict.upper():<15} {total:>3} requirements: {detail}")
+    for gone in report.servers_exited:
+        last = (gone.output_tail.splitlines() or ["(no output)"])[-1]
+        lines.append(f"server '{gone.server}' exited during the run (status {gone.status}): {last}")
+    if report.run_timed_out:
+        lines.append(timeout_line(report.run_timeout_s))
+    for ids, label in (
+        (report.failed, "FAILED"),
+        (report.expected_failures, "expected failures"),
+        (report.unexpected_passes, "UNEXPECTED PASSES (listed as expected failures)"),
+    ):
+        if ids:
+            lines.append(f"{label}: {' '.join(ids)}")
+    lines.append(f"result: {result_line(report)}")
+    return lines

@@ -1,0 +1,7 @@
+"""What the suites use to check an implementation: raw requests and the handle on a server
+under test (wire), hypothesis strategies (strategies, malformed), assertion helpers
+(assertions, kit, tls, resnet), hypothesis settings (hypo) and requirement marks (marks).
+
+Each module is public to suite authors and lists its names in ``__all__``; importing this
+package imports none of them (the plugin must stay cheap).
+"""
