@@ -42,6 +42,7 @@ def test_each_placeholder_is_exactly_one_shell_word() -> None:
         "custom_ca": '$HOME `id` "q"',
         "verify_client": "true",
         "max_msg_mb_size": "7",
+        "grace": "2.5",
     }
     template = ARGV_DUMP + " " + " ".join("{" + name + "}" for name in PLACEHOLDERS)
     assert shell_argv(expand(template, values)) == [values[name] for name in PLACEHOLDERS]
@@ -62,6 +63,7 @@ def test_settings_fill_every_placeholder() -> None:
         "custom_ca": "",
         "verify_client": "true",
         "max_msg_mb_size": "3",
+        "grace": "3",
     }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from conformance.catalogue import _robustness as bound
 from conformance.catalogue._profiles import PROFILE_NAMES, PROFILES
 
 Level = Literal["MUST", "SHOULD"]
@@ -254,6 +255,37 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "the same image twice in one request gets the same label twice."),
     _r("RESNET-BROKEN-IMAGE-ALONE", "MUST", "resnet", "kit-servables",
        "an undecodable image fails its own instance only; the other instances get labels."),
+    # --- robustness ---------------------------------------------------------------------------
+    _r("ROBUST-HOSTILE-REQUESTS", "MUST", "robustness", "hostile-traffic",
+       "every well-formed PredictRequest built to hurt (dtype codes in and out of the enum; dims "
+       f"huge, negative, or up to {bound.MANY_DIMS:,} of them; data lengths that lie; bytes_val "
+       "counts of 0 and thousands; shm_data and output_buffers set; zero or thousands of "
+       "instances; odd names and versions) is answered within "
+       f"{bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed call is "
+       "answered after it (with --server-cmd, the process still runs)."),
+    _r("ROBUST-NOT-PROTOBUF", "MUST", "robustness", "hostile-traffic",
+       "every body that is not a PredictRequest (random bytes, truncated or mis-typed fields, "
+       f"no message at all) is answered within {bound.ANSWER_S:g} s with a gRPC status or a "
+       "PredictReply, and a well-formed call is answered after it (with --server-cmd, the "
+       "process still runs)."),
+    _r("ROBUST-STALLED-CLIENTS", "MUST", "robustness", "hostile-traffic",
+       f"while {bound.STALLED_CLIENTS} calls have sent their headers and no message, well-formed "
+       f"calls from another client are answered, each within {bound.LIVENESS_S:g} s (with "
+       "--server-cmd, the process still runs)."),
+    _r("ROBUST-FLOOD", "MUST", "robustness", "hostile-traffic",
+       f"while {bound.FLOOD_CLIENTS} clients send hostile requests and bodies back to back, "
+       f"well-formed calls from another client are answered, each within {bound.LIVENESS_S:g} s "
+       "(with --server-cmd, the process still runs)."),
+    _r("ROBUST-MEMORY-BOUNDED", "MUST", "robustness", "hostile-traffic",
+       "with --server-cmd: the launched process tree's resident memory (VmRSS from /proc, "
+       f"summed) grows by less than {bound.MEMORY_GROWTH_MIB} MiB across "
+       f"{bound.MEMORY_CALLS:,} hostile requests and bodies (after {bound.MEMORY_WARMUP_CALLS} "
+       "to warm up), and the process still runs."),
+    _r("ROBUST-SIGTERM-IN-FLIGHT", "SHOULD", "robustness", "hostile-traffic",
+       "with --server-cmd and {grace}: a server that gets SIGTERM with "
+       f"{bound.SIGTERM_CALLS} calls in flight ({bound.SIGTERM_CALL_MIB} MiB echoes on "
+       "connections already open) answers every one of them OK and exits with status 0 within "
+       f"the grace + {bound.SIGTERM_SLACK_S:g} s."),
 )  # fmt: skip
 
 BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}

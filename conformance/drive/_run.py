@@ -39,6 +39,7 @@ from conformance.catalogue import (
 )
 from conformance.drive._endpoints import Endpoint
 from conformance.drive._launch import (
+    DEFAULT_GRACE_S,
     ServerProcess,
     ServerSettings,
     free_tcp_address,
@@ -68,6 +69,11 @@ class RunContext:
     seed: int | None  # None: derandomized gating run
     thorough: bool
     scratch: str  # the run's private folder: TLS files, logs, unix sockets, hypothesis's files
+    # --server-cmd: endpoint name -> the pid of the shell running its server (the process tree
+    # the robustness profile watches); empty with --target.
+    pids: dict[str, int] = field(default_factory=dict)
+    # The seconds {grace} gave each launched server; None: the command has no {grace}.
+    grace_s: float | None = None
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -88,6 +94,8 @@ class RunContext:
             "seed": self.seed,
             "thorough": self.thorough,
             "scratch": self.scratch,
+            "pids": dict(self.pids),
+            "grace_s": self.grace_s,
         }
 
     @classmethod
@@ -103,6 +111,8 @@ class RunContext:
             seed=data["seed"],
             thorough=data["thorough"],
             scratch=data["scratch"],
+            pids={name: int(pid) for name, pid in data["pids"].items()},
+            grace_s=data["grace_s"],
         )
 
 
@@ -331,6 +341,8 @@ def start(
         not_applicable = applicability(options)
         requested, wanted = _profiles(options, not_applicable)
         deadline = time.monotonic() + options.ready_timeout_s
+        pids: dict[str, int] = {}
+        grace_s = None
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -340,6 +352,9 @@ def start(
             launched.processes.extend(processes.values())
             _wait_all(configs, processes, deadline)
             endpoints = {n: e for c in configs.values() for n, e in c.endpoints.items()}
+            pids = {n: processes[s].pid for s, c in configs.items() for n in c.endpoints}
+            if "grace" in placeholders_in(options.server_cmd):
+                grace_s = DEFAULT_GRACE_S
         else:
             endpoints = _target_endpoints(wanted, options)
             wait_ready(endpoints[CORE.name], deadline, probe=or_plaintext(predict_once))
@@ -363,6 +378,8 @@ def start(
             seed=seed,
             thorough=options.thorough,
             scratch=scratch,
+            pids=pids,
+            grace_s=grace_s,
         )
     except BaseException:
         launched.stop()

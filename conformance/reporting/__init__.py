@@ -8,6 +8,7 @@ from conformance.reporting._certificate import write as write_certificate
 from conformance.reporting._outcomes import (
     NOT_APPLICABLE,
     PROPERTY_FAILED,
+    PROPERTY_FIGURES,
     PROPERTY_ID,
     SCHEMA_VERSION,
     HypothesisRun,
@@ -20,6 +21,7 @@ from conformance.reporting._outcomes import (
     ServerExit,
     Suite,
     Verdict,
+    figures_text,
     result_line,
     schema,
     summarize,
@@ -31,6 +33,7 @@ from conformance.reporting._outcomes import (
 __all__ = [
     "NOT_APPLICABLE",
     "PROPERTY_FAILED",
+    "PROPERTY_FIGURES",
     "PROPERTY_ID",
     "SCHEMA_VERSION",
     "HypothesisRun",
@@ -43,6 +46,7 @@ __all__ = [
     "ServerExit",
     "Suite",
     "Verdict",
+    "figures_text",
     "html_page",
     "markdown",
     "repro",
