@@ -49,7 +49,7 @@ HOSTILE_EXAMPLES = 25
 BODY_EXAMPLES = 25
 # Hostile traffic cheap to send by the thousand (floods, memory): the hand-made cases whose
 # cost does not grow with their size, and the small hand-made bodies.
-_HEAVY = ("100k", "5000", "long-name")
+_HEAVY = ("100k", "50k", "5000", "long-name")
 CHEAP_REQUESTS: tuple[bytes, ...] = tuple(
     request().SerializeToString()
     for name, request in hostile.HANDMADE
@@ -100,12 +100,6 @@ class Phase:
         __tracebackhide__ = True
         answer = hostile.raw_call(channel, body, bound.ANSWER_S)
         self.count(answer)
-        if answer.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            guard.mark_hung(
-                self.endpoint.address,
-                f"not sent: the server at {self.endpoint.address} did not answer {what} within "
-                f"{bound.ANSWER_S:g} s; every later call to it fails at once",
-            )
         if not answer.answered:
             self.alive(f"after {what}")
             assertions.fail(f"{what}: {answer}; expected a PredictReply or a gRPC status")
@@ -231,9 +225,8 @@ def test_stalled_clients_do_not_stop_the_server(phase: Phase, robust: Endpoint) 
         time.sleep(0.5)  # their headers reach the server
         with robust.open_channel(isolated=True) as fresh:
             _timely_calls(phase, fresh, f"while {len(stalled)} calls stall", 3)
-        ended = [future for future in stalled if future.done()]
-        phase.report(stalled_calls_ended_early=len(ended))
     finally:
+        phase.report(stalled_calls=len(stallers))
         release.set()
         for staller in stallers:
             staller.close()
@@ -348,6 +341,7 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
     settings = ServerSettings(free_tcp_address(), grace_s=grace)
     process = ServerProcess("robustness-sigterm", context.subject, settings, context.scratch)
     channels: list[grpc.Channel] = []
+    go = threading.Event()
     try:
         endpoint = Endpoint("robustness-sigterm", settings.address)
         wait_ready(endpoint, time.monotonic() + DEFAULT_READY_TIMEOUT_S, process, predict_once)
@@ -356,11 +350,19 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
             grpc.channel_ready_future(opened).result(timeout=bound.LIVENESS_S)
         body = _echo_of(bound.SIGTERM_CALL_MIB)
         wait_s = grace + bound.SIGTERM_SLACK_S
-        futures = [
+        half = len(channels) // 2
+        # Half the calls send their headers first, so that they have surely reached the
+        # server whatever the load; then their messages go out together with the other half's
+        # whole calls, and SIGTERM comes while all of them are in transit.
+        futures = [hostile.withheld(opened, body, go, wait_s + 10) for opened in channels[:half]]
+        time.sleep(bound.SIGTERM_HEADERS_S)
+        go.set()
+        futures += [
             opened.unary_unary(hostile.PREDICT_METHOD, None, None).future(body, timeout=wait_s + 10)
-            for opened in channels
+            for opened in channels[half:]
         ]
-        time.sleep(0.3)  # in flight: sent, some still in transit, none answered yet
+        time.sleep(bound.SIGTERM_AFTER_S)
+        in_flight = sum(not future.done() for future in futures)
         process.terminate()
         signalled = time.monotonic()
         outcomes = [_outcome(f, bound.SIGTERM_CALL_MIB * MIB, wait_s + 10) for f in futures]
@@ -368,9 +370,13 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
         exit_s = time.monotonic() - signalled
         finished = outcomes.count("OK")
         phase.figures(
-            calls=len(futures), calls_finished_ok=finished, exit_after_sigterm_s=round(exit_s, 2)
+            calls=len(futures),
+            calls_unanswered_at_sigterm=in_flight,
+            calls_finished_ok=finished,
+            exit_after_sigterm_s=round(exit_s, 2),
         )
     finally:
+        go.set()
         for opened in channels:
             opened.close()
         process.stop()

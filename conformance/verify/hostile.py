@@ -9,6 +9,7 @@ generated stub could never build can be sent.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,10 +43,12 @@ _ODD_TEXT = ["", "\x00", "x\x00y", "é" * 3, " x", "x" * 10_000, "../../etc/pass
 # -- hostile well-formed requests -----------------------------------------------------------
 
 
+@functools.cache  # built once: hypothesis validates each new strategy
 def _odd_texts() -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(_ODD_TEXT), st.text(max_size=40))
 
 
+@functools.cache  # built once: hypothesis validates each new strategy
 def _dims() -> st.SearchStrategy[list[int]]:
     small = st.lists(st.integers(0, 4), max_size=4)
     huge = st.lists(st.integers(2**31, INT64_MAX), min_size=1, max_size=4)
@@ -61,11 +64,13 @@ def _dims() -> st.SearchStrategy[list[int]]:
     return st.one_of(small, huge, negative, many, zero_size, mixed)
 
 
+@functools.cache  # built once: hypothesis validates each new strategy
 def _dtype_codes() -> st.SearchStrategy[int]:
     """Every code of the enum, and codes outside it on both sides (proto3 enums are open)."""
     return st.one_of(st.integers(0, 14), st.integers(15, INT32_MAX), st.integers(INT32_MIN, -1))
 
 
+@functools.cache  # built once: hypothesis validates each new strategy
 def _shm() -> st.SearchStrategy[pb.ShmTensorData]:
     uint64 = st.integers(0, UINT64_MAX)
     return st.builds(
@@ -94,6 +99,7 @@ def hostile_tensors(draw: st.DrawFn) -> pb.Tensor:
     return tensor
 
 
+@functools.cache  # built once: hypothesis validates each new strategy
 def _small_tensors() -> st.SearchStrategy[pb.Tensor]:
     """Hostile in dtype and dims but a few bytes long: for instances repeated thousands of
     times."""
@@ -105,17 +111,35 @@ def _small_tensors() -> st.SearchStrategy[pb.Tensor]:
     )
 
 
+@functools.cache
+def _names() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(_INPUT_NAMES), _odd_texts())
+
+
+@functools.cache
+def _small_names() -> st.SearchStrategy[str]:
+    """Names for instances repeated thousands of times: none of the very long ones."""
+    return st.sampled_from(_INPUT_NAMES + [t for t in _ODD_TEXT if len(t) < 100])
+
+
+_TENSORS = hostile_tensors()
+
+
 @st.composite
 def hostile_instances(draw: st.DrawFn, small: bool = False) -> pb.Instance:
     instance = pb.Instance()
-    names = st.one_of(st.sampled_from(_INPUT_NAMES), _odd_texts())
-    tensors = _small_tensors() if small else hostile_tensors()
+    names = _small_names() if small else _names()
+    tensors = _small_tensors() if small else _TENSORS
     for name in draw(st.lists(names, max_size=2 if small else 4, unique=True)):
         instance.items[name].CopyFrom(draw(tensors))
     if draw(st.booleans()):
         for name in draw(st.lists(names, min_size=1, max_size=2, unique=True)):
             instance.output_buffers[name].CopyFrom(draw(_shm()))
     return instance
+
+
+_INSTANCES = hostile_instances()
+_SMALL_INSTANCES = hostile_instances(small=True)
 
 
 @st.composite
@@ -130,11 +154,9 @@ def hostile_requests(draw: st.DrawFn) -> pb.PredictRequest:
     request = kit.make_request(servable, method, [], version)
     count = draw(st.one_of(st.sampled_from([0, 1, 2, 3]), st.integers(*THOUSANDS)))
     if count > 3:  # thousands: one instance repeated (the size stays a few MB at most)
-        request.instances.extend([draw(hostile_instances(small=True))] * count)
+        request.instances.extend([draw(_SMALL_INSTANCES)] * count)
     else:
-        request.instances.extend(
-            draw(st.lists(hostile_instances(), min_size=count, max_size=count))
-        )
+        request.instances.extend([draw(_INSTANCES) for _ in range(count)])
     return request
 
 
@@ -174,6 +196,7 @@ def _with_output_buffers() -> pb.PredictRequest:
 
 
 _MANY_ONES = [1] * bound.MANY_DIMS
+_BIG_DIMS = [2**62] * 50_000  # 450 KB of varints
 # (name, request): the cases a derandomized run must always include, each aimed at a known way
 # servers fall over (costs that grow with the dims count, sizes that overflow, huge repeats).
 HANDMADE: tuple[tuple[str, Callable[[], pb.PredictRequest]], ...] = (
@@ -196,6 +219,9 @@ HANDMADE: tuple[tuple[str, Callable[[], pb.PredictRequest]], ...] = (
     ("long-name", lambda: _named("s" * 100_000)),
     ("nul-name", lambda: _named("conformance\x00", "echo\x00")),
     ("version-uint64-max", lambda: _named(kit.CONFORMANCE, version=UINT64_MAX)),
+    # Last: a server whose cost grows with the square of the dims count (a product of big
+    # integers, say) is busy with this one for long.
+    ("add-common-50k-big-dims", lambda: _add(kit.ADD_COMMON, _tensor(11, _BIG_DIMS, bytes(16)))),
 )  # fmt: skip
 
 
@@ -323,6 +349,22 @@ def stall(channel: grpc.Channel, release: threading.Event, timeout_s: float) -> 
         PREDICT_METHOD, request_serializer=None, response_deserializer=None
     )
     return method.future(nothing(), timeout=timeout_s)
+
+
+def withheld(
+    channel: grpc.Channel, body: bytes, go: threading.Event, timeout_s: float
+) -> grpc.Future:
+    """A Predict call whose headers go out now and whose message (``body``) goes out at
+    ``go``: the future of its reply bytes."""
+
+    def message() -> Iterator[bytes]:
+        if go.wait(timeout_s):
+            yield body
+
+    method = channel.stream_unary(
+        PREDICT_METHOD, request_serializer=None, response_deserializer=None
+    )
+    return method.future(message(), timeout=timeout_s)
 
 
 def open_channels(endpoint: Endpoint, count: int) -> list[grpc.Channel]:

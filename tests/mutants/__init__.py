@@ -6,8 +6,8 @@ report as failed every requirement the mutant's entry names, and to pass the unb
 * ``catalogue``  the table: name -> description, profiles, requirement IDs it must trip
 * ``seams``      how a mutant breaks the reference server in place (wrapping one seam each)
 * ``controls``   the unbroken servers (``none``, ``tls-front``)
-* ``core_echo``, ``core_requests``, ``core_replies``, ``transport``, ``strict``  the mutants,
-  a few lines each
+* ``core_echo``, ``core_requests``, ``core_replies``, ``transport``, ``strict``,
+  ``robustness``  the mutants, a few lines each
 * ``tls_front``  a small Python TLS terminator in front of the server, for TLS mutants
 * ``serve.py``   the script the harness launches: ``serve.py --mutant NAME <server args>``
 """

@@ -45,6 +45,7 @@ _MODULES = (
     "mutants.core_replies",
     "mutants.transport",
     "mutants.strict",
+    "mutants.robustness",
 )
 CONTROL_NAMES = ("none", "tls-front")
 
