@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given
 
 from conformance.catalogue import DEFAULT_READY_TIMEOUT_S
-from conformance.catalogue import _robustness as bound
+from conformance.catalogue import robustness as bound
 from conformance.drive import (
     Endpoint,
     RunContext,
@@ -130,7 +130,7 @@ def phase(conformance_context: RunContext, robust: Endpoint, conformance_figures
 # -- hostile well-formed requests ---------------------------------------------------------
 
 
-@requirement("ROBUST-HOSTILE-REQUESTS")
+@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
 @pytest.mark.parametrize("case", [name for name, _ in hostile.HANDMADE])
 def test_handmade_hostile_request(phase: Phase, channel: grpc.Channel, case: str) -> None:
     request = dict(hostile.HANDMADE)[case]()
@@ -141,7 +141,7 @@ def test_handmade_hostile_request(phase: Phase, channel: grpc.Channel, case: str
         phase.report()
 
 
-@requirement("ROBUST-HOSTILE-REQUESTS")
+@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
 def test_generated_hostile_requests(phase: Phase, channel: grpc.Channel) -> None:
     # No shrinking: a server that dies fails every later example, and the first failing one
     # is the one that killed it.
@@ -164,7 +164,7 @@ def test_generated_hostile_requests(phase: Phase, channel: grpc.Channel) -> None
 # -- bodies that are not protobuf -----------------------------------------------------------
 
 
-@requirement("ROBUST-NOT-PROTOBUF")
+@requirement("ROBUSTNESS-NOT-PROTOBUF")
 @pytest.mark.parametrize("case", [name for name, _ in hostile.HANDMADE_BODIES])
 def test_handmade_body(phase: Phase, channel: grpc.Channel, case: str) -> None:
     body = dict(hostile.HANDMADE_BODIES)[case]
@@ -174,7 +174,7 @@ def test_handmade_body(phase: Phase, channel: grpc.Channel, case: str) -> None:
         phase.report()
 
 
-@requirement("ROBUST-NOT-PROTOBUF")
+@requirement("ROBUSTNESS-NOT-PROTOBUF")
 def test_generated_bodies(phase: Phase, channel: grpc.Channel) -> None:
     @hypo.examples(BODY_EXAMPLES, shrink=False)
     @given(body=hostile.garbage_bodies())
@@ -187,7 +187,7 @@ def test_generated_bodies(phase: Phase, channel: grpc.Channel) -> None:
         phase.report()
 
 
-@requirement("ROBUST-NOT-PROTOBUF")
+@requirement("ROBUSTNESS-NOT-PROTOBUF")
 def test_call_without_a_message(phase: Phase, channel: grpc.Channel) -> None:
     try:
         answer = hostile.no_message_call(channel, bound.ANSWER_S)
@@ -213,7 +213,7 @@ def _timely_calls(phase: Phase, channel: grpc.Channel, while_what: str, count: i
             assertions.fail(f"well-formed call {index + 1} {while_what} got {answer}")
 
 
-@requirement("ROBUST-STALLED-CLIENTS")
+@requirement("ROBUSTNESS-STALLED-CLIENTS")
 def test_stalled_clients_do_not_stop_the_server(phase: Phase, robust: Endpoint) -> None:
     release = threading.Event()
     hold_s = bound.LIVENESS_S * 3 + 10
@@ -241,7 +241,7 @@ def _flood(endpoint: Endpoint, stop: threading.Event, phase: Phase) -> None:
             phase.count(hostile.raw_call(flooding, body, bound.ANSWER_S))
 
 
-@requirement("ROBUST-FLOOD")
+@requirement("ROBUSTNESS-FLOOD")
 def test_flooding_clients_do_not_stop_the_server(phase: Phase, robust: Endpoint) -> None:
     stop = threading.Event()
     good = 0
@@ -289,7 +289,7 @@ def _send_all(endpoint: Endpoint, bodies: Sequence[bytes], phase: Phase, workers
             done.result()
 
 
-@requirement("ROBUST-MEMORY-BOUNDED")
+@requirement("ROBUSTNESS-MEMORY-BOUNDED")
 def test_memory_stays_bounded(phase: Phase, robust: Endpoint) -> None:
     pid = _pid(phase)
     cycle = itertools.cycle(MEMORY_MIX)
@@ -331,7 +331,7 @@ def _outcome(future: grpc.Future, size: int, timeout_s: float) -> str:
     return "OK" if len(reply.instances[0].items["y"].data) == size else "a wrong reply"
 
 
-@requirement("ROBUST-SIGTERM-IN-FLIGHT")
+@requirement("ROBUSTNESS-SIGTERM-IN-FLIGHT")
 def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
     _pid(phase)
     context = phase.context

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import grpc
 from hypothesis import strategies as st
 
-from conformance.catalogue import _robustness as bound
+from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
 from conformance.verify import kit
 from protos import ms_service_pb2 as pb

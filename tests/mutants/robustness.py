@@ -43,7 +43,7 @@ def _resend(body: bytes | None) -> Iterator[bytes]:
 @mutant(
     "robust-crash-on-hostile",
     "the process exits on a tensor whose dtype code is outside the enum",
-    trips=("ROBUST-HOSTILE-REQUESTS",),
+    trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
     profiles=ROBUSTNESS,
     says=("is gone",),
 )
@@ -58,7 +58,7 @@ def crash_on_hostile(args: argparse.Namespace) -> None:
 @mutant(
     "robust-hang-on-many-dims",
     "a tensor of more than 64 dims is never answered",
-    trips=("ROBUST-HOSTILE-REQUESTS",),
+    trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
     profiles=ROBUSTNESS,
 )
 def hang_on_many_dims(args: argparse.Namespace) -> None:
@@ -72,7 +72,7 @@ def hang_on_many_dims(args: argparse.Namespace) -> None:
 @mutant(
     "robust-dies-on-garbage",
     "the process exits on a body that is not a PredictRequest",
-    trips=("ROBUST-NOT-PROTOBUF",),
+    trips=("ROBUSTNESS-NOT-PROTOBUF",),
     profiles=ROBUSTNESS,
 )
 def dies_on_garbage(args: argparse.Namespace) -> None:
@@ -95,7 +95,7 @@ _KEPT: list[bytes] = []
 @mutant(
     "robust-leaks",
     "every call keeps 64 KB for good",
-    trips=("ROBUST-MEMORY-BOUNDED",),
+    trips=("ROBUSTNESS-MEMORY-BOUNDED",),
     profiles=ROBUSTNESS,
     says=("RSS grew",),
 )
@@ -111,7 +111,7 @@ def leaks(args: argparse.Namespace) -> None:
 @mutant(
     "robust-stalls",
     "a call waiting for its request holds one of 4 slots, with no bound on the wait",
-    trips=("ROBUST-STALLED-CLIENTS",),
+    trips=("ROBUSTNESS-STALLED-CLIENTS",),
     profiles=ROBUSTNESS,
 )
 def stalls(args: argparse.Namespace) -> None:
@@ -129,7 +129,7 @@ def stalls(args: argparse.Namespace) -> None:
 @mutant(
     "robust-flood-starves",
     "past 50 calls in a second every call waits 6 s (a flood starves everyone)",
-    trips=("ROBUST-FLOOD",),
+    trips=("ROBUSTNESS-FLOOD",),
     profiles=ROBUSTNESS,
 )
 def flood_starves(args: argparse.Namespace) -> None:
@@ -154,7 +154,7 @@ def flood_starves(args: argparse.Namespace) -> None:
 @mutant(
     "robust-sigterm-drops",
     "SIGTERM cancels the calls in flight at once (no grace)",
-    trips=("ROBUST-SIGTERM-IN-FLIGHT",),
+    trips=("ROBUSTNESS-SIGTERM-IN-FLIGHT",),
     profiles=ROBUSTNESS,
 )
 def sigterm_drops(args: argparse.Namespace) -> None:
