@@ -31,6 +31,7 @@ from conformance.catalogue import (
     render_markdown,
     writable,
 )
+from protos.extras import MissingExtraError, require
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_HARNESS = 0, 1, 2
 
@@ -180,8 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file.write(render_markdown())
             print(f"wrote {len(REQUIREMENTS)} requirements to {path}")
             return EXIT_CONFORMANT
+        require("harness", "conformance")
         _check(args)
-    except OptionsError as exc:
+    except (OptionsError, MissingExtraError) as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)  # one line, no usage dump
         return EXIT_HARNESS
     import pytest  # only now: --help and the catalogue stay fast

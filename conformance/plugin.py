@@ -35,6 +35,12 @@ def _requested(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
     if _requested(config):
+        from protos.extras import MissingExtraError, require
+
+        try:  # pytest is here, but a client-only install lacks the rest of the harness
+            require("harness", "--conformance-target/--conformance-server-cmd")
+        except MissingExtraError as exc:
+            raise pytest.UsageError(f"conformance: {exc}") from None
         from conformance._active import activate  # the heavy part, only when asked for
 
         activate(config)

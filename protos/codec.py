@@ -140,11 +140,11 @@ def fill_array_tensor(tensor: pb.Tensor, array: np.ndarray) -> None:
     raised before the tensor is touched.
     """
     dtype = dtype_of_numpy(array.dtype)
-    assert dtype.numpy is not None
-    contiguous = np.ascontiguousarray(array, dtype=dtype.numpy)
+    if array.dtype.byteorder == ">":
+        array = array.astype(dtype.numpy)
     tensor.dtype = dtype.code
-    tensor.shape.dims.extend(int(d) for d in array.shape)
-    tensor.data = contiguous.tobytes()
+    tensor.shape.dims.extend(array.shape)  # ints already: no per-dim conversion
+    tensor.data = array.tobytes()  # little-endian now; C order whatever the strides
 
 
 def text_tensor(text: str, dims: Sequence[int] = (1,)) -> pb.Tensor:
@@ -170,10 +170,21 @@ def tensor_to_array(tensor: pb.Tensor) -> np.ndarray:
         raise CodecError(f"{dtype.name} is not a numeric data type")
     dims = tuple(int(d) for d in tensor.shape.dims)
     expected = element_count(dims) * dtype.itemsize
-    if len(tensor.data) != expected:
-        raise CodecError(f"data size {len(tensor.data)} does not match {expected} for {dims}")
-    array = np.frombuffer(tensor.data, dtype=dtype.numpy).reshape(dims)
-    return array
+    data = tensor.data  # each read copies the bytes out of the message: read once
+    if len(data) != expected:
+        raise CodecError(f"data size {len(data)} does not match {expected} for {dims}")
+    return array_view(dtype, dims, data)
+
+
+def array_view(dtype: DType, dims: tuple[int, ...], data: bytes) -> np.ndarray:
+    """A read-only numpy array of ``dtype`` and ``dims`` over ``data`` (no copy).
+
+    The caller has checked that ``data`` holds exactly the shape's elements (tensor_to_array
+    does; the server's request checks do, with upstream's texts).
+    """
+    assert dtype.numpy is not None
+    # One call instead of frombuffer + reshape: this is on the server's per-request path.
+    return np.ndarray(dims, dtype.numpy, data)
 
 
 def tensor_to_text(tensor: pb.Tensor) -> str:

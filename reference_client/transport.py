@@ -2,7 +2,7 @@
 
 ``open_channel`` is public, for callers that want to reach a server exactly as the reference
 client does. The conformance harness's raw checks deliberately do not use it: they go through
-channels conformance.endpoints builds itself, so that a bug here cannot hide a server's bug.
+channels the harness (conformance.drive) builds itself, so that a bug here cannot hide a server's bug.
 Only the harness's ``CLIENT-*`` checks, which certify the client and the server together, reach
 the server through this module (by way of the Client).
 """

@@ -35,10 +35,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
+from protos.extras import MissingExtraError, require
 from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
 if TYPE_CHECKING:  # gRPC is imported only once the arguments are good
+    from reference_server.behaviour import Behaviour
     from reference_server.server import ReferenceServer
 
 PROG = "reference_server"
@@ -263,7 +265,7 @@ _BIND_REASON = re.compile(r"Error in bind for address '[^']*': ([^)\n]+)\)")
 
 
 def _start(
-    args: argparse.Namespace, ssl_config: SSLConfig | None
+    args: argparse.Namespace, ssl_config: SSLConfig | None, behaviour: Behaviour | None = None
 ) -> tuple[ReferenceServer, ArrayBackend]:
     from reference_server.servables import kit_registry
     from reference_server.server import ReferenceServer
@@ -279,6 +281,7 @@ def _start(
         receive_timeout=args.receive_timeout,
         health=args.health,
         reflection=args.reflection,
+        behaviour=behaviour,
     )
     failure: UsageError | StartError | None = None
     with _stderr_held() as held:
@@ -351,10 +354,11 @@ class _StopSignals:
             signal.signal(sig, previous)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, behaviour: Behaviour | None = None) -> int:
+    """Run the server until SIGINT/SIGTERM; ``behaviour``: see reference_server.behaviour."""
     signals = _StopSignals()  # before any gRPC thread exists
     try:
-        status, server = _serve(argv, signals)
+        status, server = _serve(argv, signals, behaviour)
     finally:
         signals.restore()
     if server is not None and server.active_calls:
@@ -366,17 +370,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _serve(argv: Sequence[str] | None, signals: _StopSignals) -> tuple[int, ReferenceServer | None]:
+def _serve(
+    argv: Sequence[str] | None, signals: _StopSignals, behaviour: Behaviour | None = None
+) -> tuple[int, ReferenceServer | None]:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
         format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
     )
     try:
+        require("server", PROG)
         ssl_config = ssl_config_from(args)
         _check_resnet_weights(args.resnet_weights)
-        server, backend = _start(args, ssl_config)
-    except UsageError as exc:
+        server, backend = _start(args, ssl_config, behaviour)
+    except (UsageError, MissingExtraError) as exc:
         return _fail(USAGE_ERROR, str(exc)), None
     except StartError as exc:
         return _fail(START_ERROR, str(exc)), None

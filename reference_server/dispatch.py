@@ -1,6 +1,7 @@
 """One Predict call from request to reply, without gRPC: checks, queue limit, the method, reply.
 
-Thread-safe: the gRPC servicer calls ``predict`` from many threads at once.
+Thread-safe: the gRPC servicer calls ``predict`` from many threads at once. The steps it takes
+are its Behaviour's (reference_server.behaviour), the server's seam for variants.
 """
 
 from __future__ import annotations
@@ -9,23 +10,14 @@ import logging
 import threading
 
 from protos import ms_service_pb2 as pb
-from reference_server import checks, replies
-from reference_server.registry import (
-    FAILED,
-    SYSTEM_ERROR,
-    InstanceError,
-    Outcome,
-    Registry,
-    stage_error_text,
-)
+from reference_server import checks
+from reference_server.behaviour import Behaviour
+from reference_server.errors import FAILED, SYSTEM_ERROR, queue_full, stage_error_text
+from reference_server.registry import InstanceError, Outcome, Registry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_LIMIT = 10000  # upstream's default for requests in flight
-
-
-def queue_full(limit: int) -> str:
-    return f"Serving Error: enqueued requests count exceeds the limit {limit}"
 
 
 class Dispatcher:
@@ -35,31 +27,52 @@ class Dispatcher:
     with request-level code 1, as upstream does when its queue is full.
     """
 
-    def __init__(self, registry: Registry, queue_limit: int = DEFAULT_QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        behaviour: Behaviour | None = None,
+    ) -> None:
         if queue_limit < 1:
             raise ValueError("queue_limit must be at least 1")
-        self.registry = registry  # replaced whole by start_servables(); read once per call
+        self.behaviour = behaviour if behaviour is not None else Behaviour()
+        self._registry = self.behaviour.deployed(registry)
         self.queue_limit = queue_limit
         self._in_flight = 0
         self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    @registry.setter
+    def registry(self, registry: Registry) -> None:
+        """Replaced whole by ReferenceServer.deploy(); read once per call."""
+        self._registry = self.behaviour.deployed(registry)
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     def predict(self, request: pb.PredictRequest) -> pb.PredictReply:
+        """The reply to ``request``: the behaviour's ``predict`` step (by default, answer())."""
+        return self.behaviour.predict(self, request)
+
+    def answer(self, request: pb.PredictRequest) -> pb.PredictReply:
+        """The reference server's answer to ``request``, step by step."""
+        behaviour = self.behaviour
         spec = request.servable_spec
-        registry = self.registry
+        registry = self._registry
         # protocol.md §3: lookup and input checks first; the queue limit is the last check.
-        checked = checks.check_request(request, registry)
+        checked = behaviour.check_request(request, registry)
         if isinstance(checked, checks.RequestError):
-            return replies.error_reply(spec, checked.code, checked.message)
+            return behaviour.error_reply(spec, checked.code, checked.message)
         with self._lock:
             full = self._in_flight >= self.queue_limit
             if not full:
                 self._in_flight += 1
         if full:
-            return replies.error_reply(spec, FAILED, queue_full(self.queue_limit))
+            return behaviour.error_reply(spec, FAILED, queue_full(self.queue_limit))
         try:
             return self._run(spec, checked, registry)
         finally:
@@ -83,4 +96,4 @@ class Dispatcher:
             detail = f"{type(exc).__name__}: {exc}"
             text = stage_error_text(checked.servable, method.name, method.name, 1, detail)
             outcomes = [InstanceError(SYSTEM_ERROR, text)] * count
-        return replies.outcomes_reply(spec, method.outputs, outcomes)
+        return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)

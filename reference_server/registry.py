@@ -26,15 +26,37 @@ from typing import Any
 
 from protos.arrays import NUMPY_BACKEND, ArrayBackend
 
+# The codes and the stage text, for servable authors; they live in reference_server.errors.
+from reference_server.errors import (
+    FAILED,
+    INVALID_INPUTS,
+    SERVABLE_UNAVAILABLE,
+    SUCCESS,
+    SYSTEM_ERROR,
+    stage_error_text,
+)
+
+__all__ = [
+    "FAILED",
+    "INVALID_INPUTS",
+    "SERVABLE_UNAVAILABLE",
+    "SUCCESS",
+    "SYSTEM_ERROR",
+    "BatchFunction",
+    "Inputs",
+    "InstanceError",
+    "Method",
+    "Outcome",
+    "Outputs",
+    "Registry",
+    "Servable",
+    "method_table",
+    "per_instance",
+    "stage_error_text",
+]
+
 Inputs = Mapping[str, Any]
 Outputs = Mapping[str, Any]
-
-# Error codes of the protocol (ErrorMsg.error_code).
-SUCCESS = 0
-FAILED = 1
-INVALID_INPUTS = 2
-SYSTEM_ERROR = 3
-SERVABLE_UNAVAILABLE = 5
 
 
 class InstanceError(Exception):
@@ -74,14 +96,6 @@ class Servable:
 def method_table(*methods: Method) -> dict[str, Method]:
     """Methods keyed by their names, for ``Servable(versions={1: method_table(...)})``."""
     return {method.name: method for method in methods}
-
-
-def stage_error_text(servable: str, function: str, method: str, stage: int, detail: str) -> str:
-    """Upstream's text for a Python stage that raised (code 3)."""
-    return (
-        f"Call Function '{servable}.{function}' Failed, method: '{method}', "
-        f"stage index(begin with 1): {stage}, error msg: {detail}"
-    )
 
 
 def per_instance(

@@ -1,7 +1,8 @@
 """Reply assembly (protocol.md §2): the three reply shapes, output values -> tensors, truncation.
 
 Pure: outcomes in, a PredictReply out. Every error text that leaves the server passes through
-``truncate``.
+``truncate`` (errors.truncate unless the caller passes another: the Behaviour seam). Values are
+written with protos' codec.
 
 The three shapes:
 1. every instance OK -> N instances, no error entry;
@@ -13,27 +14,23 @@ The three shapes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from protos import arrays, codec
 from protos import ms_service_pb2 as pb
-from reference_server.registry import SUCCESS, SYSTEM_ERROR, InstanceError, Outcome
+from reference_server import errors
+from reference_server.errors import SUCCESS, SYSTEM_ERROR, truncate
+from reference_server.registry import InstanceError, Outcome
 
-MAX_ERROR_CHARS = 384
-_KEEP = MAX_ERROR_CHARS // 2
-
-
-def truncate(text: str) -> str:
-    """Texts over 384 characters keep their first and last 192, joined by ``...``."""
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    return text[:_KEEP] + "..." + text[-_KEEP:]
+Truncate = Callable[[str], str]
 
 
-def error_reply(spec: pb.ServableSpec, code: int, text: str) -> pb.PredictReply:
+def error_reply(
+    spec: pb.ServableSpec, code: int, text: str, truncate: Truncate = truncate
+) -> pb.PredictReply:
     """Shape 2: one error entry, no instance; the request's spec echoed verbatim."""
     reply = pb.PredictReply()
     reply.servable_spec.CopyFrom(spec)
@@ -81,14 +78,9 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
 
 def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:
     try:
-        dtype = codec.dtype_of_numpy(array.dtype)
+        codec.fill_array_tensor(tensor, array)
     except codec.CodecError as exc:
         raise OutputError(str(exc)) from exc
-    if array.dtype.byteorder == ">":
-        array = array.astype(dtype.numpy)
-    tensor.dtype = dtype.code
-    tensor.shape.dims.extend(array.shape)
-    tensor.data = array.tobytes()  # C order, whatever the strides
 
 
 def _outputs_instance(
@@ -101,18 +93,20 @@ def _outputs_instance(
             value = values[name]
         except (KeyError, TypeError):
             instance.Clear()
-            text = f"Serving Error: the method returned no output {name}"
-            return InstanceError(SYSTEM_ERROR, text)
+            return InstanceError(SYSTEM_ERROR, errors.no_output(name))
         try:
             fill_tensor(items[name], value)
         except OutputError as exc:
             instance.Clear()
-            return InstanceError(SYSTEM_ERROR, f"Serving Error: output {name}: {exc}")
+            return InstanceError(SYSTEM_ERROR, errors.bad_output(name, str(exc)))
     return None
 
 
 def outcomes_reply(
-    spec: pb.ServableSpec, outputs: Sequence[str], outcomes: Sequence[Outcome]
+    spec: pb.ServableSpec,
+    outputs: Sequence[str],
+    outcomes: Sequence[Outcome],
+    truncate: Truncate = truncate,
 ) -> pb.PredictReply:
     """The reply for one outcome per request instance, in request order (shapes 1-3)."""
     reply = pb.PredictReply()
@@ -131,7 +125,7 @@ def outcomes_reply(
     if len(failed) == len(failures) and all(
         f.code == first.code and f.message == first.message for f in failed
     ):
-        return error_reply(spec, first.code, first.message)  # shape 2
+        return error_reply(spec, first.code, first.message, truncate)  # shape 2
     for failure in failures:  # shape 3
         if failure is None:
             reply.error_msg.add(error_code=SUCCESS)

@@ -21,6 +21,7 @@ import grpc
 
 from protos.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher
 from reference_server.registry import Registry
 from reference_server.servicer import SERVICE_NAME, CallActivity, ReceiveWatchdog, add_to_server
@@ -72,6 +73,8 @@ class ReferenceServer:
     still short of it is cancelled (clients that stall mid-call cannot hold the server).
     ``health``, ``reflection``: serve grpc.health.v1 and server reflection (upstream serves
     neither).
+    ``behaviour``: the steps each call takes (reference_server.behaviour; the default is the
+    reference server's own).
     """
 
     def __init__(
@@ -84,12 +87,15 @@ class ReferenceServer:
         receive_timeout: float = DEFAULT_RECEIVE_TIMEOUT_S,
         health: bool = True,
         reflection: bool = True,
+        behaviour: Behaviour | None = None,
     ) -> None:
         if max_workers < 1 or max_calls < max_workers:
             raise ValueError("need 1 <= max_workers <= max_calls")
         if not 0 < receive_timeout < float("inf"):
             raise ValueError("receive_timeout must be a finite number of seconds > 0")
-        self._dispatcher = Dispatcher(registry if registry is not None else Registry(), queue_limit)
+        self._dispatcher = Dispatcher(
+            registry if registry is not None else Registry(), queue_limit, behaviour
+        )
         self._max_workers = max_workers
         self._max_calls = max_calls
         self._receive_timeout = receive_timeout

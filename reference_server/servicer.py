@@ -32,9 +32,8 @@ import grpc
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
-from reference_server import replies
 from reference_server.dispatch import Dispatcher
-from reference_server.registry import SYSTEM_ERROR
+from reference_server.errors import SYSTEM_ERROR, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,14 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
         self._dispatcher = dispatcher
 
     def Predict(self, request: pb.PredictRequest, context: grpc.ServicerContext) -> pb.PredictReply:
+        behaviour = self._dispatcher.behaviour
         try:
-            return self._dispatcher.predict(request)
+            reply = self._dispatcher.predict(request)
         except Exception as exc:  # a bug of ours: still an answer, not a gRPC UNKNOWN
             log.exception("Predict failed")
-            return replies.error_reply(
-                request.servable_spec, SYSTEM_ERROR, f"Serving Error: internal error: {exc}"
-            )
+            reply = behaviour.error_reply(request.servable_spec, SYSTEM_ERROR, internal_error(exc))
+        # Outside the try: a variant's respond step may end the call with context.abort().
+        return behaviour.respond(request, reply, context)
 
 
 class CallActivity:

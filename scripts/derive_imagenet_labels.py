@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Derive reference_server/data/imagenet_labels.txt from timm's ImageNet data files.
+"""Derive protos/data/imagenet_labels.txt from timm's ImageNet data files.
 
 The ImageNet-1k class order is the sorted list of the 1000 WordNet synset ids; timm ships that
 list (``imagenet_synsets.txt``) and the lemma text of every synset
@@ -26,10 +26,7 @@ SYNSETS = "timm/data/_info/imagenet_synsets.txt"
 LEMMAS = "timm/data/_info/imagenet_synset_to_lemma.txt"
 CLASSES = 1000
 DEFAULT_OUTPUT = (
-    pathlib.Path(__file__).resolve().parent.parent
-    / "reference_server"
-    / "data"
-    / "imagenet_labels.txt"
+    pathlib.Path(__file__).resolve().parent.parent / "protos" / "data" / "imagenet_labels.txt"
 )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from protos.arrays import NUMPY_BACKEND, gpu_problem, select_backend
-from reference_server.servables.resnet50.labels import imagenet_labels
+from protos.labels import imagenet_labels
 from reference_server.servables.resnet50.model import fold_resnet50
 from reference_server.servables.resnet50.preprocess import MEAN, STD, preprocess
 from reference_server.servables.resnet50.weights import load_weights_file, seeded_state_dict

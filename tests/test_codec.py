@@ -132,3 +132,12 @@ def test_other_values_are_not_python_scalars(value):
 def test_int_outside_int64_has_no_wire_dtype():
     with pytest.raises(codec.CodecError, match="out of the int64 range"):
         codec.python_scalar_array(2**63)
+
+
+def test_array_view_is_a_read_only_view_of_the_bytes():
+    # The server decodes every numeric input this way: no copy of the request's data.
+    data = np.arange(6, dtype="<i4").tobytes()
+    view = codec.array_view(codec.BY_CODE[pb.MS_INT32], (2, 3), data)
+    assert view.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert not view.flags.writeable and not view.flags.owndata
+    assert np.shares_memory(view, np.frombuffer(data, np.uint8))

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from protos.arrays import NUMPY_BACKEND
+from protos.labels import imagenet_labels
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
 from reference_server.servables.resnet50 import resnet50_servable, servable
-from reference_server.servables.resnet50.labels import imagenet_labels
 from reference_server.servables.resnet50.model import (
     ResNet50,
     fold_resnet50,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pathlib
 import struct
+import threading
 import time
 import warnings
 import zlib
@@ -13,10 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reference_server.servables.resnet50 import preprocess as preprocess_module
 from reference_server.servables.resnet50.preprocess import (
     MAX_PIXELS,
     ImageRejected,
     center_box,
+    decode_rgb,
     preprocess,
     resized_size,
 )
@@ -163,3 +166,59 @@ def test_bomb_pillow_refuses_is_refused() -> None:
     assert text.startswith("image too large: ")
     assert "10000000000 pixels" in text
     assert seconds < 0.5
+
+
+# -- image bombs under the cap (issue 9, defect 5) ---------------------------------------------
+
+
+def test_the_cap_is_4096_squared_for_lossless_formats() -> None:
+    # A few KB of lossless WebP decodes to ~15 bytes a pixel: 50 Mpx was 742 MB for one image.
+    assert MAX_PIXELS == 4096 * 4096
+    text, seconds = timed_rejection(png_header_only(4097, 4096))
+    assert text == f"image too large: 4097x4096 is {4097 * 4096} pixels, the limit is {MAX_PIXELS}"
+    assert seconds < 0.5
+
+
+def test_a_large_jpeg_decodes_at_a_reduced_scale() -> None:
+    photo = encode(Image.new("RGB", (6000, 4000), (10, 200, 30)), "JPEG")
+    # DCT scaling by 1/4 keeps twice the resize target (384x256): 1500x1000, not 24 Mpx.
+    assert decode_rgb(photo).size == (1500, 1000)
+    got = preprocess(photo)
+    assert got.shape == (224, 224, 3)
+    expected = (np.array([10, 200, 30]) / 255 - np.array(MEAN)) / np.array(STD)
+    np.testing.assert_allclose(got[112, 112], expected, atol=0.05)
+
+
+def test_a_small_jpeg_is_decoded_whole() -> None:
+    # Under twice the target nothing is scaled: the result is torchvision's, pixel for pixel.
+    path = IMAGES / "chelsea.jpg"
+    assert decode_rgb(path.read_bytes()).size == Image.open(path).size
+
+
+def test_decodes_run_at_most_two_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = 0
+    most = 0
+    lock = threading.Lock()
+    original = preprocess_module.decode_rgb
+
+    def counted(data: object) -> Image.Image:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return original(data)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(preprocess_module, "decode_rgb", counted)
+    image = encode(Image.new("RGB", (300, 300), (1, 2, 3)))
+    threads = [threading.Thread(target=preprocess, args=(image,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert most == preprocess_module.MAX_CONCURRENT_DECODES == 2

@@ -205,7 +205,8 @@ def _weird_values(dtype: np.dtype) -> np.ndarray:
     values = np.frombuffer(raw, dtype=dtype)[:24].copy()
     if dtype.kind == "f":  # a NaN with a payload, -0.0, infinities
         values[:4] = [np.nan, -0.0, np.inf, -np.inf]
-        values.view(f"u{dtype.itemsize}")[0] |= 1
+        # a slice, not values[0]: NumPy 1.x promotes a uint64 scalar | int to float64
+        values.view(f"u{dtype.itemsize}")[:1] |= 1
     return values
 
 

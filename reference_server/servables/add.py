@@ -60,6 +60,12 @@ def add_cast(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
             text = stage_error_text(SERVABLE, "add_cast", "add_cast", 1, problem)
             outcomes.append(InstanceError(SYSTEM_ERROR, text))
     for shape, members in by_shape.items():
+        if 0 in shape:
+            # Nothing to add. Not batched: for a shape like [2**59, 0] the batch's nominal size
+            # would pass what numpy can address, though it holds no element.
+            for index in members:
+                outcomes[index] = {"y": np.empty(shape, dtype=np.float32)}
+            continue
         host = np.empty((2, len(members), *shape), dtype=np.float32)
         for row, index in enumerate(members):
             with np.errstate(all="ignore"):  # float64 -> float32 may overflow to inf, by design

@@ -2,7 +2,7 @@
 
 A model declares each input's byte size and dtype; the shape itself is never compared. The byte
 size is checked first, then the dtype, input by input (protocol.md §3.4). Failures are
-per-instance, code 2, with upstream's texts.
+per-instance, code 2, with upstream's texts (reference_server.errors).
 """
 
 from __future__ import annotations
@@ -14,24 +14,14 @@ from typing import Any
 import numpy as np
 
 from protos import codec
-from reference_server.registry import INVALID_INPUTS, InstanceError
+from reference_server.errors import INVALID_INPUTS, dtype_mismatch, size_mismatch
+from reference_server.registry import InstanceError
 
 
 @dataclass(frozen=True)
 class ModelInput:
     nbytes: int
     dtype: codec.DType
-
-
-def size_mismatch(index: int, given: int, expected: int) -> str:
-    return f"Given model input {index} size {given} not match the size {expected} defined in model"
-
-
-def dtype_mismatch(index: int, given: codec.DType, expected: codec.DType) -> str:
-    return (
-        f"Given model input {index} data type {given.msi_name} not match the data type "
-        f"{expected.msi_name} defined in model"
-    )
 
 
 def size_and_dtype(value: Any) -> tuple[int, codec.DType]:

@@ -4,7 +4,8 @@ tests/test_mutants.py runs the conformance harness against every mutant and requ
 report as failed every requirement the mutant's entry names, and to pass the unbroken controls.
 
 * ``catalogue``  the table: name -> description, profiles, requirement IDs it must trip
-* ``seams``      how a mutant breaks the reference server in place (wrapping one seam each)
+* ``seams``      how a mutant breaks the reference server: by replacing steps of the
+                 server's Behaviour (reference_server.behaviour), its documented seam
 * ``controls``   the unbroken servers (``none``, ``tls-front``)
 * ``core_echo``, ``core_requests``, ``core_replies``, ``transport``, ``strict``,
   ``robustness``  the mutants, a few lines each

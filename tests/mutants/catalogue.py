@@ -1,7 +1,8 @@
 """The mutant table: every deliberately broken server, what it breaks and what must catch it.
 
 A mutant is registered with ``@mutant(...)`` over the function that breaks the reference
-server (called once in serve.py, before the server starts). Its entry says:
+server: ``install(args, behaviour)``, called once in serve.py before the server starts, with the
+server's arguments and the ``Behaviour`` the server will run with (see seams.py). Its entry says:
 
 * ``description``  the one rule it breaks, in a line;
 * ``trips``        the requirement IDs the harness must report as failed against it;
@@ -22,7 +23,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Install = Callable[[argparse.Namespace], None]
+from reference_server.behaviour import Behaviour
+
+Install = Callable[[argparse.Namespace, Behaviour], None]
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ import argparse
 from conformance.catalogue import PROFILE_NAMES
 from mutants.catalogue import mutant
 from mutants.tls_front import serve_behind_front
+from reference_server.behaviour import Behaviour
 
 # Every declared profile: a new profile's declaration puts it here too.
 ALL_PROFILES = PROFILE_NAMES
 
 
 @mutant("none", "the reference server as it is", profiles=ALL_PROFILES)
-def none(args: argparse.Namespace) -> None:
+def none(args: argparse.Namespace, behaviour: Behaviour) -> None:
     pass
 
 
@@ -22,5 +23,5 @@ def none(args: argparse.Namespace) -> None:
     "the reference server behind the Python TLS terminator that the TLS mutants use",
     profiles=("tls", "mtls"),
 )
-def tls_front(args: argparse.Namespace) -> None:
+def tls_front(args: argparse.Namespace, behaviour: Behaviour) -> None:
     serve_behind_front()

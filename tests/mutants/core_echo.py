@@ -11,15 +11,16 @@ import numpy as np
 from mutants.catalogue import mutant
 from mutants.seams import (
     Wrapper,
-    around,
     is_call,
     on_echo_outputs,
     on_replies,
     on_requests,
     reorder,
+    step,
 )
 from protos import codec
 from protos import ms_service_pb2 as pb
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import Registry
 
@@ -53,11 +54,11 @@ def _edit_array(tensor: pb.Tensor, kinds: str, edit: Callable[[np.ndarray], np.n
     "echo answers unsigned integer tensors with the signed dtype code of the same width",
     trips=("CORE-ECHO-NUMERIC-ROUNDTRIP", "CORE-ECHO-SPECIAL-VALUES", "CLIENT-NUMERIC-MAPPING"),
 )
-def echo_unsigned_as_signed(args: Args) -> None:
+def echo_unsigned_as_signed(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         y.dtype = SIGNED_OF.get(y.dtype, y.dtype)
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 def byte_swap(y: pb.Tensor) -> None:
@@ -69,8 +70,8 @@ def byte_swap(y: pb.Tensor) -> None:
     "echo answers numeric tensors in big-endian byte order",
     trips=("CORE-ECHO-NUMERIC-ROUNDTRIP", "CORE-ECHO-SPECIAL-VALUES"),
 )
-def echo_byte_order(args: Args) -> None:
-    on_echo_outputs(byte_swap)
+def echo_byte_order(args: Args, behaviour: Behaviour) -> None:
+    on_echo_outputs(behaviour, byte_swap)
 
 
 @mutant(
@@ -78,12 +79,12 @@ def echo_byte_order(args: Args) -> None:
     "echo turns a numeric scalar's dims [] into [1]",
     trips=("CORE-ECHO-SCALAR-DIMS", "CLIENT-NUMERIC-MAPPING"),
 )
-def echo_scalar_dims(args: Args) -> None:
+def echo_scalar_dims(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if _numeric(y) is not None and not y.shape.dims:
             y.shape.dims.append(1)
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -91,13 +92,13 @@ def echo_scalar_dims(args: Args) -> None:
     "echo flattens a zero-size tensor of rank > 1 to dims [0]",
     trips=("CORE-ECHO-EMPTY-TENSOR",),
 )
-def echo_empty_flattened(args: Args) -> None:
+def echo_empty_flattened(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if _numeric(y) is not None and len(y.shape.dims) > 1 and 0 in y.shape.dims:
             del y.shape.dims[:]
             y.shape.dims.append(0)
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -105,8 +106,10 @@ def echo_empty_flattened(args: Args) -> None:
     "echo replaces every float NaN by the canonical quiet NaN (payload and sign lost)",
     trips=("CORE-ECHO-SPECIAL-VALUES",),
 )
-def echo_nan_canonical(args: Args) -> None:
-    on_echo_outputs(lambda y: _edit_array(y, "f", lambda v: np.where(np.isnan(v), np.nan, v)))
+def echo_nan_canonical(args: Args, behaviour: Behaviour) -> None:
+    on_echo_outputs(
+        behaviour, lambda y: _edit_array(y, "f", lambda v: np.where(np.isnan(v), np.nan, v))
+    )
 
 
 @mutant(
@@ -114,7 +117,7 @@ def echo_nan_canonical(args: Args) -> None:
     "echo turns float -0.0 into +0.0 (every other bit pattern kept)",
     trips=("CORE-ECHO-SPECIAL-VALUES",),
 )
-def echo_negative_zero(args: Args) -> None:
+def echo_negative_zero(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         dtype = _numeric(y)
         if dtype is not None and dtype.numpy is not None and dtype.numpy.kind == "f":
@@ -122,7 +125,7 @@ def echo_negative_zero(args: Args) -> None:
             bits[bits == 1 << (8 * dtype.itemsize - 1)] = 0  # exactly the -0.0 pattern
             y.data = bits.tobytes()
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -130,12 +133,12 @@ def echo_negative_zero(args: Args) -> None:
     "echo saturates uint64 values above 2^63 - 1 (as if they went through an int64)",
     trips=("CORE-ECHO-SPECIAL-VALUES",),
 )
-def echo_uint64_saturated(args: Args) -> None:
+def echo_uint64_saturated(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if y.dtype == pb.MS_UINT64:
             _edit_array(y, "u", lambda v: np.minimum(v, np.uint64(2**63 - 1)))
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -143,13 +146,13 @@ def echo_uint64_saturated(args: Args) -> None:
     "echo re-encodes MS_STRING as ASCII: non-ASCII characters become '?'",
     trips=("CORE-ECHO-STRING", "CLIENT-PYTHON-VALUES"),
 )
-def echo_string_ascii(args: Args) -> None:
+def echo_string_ascii(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if y.dtype == pb.MS_STRING:
             text = bytes(y.bytes_val[0]).decode("utf-8")
             y.bytes_val[0] = text.encode("ascii", "replace")
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -157,12 +160,12 @@ def echo_string_ascii(args: Args) -> None:
     "echo answers an MS_STRING with dtype MS_BYTES (same bytes)",
     trips=("CORE-ECHO-STRING", "CLIENT-PYTHON-VALUES", "CLIENT-INFER-ASYNC"),
 )
-def echo_string_as_bytes(args: Args) -> None:
+def echo_string_as_bytes(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if y.dtype == pb.MS_STRING:
             y.dtype = pb.MS_BYTES
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -170,12 +173,12 @@ def echo_string_as_bytes(args: Args) -> None:
     "echo cuts an MS_BYTES value at its first NUL byte (C-string handling)",
     trips=("CORE-ECHO-BYTES",),
 )
-def echo_bytes_cut_at_nul(args: Args) -> None:
+def echo_bytes_cut_at_nul(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if y.dtype == pb.MS_BYTES:
             y.bytes_val[0] = bytes(y.bytes_val[0]).split(b"\0")[0]
 
-    on_echo_outputs(edit)
+    on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -183,13 +186,13 @@ def echo_bytes_cut_at_nul(args: Args) -> None:
     "echo's version output has dims [1] instead of []",
     trips=("CORE-ECHO-VERSION-OUTPUT", "CORE-VERSION-SELECT", "CLIENT-NUMERIC-MAPPING"),
 )
-def echo_version_dims(args: Args) -> None:
+def echo_version_dims(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_call(request, "conformance", "echo"):
             for instance in reply.instances:
                 instance.items["version"].shape.dims.append(1)
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 @mutant(
@@ -197,12 +200,12 @@ def echo_version_dims(args: Args) -> None:
     "echo answers a request of several instances in reverse order",
     trips=("CORE-ECHO-MULTI-INSTANCE", "CLIENT-INFER-ASYNC"),
 )
-def echo_reversed(args: Args) -> None:
+def echo_reversed(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_call(request, "conformance", "echo") and not reply.error_msg:
             reorder(reply.instances, lambda instances: instances[::-1])
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 # -- versions, spec, status -----------------------------------------------------------------
@@ -213,11 +216,11 @@ def echo_reversed(args: Args) -> None:
     "the requested version is ignored: the latest version serves every call",
     trips=("CORE-VERSION-SELECT", "CORE-UNKNOWN-VERSION"),
 )
-def version_ignored(args: Args) -> None:
+def version_ignored(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest) -> None:
         request.servable_spec.version_number = 0
 
-    on_requests(edit)
+    on_requests(behaviour, edit)
 
 
 @mutant(
@@ -225,10 +228,16 @@ def version_ignored(args: Args) -> None:
     "a version that is not deployed is served by the latest version",
     trips=("CORE-UNKNOWN-VERSION",),
 )
-def version_unknown_latest(args: Args) -> None:
-    @around(Registry, "methods")
-    def methods(original: Wrapper, self: Registry, name: str, version: int) -> Any:
-        return original(self, name, version) or original(self, name, 0)
+def version_unknown_latest(args: Args, behaviour: Behaviour) -> None:
+    class LatestForUnknown(Registry):
+        def methods(self, name: str, version: int) -> Any:
+            return super().methods(name, version) or super().methods(name, 0)
+
+    @step(behaviour, "deployed")
+    def deployed(original: Wrapper, registry: Registry) -> Registry:
+        kept: Registry = original(registry)
+        servables = [kept.servable(name) for name in kept.names()]
+        return LatestForUnknown([s for s in servables if s is not None], kept.backend)
 
 
 @mutant(
@@ -236,10 +245,10 @@ def version_unknown_latest(args: Args) -> None:
     "reply.servable_spec says the version that served (2) where the request said 0",
     trips=("CORE-SPEC-ECHO",),
 )
-def spec_version_filled(args: Args) -> None:
+def spec_version_filled(args: Args, behaviour: Behaviour) -> None:
     def edit(self: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         servable = self.registry.servable(request.servable_spec.name)
         if servable is not None and reply.servable_spec.version_number == 0:
             reply.servable_spec.version_number = servable.latest_version
 
-    on_replies(edit)
+    on_replies(behaviour, edit)

@@ -13,16 +13,17 @@ import numpy as np
 from mutants.catalogue import mutant
 from mutants.seams import (
     Wrapper,
-    around,
     is_mixed,
     is_request_error,
     on_method,
     on_replies,
     reorder,
+    step,
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
 from reference_server import replies
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
     BatchFunction,
@@ -42,12 +43,12 @@ Args = argparse.Namespace
     "in a mixed reply the error entries are shifted one instance down",
     trips=("CORE-FAIL-PATTERN", "CORE-REPLY-MIXED"),
 )
-def fail_error_shifted(args: Args) -> None:
+def fail_error_shifted(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_mixed(reply):
             reorder(reply.error_msg, lambda entries: entries[-1:] + entries[:-1])
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 @mutant(
@@ -55,8 +56,8 @@ def fail_error_shifted(args: Args) -> None:
     "fail's instance error fails every instance of the request",
     trips=("CORE-FAIL-PATTERN", "CORE-REPLY-MIXED", "CLIENT-RESULT-SHAPES"),
 )
-def fail_leaks(args: Args) -> None:
-    on_method("conformance", "fail", whole_request_fails)
+def fail_leaks(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "conformance", "fail", whole_request_fails)
 
 
 @mutant(
@@ -64,12 +65,12 @@ def fail_leaks(args: Args) -> None:
     "a mixed reply has error entries for the failed instances only",
     trips=("CORE-REPLY-MIXED", "CORE-FAIL-PATTERN", "CLIENT-RESULT-SHAPES"),
 )
-def mixed_failed_entries_only(args: Args) -> None:
+def mixed_failed_entries_only(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_mixed(reply):
             reorder(reply.error_msg, lambda entries: [e for e in entries if e.error_code])
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 @mutant(
@@ -77,14 +78,14 @@ def mixed_failed_entries_only(args: Args) -> None:
     "the OK entries of a mixed reply carry the text 'OK'",
     trips=("CORE-REPLY-MIXED", "CORE-FAIL-PATTERN"),
 )
-def mixed_ok_text(args: Args) -> None:
+def mixed_ok_text(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_mixed(reply):
             for entry in reply.error_msg:
                 if not entry.error_code:
                     entry.error_msg = b"OK"
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 @mutant(
@@ -92,12 +93,12 @@ def mixed_ok_text(args: Args) -> None:
     "a reply whose instances all succeeded also carries one code-0 entry per instance",
     trips=("CORE-REPLY-ALL-OK",),
 )
-def all_ok_with_entries(args: Args) -> None:
+def all_ok_with_entries(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if reply.instances and not reply.error_msg:
             reply.error_msg.extend(pb.ErrorMsg() for _ in reply.instances)
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 @mutant(
@@ -105,12 +106,12 @@ def all_ok_with_entries(args: Args) -> None:
     "when every instance fails with different errors the reply has empty instances, no error",
     trips=("CORE-REPLY-ALL-FAILED",),
 )
-def all_failed_no_entries(args: Args) -> None:
+def all_failed_no_entries(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if reply.instances and reply.error_msg and all(e.error_code for e in reply.error_msg):
             del reply.error_msg[:]
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 # -- add ------------------------------------------------------------------------------------
@@ -141,8 +142,8 @@ def _float32_resized(value: Any) -> Any:
     "add_common pads or cuts a float32 input of the wrong byte size to 16 bytes",
     trips=("CORE-ADD-COMMON-SIZE",),
 )
-def add_common_float32_resized(args: Args) -> None:
-    on_method("add", "add_common", _each_input(_float32_resized))
+def add_common_float32_resized(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "add", "add_common", _each_input(_float32_resized))
 
 
 def _16_bytes_as_float32(value: Any) -> Any:
@@ -156,8 +157,8 @@ def _16_bytes_as_float32(value: Any) -> Any:
     "add_common reads any 16-byte input as float32 (the dtype check is skipped)",
     trips=("CORE-ADD-COMMON-DTYPE",),
 )
-def add_common_dtype_unchecked(args: Args) -> None:
-    on_method("add", "add_common", _each_input(_16_bytes_as_float32))
+def add_common_dtype_unchecked(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "add", "add_common", _each_input(_16_bytes_as_float32))
 
 
 def _outputs(edit: Callable[[Inputs, Any], Any]) -> Callable[[BatchFunction], BatchFunction]:
@@ -181,8 +182,10 @@ def _outputs(edit: Callable[[Inputs, Any], Any]) -> Callable[[BatchFunction], Ba
     "add_common's y takes x1's dims instead of the model's [2,2]",
     trips=("CORE-ADD-COMMON-RESULT",),
 )
-def add_common_input_dims(args: Args) -> None:
-    on_method("add", "add_common", _outputs(lambda i, y: np.asarray(y).reshape(i["x1"].shape)))
+def add_common_input_dims(args: Args, behaviour: Behaviour) -> None:
+    on_method(
+        behaviour, "add", "add_common", _outputs(lambda i, y: np.asarray(y).reshape(i["x1"].shape))
+    )
 
 
 @mutant(
@@ -190,8 +193,8 @@ def add_common_input_dims(args: Args) -> None:
     "add_cast answers y as float64 (same values) instead of float32",
     trips=("CORE-ADD-CAST-RESULT",),
 )
-def add_cast_float64(args: Args) -> None:
-    on_method("add", "add_cast", _outputs(lambda i, y: np.asarray(y, np.float64)))
+def add_cast_float64(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "add", "add_cast", _outputs(lambda i, y: np.asarray(y, np.float64)))
 
 
 # -- concurrency ----------------------------------------------------------------------------
@@ -203,13 +206,13 @@ def add_cast_float64(args: Args) -> None:
     trips=("CORE-CONCURRENT-NO-MIXUP", "UDS-CONCURRENT-NO-MIXUP"),
     profiles=("core", "uds"),
 )
-def shared_reply_slot(args: Args) -> None:
+def shared_reply_slot(args: Args, behaviour: Behaviour) -> None:
     slot: list[pb.PredictReply] = []
     # The race a real shared buffer has, made wide enough to lose every time: a bounded wait
     # between storing the reply and reading it back.
     window = threading.Event()
 
-    @around(Dispatcher, "predict")
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         slot[:] = [original(self, request)]
         window.wait(0.005)
@@ -234,8 +237,8 @@ def shared_reply_slot(args: Args) -> None:
         "the expected code is 2 (INVALID_INPUTS)",
     ),
 )
-def collapse_to_generic_error(args: Args) -> None:
-    @around(replies, "outcomes_reply")
+def collapse_to_generic_error(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "outcomes_reply")
     def outcomes_reply(original: Wrapper, *args: Any) -> pb.PredictReply:
         reply: pb.PredictReply = original(*args)
         if is_request_error(reply):

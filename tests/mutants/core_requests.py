@@ -13,17 +13,18 @@ from mutants.catalogue import mutant
 from mutants.seams import (
     Wrapper,
     abort_errors,
-    around,
     declared_inputs,
     is_call,
     is_request_error,
     on_decode,
     on_replies,
     on_requests,
+    step,
 )
 from protos import codec
 from protos import ms_service_pb2 as pb
-from reference_server import checks, replies
+from reference_server import checks, errors, replies
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import INVALID_INPUTS, Registry
 
@@ -35,8 +36,8 @@ Args = argparse.Namespace
     "a reply with per-instance errors is replaced by gRPC status INTERNAL",
     trips=("CORE-STATUS-OK", "CORE-FAIL-PATTERN"),
 )
-def status_not_ok_instances(args: Args) -> None:
-    abort_errors(grpc.StatusCode.INTERNAL, request_level=False)
+def status_not_ok_instances(args: Args, behaviour: Behaviour) -> None:
+    abort_errors(behaviour, grpc.StatusCode.INTERNAL, request_level=False)
 
 
 @mutant(
@@ -44,8 +45,8 @@ def status_not_ok_instances(args: Args) -> None:
     "request-level errors come back as gRPC INVALID_ARGUMENT instead of status OK",
     trips=("CORE-STATUS-OK", "CORE-UNKNOWN-SERVABLE"),
 )
-def status_not_ok_requests(args: Args) -> None:
-    abort_errors(grpc.StatusCode.INVALID_ARGUMENT, request_level=True)
+def status_not_ok_requests(args: Args, behaviour: Behaviour) -> None:
+    abort_errors(behaviour, grpc.StatusCode.INVALID_ARGUMENT, request_level=True)
 
 
 @mutant(
@@ -58,12 +59,12 @@ def status_not_ok_requests(args: Args) -> None:
         "CORE-MISSING-INPUT",
     ),
 )
-def error_code_zero(args: Args) -> None:
+def error_code_zero(args: Args, behaviour: Behaviour) -> None:
     def edit(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
         if is_request_error(reply):
             reply.error_msg[0].error_code = 0
 
-    on_replies(edit)
+    on_replies(behaviour, edit)
 
 
 # -- request checks -------------------------------------------------------------------------
@@ -74,8 +75,8 @@ def error_code_zero(args: Args) -> None:
     "an unknown servable gets an empty reply (no instance, no error)",
     trips=("CORE-UNKNOWN-SERVABLE",),
 )
-def unknown_servable_empty(args: Args) -> None:
-    @around(Dispatcher, "predict")
+def unknown_servable_empty(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         if self.registry.servable(request.servable_spec.name) is None:
             return pb.PredictReply(servable_spec=request.servable_spec)
@@ -87,14 +88,14 @@ def unknown_servable_empty(args: Args) -> None:
     "an unknown method of a known servable is served by the servable's first method",
     trips=("CORE-UNKNOWN-METHOD", "CLIENT-RESULT-SHAPES"),
 )
-def unknown_method_fallback(args: Args) -> None:
+def unknown_method_fallback(args: Args, behaviour: Behaviour) -> None:
     def edit(self: Dispatcher, request: pb.PredictRequest) -> None:
         spec = request.servable_spec
         methods = self.registry.methods(spec.name, spec.version_number)
         if methods and spec.method_name not in methods:
             spec.method_name = next(iter(methods))
 
-    on_requests(edit)
+    on_requests(behaviour, edit)
 
 
 @mutant(
@@ -102,24 +103,24 @@ def unknown_method_fallback(args: Args) -> None:
     "a missing declared input is taken as an empty MS_STRING",
     trips=("CORE-MISSING-INPUT",),
 )
-def missing_input_defaulted(args: Args) -> None:
+def missing_input_defaulted(args: Args, behaviour: Behaviour) -> None:
     def edit(self: Dispatcher, request: pb.PredictRequest) -> None:
         for name in declared_inputs(self.registry, request.servable_spec):
             for instance in request.instances:
                 if name not in instance.items:
                     instance.items[name].CopyFrom(codec.text_tensor(""))
 
-    on_requests(edit)
+    on_requests(behaviour, edit)
 
 
 Problem = Callable[[Sequence[str], pb.Instance], "str | None"]
 
 
-def fail_bad_instances_alone(problem: Problem) -> None:
+def fail_bad_instances_alone(behaviour: Behaviour, problem: Problem) -> None:
     """Instances for which ``problem(declared inputs, instance)`` names a problem fail alone
     (code 2) instead of rejecting the request; the others are answered."""
 
-    @around(Dispatcher, "predict")
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         inputs = declared_inputs(self.registry, request.servable_spec)
         problems = [problem(inputs, instance) for instance in request.instances]
@@ -151,12 +152,12 @@ def fail_bad_instances_alone(problem: Problem) -> None:
     "an instance missing a declared input fails alone instead of rejecting the request",
     trips=("CORE-MISSING-INPUT",),
 )
-def missing_input_per_instance(args: Args) -> None:
+def missing_input_per_instance(args: Args, behaviour: Behaviour) -> None:
     def problem(inputs: Sequence[str], instance: pb.Instance) -> str | None:
         missing = [name for name in inputs if name not in instance.items]
         return f"Cannot find input {missing[0]}" if missing else None
 
-    fail_bad_instances_alone(problem)
+    fail_bad_instances_alone(behaviour, problem)
 
 
 @mutant(
@@ -164,7 +165,7 @@ def missing_input_per_instance(args: Args) -> None:
     "an instance with a malformed input tensor fails alone instead of rejecting the request",
     trips=("CORE-MALFORMED-DATA-SIZE", "CORE-MALFORMED-SHAPE"),
 )
-def malformed_per_instance(args: Args) -> None:
+def malformed_per_instance(args: Args, behaviour: Behaviour) -> None:
     def problem(inputs: Sequence[str], instance: pb.Instance) -> str | None:
         for name in inputs:
             if name in instance.items:
@@ -174,12 +175,12 @@ def malformed_per_instance(args: Args) -> None:
                     return str(exc)
         return None
 
-    fail_bad_instances_alone(problem)
+    fail_bad_instances_alone(behaviour, problem)
 
 
 def _accept_malformed(name: str, detail_start: str, requirement: str) -> None:
-    def install(args: Args) -> None:
-        on_decode(lambda tensor, detail: detail.startswith(detail_start))
+    def install(args: Args, behaviour: Behaviour) -> None:
+        on_decode(behaviour, lambda tensor, detail: detail.startswith(detail_start))
 
     mutant(
         name,
@@ -190,7 +191,7 @@ def _accept_malformed(name: str, detail_start: str, requirement: str) -> None:
 
 _accept_malformed(
     "malformed-string-count-accepted",
-    checks.TEXT_VALUE_COUNT,
+    errors.TEXT_VALUE_COUNT,
     "CORE-MALFORMED-STRING-COUNT",
 )
 _accept_malformed(
@@ -201,7 +202,7 @@ _accept_malformed(
 _accept_malformed(
     "malformed-shape-accepted", "Tensor check failed: input  shape", "CORE-MALFORMED-SHAPE"
 )
-_accept_malformed("malformed-dtype-accepted", checks.UNKNOWN_DTYPE, "CORE-MALFORMED-DTYPE")
+_accept_malformed("malformed-dtype-accepted", errors.UNKNOWN_DTYPE, "CORE-MALFORMED-DTYPE")
 _accept_malformed(
     "malformed-data-size-accepted",
     "Tensor check failed: input data size",
@@ -214,8 +215,8 @@ _accept_malformed(
     "input tensors are checked in the first instance only; later ones pass unchecked",
     trips=("CORE-MALFORMED-DTYPE", "CORE-MALFORMED-STRING-DIMS"),
 )
-def checks_first_instance_only(args: Args) -> None:
-    @around(checks, "check_request")
+def checks_first_instance_only(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "check_request")
     def check_request(original: Wrapper, request: pb.PredictRequest, registry: Registry) -> Any:
         first = pb.PredictRequest(servable_spec=request.servable_spec)
         first.instances.extend(request.instances[:1])
@@ -233,8 +234,8 @@ def checks_first_instance_only(args: Args) -> None:
     "an input the method does not declare rejects the request (code 2)",
     trips=("CORE-EXTRA-INPUT-IGNORED",),
 )
-def extra_input_rejected(args: Args) -> None:
-    @around(Dispatcher, "predict")
+def extra_input_rejected(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         declared = set(declared_inputs(self.registry, request.servable_spec))
         for instance in request.instances:
@@ -251,8 +252,8 @@ def extra_input_rejected(args: Args) -> None:
     trips=("CORE-MISSING-INPUT", "CORE-UNKNOWN-SERVABLE"),
     says=("a request-level error with code 2 (INVALID_INPUTS) is expected",),
 )
-def request_errors_code_1(args: Args) -> None:
-    @around(checks, "check_request")
+def request_errors_code_1(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "check_request")
     def check_request(original: Wrapper, *args: Any) -> Any:
         checked = original(*args)
         if isinstance(checked, checks.RequestError) and checked.code == INVALID_INPUTS:
@@ -269,10 +270,10 @@ def request_errors_code_1(args: Args) -> None:
     harness_args=("--run-timeout", "90"),
     says=("hung on an earlier request", "every later call to it fails at once"),
 )
-def hang_on_fail_3(args: Args) -> None:
+def hang_on_fail_3(args: Args, behaviour: Behaviour) -> None:
     never = threading.Event()
 
-    @around(Dispatcher, "predict")
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         if is_call(request, "conformance", "fail") and len(request.instances) >= 3:
             never.wait(300)  # bounded all the same; the harness kills the server long before

@@ -1,10 +1,10 @@
-"""The seams a mutant breaks the reference server at, each replaced in place by a wrapper.
+"""How a mutant breaks the reference server: through its Behaviour, the server's documented seam.
 
-The reference server is built from small modules whose functions call each other through
-module or class attributes (``checks.decode_tensor``, ``replies.truncate``,
-``Dispatcher.predict``, ``servables.kit_registry`` ...), so a mutant replaces one attribute
-with a wrapper around the original before the server starts. These helpers name the common
-cases; ``around`` is the general one. Small helpers on requests and replies follow.
+serve.py hands every mutant a fresh ``reference_server.behaviour.Behaviour``; the mutant replaces
+one or more of its steps (``step`` is the general tool: the step becomes a wrapper around the
+original), and the server runs with it. The helpers below name the common cases. Transport
+mutants also wrap ``ReferenceServer.start`` (its public API) with ``around``. Small helpers on
+requests and replies follow.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import grpc
 
 from protos import ms_service_pb2 as pb
-from reference_server import checks, servables
+from reference_server import checks
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
     BatchFunction,
@@ -28,9 +29,14 @@ from reference_server.registry import (
     Outcome,
     Registry,
 )
-from reference_server.servicer import PredictServicer
 
 Wrapper = Callable[..., Any]
+
+
+def step(behaviour: Behaviour, name: str) -> Callable[[Wrapper], Wrapper]:
+    """Decorator: the step ``name`` of ``behaviour`` becomes ``wrapper(original, *args,
+    **kwargs)``, ``original`` being the step as it was (bound: no ``self``)."""
+    return around(behaviour, name)
 
 
 def around(owner: Any, attribute: str) -> Callable[[Wrapper], Wrapper]:
@@ -62,32 +68,34 @@ def is_request_error(reply: pb.PredictReply) -> bool:
 ReplyEdit = Callable[[Dispatcher, pb.PredictRequest, pb.PredictReply], "pb.PredictReply | None"]
 
 
-def on_replies(edit: ReplyEdit) -> None:
+def on_replies(behaviour: Behaviour, edit: ReplyEdit) -> None:
     """Every reply passes through ``edit(dispatcher, request, reply)``: it edits the reply in
     place (returning None) or returns another one."""
 
-    @around(Dispatcher, "predict")
-    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
-        reply = original(self, request)
-        edited = edit(self, request, reply)
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
+        reply = original(dispatcher, request)
+        edited = edit(dispatcher, request, reply)
         return reply if edited is None else edited
 
 
-def on_requests(edit: Callable[[Dispatcher, pb.PredictRequest], None]) -> None:
+def on_requests(
+    behaviour: Behaviour, edit: Callable[[Dispatcher, pb.PredictRequest], None]
+) -> None:
     """The checks and the method see a copy of each request as ``edit`` changed it; the reply
     still echoes the spec the client sent."""
 
-    @around(Dispatcher, "predict")
-    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
         changed = pb.PredictRequest()
         changed.CopyFrom(request)
-        edit(self, changed)
-        reply = original(self, changed)
+        edit(dispatcher, changed)
+        reply = original(dispatcher, changed)
         reply.servable_spec.CopyFrom(request.servable_spec)
         return reply
 
 
-def on_echo_outputs(edit: Callable[[pb.Tensor], None]) -> None:
+def on_echo_outputs(behaviour: Behaviour, edit: Callable[[pb.Tensor], None]) -> None:
     """Output ``y`` of every conformance.echo reply instance is edited in place by ``edit``."""
 
     def edit_reply(_: Dispatcher, request: pb.PredictRequest, reply: pb.PredictReply) -> None:
@@ -96,15 +104,20 @@ def on_echo_outputs(edit: Callable[[pb.Tensor], None]) -> None:
                 if "y" in instance.items:
                     edit(instance.items["y"])
 
-    on_replies(edit_reply)
+    on_replies(behaviour, edit_reply)
 
 
-def on_method(servable: str, method: str, wrap: Callable[[BatchFunction], BatchFunction]) -> None:
-    """Every version of ``servable.method`` in the kit registry runs ``wrap(its run)``."""
+def on_method(
+    behaviour: Behaviour,
+    servable: str,
+    method: str,
+    wrap: Callable[[BatchFunction], BatchFunction],
+) -> None:
+    """Every version of ``servable.method`` in the deployed registry runs ``wrap(its run)``."""
 
-    @around(servables, "kit_registry")
-    def kit_registry(original: Wrapper, *args: Any, **kwargs: Any) -> Registry:
-        registry: Registry = original(*args, **kwargs)
+    @step(behaviour, "deployed")
+    def deployed(original: Wrapper, registry: Registry) -> Registry:
+        registry = original(registry)
         found = registry.servable(servable)
         assert found is not None, f"the kit has no servable {servable}"
         for methods in found.versions.values():
@@ -113,11 +126,11 @@ def on_method(servable: str, method: str, wrap: Callable[[BatchFunction], BatchF
         return registry
 
 
-def on_decode(accept: Callable[[pb.Tensor, str], bool]) -> None:
+def on_decode(behaviour: Behaviour, accept: Callable[[pb.Tensor, str], bool]) -> None:
     """A malformed input tensor whose problem (upstream's detail text) ``accept`` approves is
     taken as it is instead of rejecting the request."""
 
-    @around(checks, "decode_tensor")
+    @step(behaviour, "decode_tensor")
     def decode_tensor(original: Wrapper, tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
         try:
             return original(tensor, keep_wire=keep_wire)
@@ -127,18 +140,34 @@ def on_decode(accept: Callable[[pb.Tensor, str], bool]) -> None:
             raise
 
 
-def abort_errors(code: grpc.StatusCode, *, request_level: bool) -> None:
+RequestErrorEdit = Callable[[pb.PredictRequest, Registry, checks.RequestError], Any]
+
+
+def on_request_errors(behaviour: Behaviour, edit: RequestErrorEdit) -> None:
+    """A request the checks refuse is refused with ``edit(request, registry, error)`` instead
+    (another RequestError, or None to keep it)."""
+
+    @step(behaviour, "check_request")
+    def check_request(original: Wrapper, request: pb.PredictRequest, registry: Registry) -> Any:
+        checked = original(request, registry)
+        if isinstance(checked, checks.RequestError):
+            edited = edit(request, registry, checked)
+            return checked if edited is None else edited
+        return checked
+
+
+def abort_errors(behaviour: Behaviour, code: grpc.StatusCode, *, request_level: bool) -> None:
     """One layer of errors ends the RPC with gRPC status ``code`` instead of a reply:
     request-level errors (``request_level``) or per-instance ones (a mixed reply)."""
 
-    @around(PredictServicer, "Predict")
-    def predict(
+    @step(behaviour, "respond")
+    def respond(
         original: Wrapper,
-        self: PredictServicer,
         request: pb.PredictRequest,
+        reply: pb.PredictReply,
         context: grpc.ServicerContext,
     ) -> Any:
-        reply = original(self, request, context)
+        reply = original(request, reply, context)
         if is_request_error(reply) if request_level else is_mixed(reply):
             error = next(e for e in reply.error_msg if e.error_code)
             context.abort(code, bytes(error.error_msg).decode())

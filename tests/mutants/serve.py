@@ -3,7 +3,8 @@
     python tests/mutants/serve.py --mutant NAME <reference_server's own arguments>
 
 NAME is a mutant or a control registered in tests/mutants (see catalogue.py). The mutation is
-installed into the reference server's modules, then reference_server.cli runs as usual.
+installed into a Behaviour (the server's seam, reference_server.behaviour), then
+reference_server.cli runs as usual with it.
 Runs as a plain script: it puts tests/ and the repository root on sys.path itself.
 """
 
@@ -28,14 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from mutants.catalogue import everything
     from reference_server import cli
+    from reference_server.behaviour import Behaviour
 
     table = everything()
     chosen = table.get(ours.mutant)
     if chosen is None:
         parser.error(f"unknown mutant {ours.mutant!r}; known: {' '.join(table)}")
     # The mutation may depend on how the server is started (transport, TLS, limit).
-    chosen.install(cli.build_parser().parse_args(server_argv))
-    return cli.main(server_argv)
+    behaviour = Behaviour()
+    chosen.install(cli.build_parser().parse_args(server_argv), behaviour)
+    return cli.main(server_argv, behaviour=behaviour)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -12,14 +13,18 @@ from typing import Any
 from mutants.catalogue import mutant
 from mutants.seams import (
     Wrapper,
-    around,
+    declared_inputs,
     is_request_error,
     on_decode,
     on_method,
+    on_request_errors,
+    step,
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
-from reference_server import checks, replies
+from protos.labels import imagenet_labels
+from reference_server import checks, errors, replies
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
     INVALID_INPUTS,
@@ -27,10 +32,10 @@ from reference_server.registry import (
     Inputs,
     InstanceError,
     Outcome,
+    Registry,
 )
-from reference_server.servables import add, model_inputs
+from reference_server.servables import add
 from reference_server.servables.model_inputs import ModelInput, size_and_dtype
-from reference_server.servables.resnet50.labels import imagenet_labels
 
 Args = argparse.Namespace
 TEXT_MALFORMED = (
@@ -41,6 +46,20 @@ TEXT_MALFORMED = (
     "STRICT-TEXT-MALFORMED-DATA-SIZE",
 )
 STRICT = ("strict",)
+# The number in add_common's size and dtype texts (errors.size_mismatch, errors.dtype_mismatch).
+MODEL_INPUT = re.compile(r"^(Given model input )(\d+)")
+
+
+def _each_outcome(edit: Any) -> Any:
+    """A batch-function wrapper that passes every outcome through ``edit``."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            return [edit(outcome) for outcome in run(inputs, backend)]
+
+        return batch
+
+    return wrap
 
 
 # -- texts ----------------------------------------------------------------------------------
@@ -56,10 +75,18 @@ STRICT = ("strict",)
     ),
     profiles=STRICT,
 )
-def strict_spec_text_single_spaces(args: Args) -> None:
-    @around(checks, "spec_repr")
-    def spec_repr(original: Wrapper, *spec: Any) -> str:
-        return " ".join(str(original(*spec)).split())
+def strict_spec_text_single_spaces(args: Args, behaviour: Behaviour) -> None:
+    def single_spaces(request: pb.PredictRequest, _: Registry, error: checks.RequestError) -> Any:
+        spec = request.servable_spec
+        found = (spec.name, spec.method_name, spec.version_number)
+        upstream = errors.spec_repr(*found)
+        for text in (errors.servable_unavailable, errors.method_unavailable):
+            if error.message == text(*found):
+                single = " ".join(upstream.split())
+                return checks.RequestError(error.code, error.message.replace(upstream, single))
+        return None
+
+    on_request_errors(behaviour, single_spaces)
 
 
 @mutant(
@@ -68,10 +95,15 @@ def strict_spec_text_single_spaces(args: Args) -> None:
     trips=("STRICT-TEXT-MISSING-INPUT",),
     profiles=STRICT,
 )
-def strict_missing_input_text(args: Args) -> None:
-    @around(checks, "missing_input")
-    def missing_input(original: Wrapper, name: str, servable: str, method: str) -> str:
-        return f"missing input {name}"
+def strict_missing_input_text(args: Args, behaviour: Behaviour) -> None:
+    def short(request: pb.PredictRequest, registry: Registry, error: checks.RequestError) -> Any:
+        spec = request.servable_spec
+        for name in declared_inputs(registry, spec):
+            if error.message == errors.missing_input(name, spec.name, spec.method_name):
+                return checks.RequestError(error.code, f"missing input {name}")
+        return None
+
+    on_request_errors(behaviour, short)
 
 
 @mutant(
@@ -81,10 +113,17 @@ def strict_missing_input_text(args: Args) -> None:
     trips=TEXT_MALFORMED,
     profiles=STRICT,
 )
-def strict_malformed_no_prefix(args: Args) -> None:
-    @around(checks, "input_check_failed")
-    def input_check_failed(original: Wrapper, name: str, detail: str) -> str:
-        return detail
+def strict_malformed_no_prefix(args: Args, behaviour: Behaviour) -> None:
+    def detail_alone(
+        request: pb.PredictRequest, registry: Registry, error: checks.RequestError
+    ) -> Any:
+        for name in declared_inputs(registry, request.servable_spec):
+            prefix = errors.input_check_failed(name, "")
+            if error.message.startswith(prefix):
+                return checks.RequestError(error.code, error.message[len(prefix) :])
+        return None
+
+    on_request_errors(behaviour, detail_alone)
 
 
 @mutant(
@@ -93,9 +132,16 @@ def strict_malformed_no_prefix(args: Args) -> None:
     trips=("STRICT-TEXT-ADD-COMMON-SIZE", "STRICT-TEXT-ADD-COMMON-DTYPE"),
     profiles=STRICT,
 )
-def strict_add_common_one_based(args: Args) -> None:
-    for name in ("size_mismatch", "dtype_mismatch"):
-        around(model_inputs, name)(lambda original, index, *rest: original(index + 1, *rest))
+def strict_add_common_one_based(args: Args, behaviour: Behaviour) -> None:
+    def one_based(outcome: Outcome) -> Outcome:
+        if isinstance(outcome, InstanceError):
+            found = MODEL_INPUT.match(outcome.message)
+            if found is not None:
+                text = f"{found[1]}{int(found[2]) + 1}{outcome.message[found.end() :]}"
+                return InstanceError(outcome.code, text)
+        return outcome
+
+    on_method(behaviour, "add", "add_common", _each_outcome(one_based))
 
 
 @mutant(
@@ -105,19 +151,31 @@ def strict_add_common_one_based(args: Args) -> None:
     trips=("STRICT-TEXT-ADD-COMMON-SIZE",),
     profiles=STRICT,
 )
-def strict_add_common_dtype_first(args: Args) -> None:
+def strict_add_common_dtype_first(args: Args, behaviour: Behaviour) -> None:
     def dtype_first(values: Sequence[Any], model: Sequence[ModelInput]) -> InstanceError | None:
         for index, (value, expected) in enumerate(zip(values, model, strict=True)):
             nbytes, dtype = size_and_dtype(value)
             if dtype != expected.dtype:
-                text = model_inputs.dtype_mismatch(index, dtype, expected.dtype)
+                text = errors.dtype_mismatch(index, dtype, expected.dtype)
                 return InstanceError(INVALID_INPUTS, text)
             if nbytes != expected.nbytes:
-                text = model_inputs.size_mismatch(index, nbytes, expected.nbytes)
+                text = errors.size_mismatch(index, nbytes, expected.nbytes)
                 return InstanceError(INVALID_INPUTS, text)
         return None
 
-    add.model_input_error = dtype_first  # add.py imported it by name
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            # An instance with any mismatch fails either way; only which text it gets changes.
+            outcomes = list(run(inputs, backend))
+            for index, instance in enumerate(inputs):
+                first = dtype_first((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
+                if first is not None:
+                    outcomes[index] = first
+            return outcomes
+
+        return batch
+
+    on_method(behaviour, "add", "add_common", wrap)
 
 
 def _fail_codes(code: int) -> Any:
@@ -139,8 +197,8 @@ def _fail_codes(code: int) -> Any:
     trips=("STRICT-FAIL-TEXT",),
     profiles=STRICT,
 )
-def strict_fail_code_2(args: Args) -> None:
-    on_method("conformance", "fail", _fail_codes(INVALID_INPUTS))
+def strict_fail_code_2(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "conformance", "fail", _fail_codes(INVALID_INPUTS))
 
 
 @mutant(
@@ -149,7 +207,7 @@ def strict_fail_code_2(args: Args) -> None:
     trips=("STRICT-FAIL-TEXT",),
     profiles=STRICT,  # the core profile does not look at fail's texts
 )
-def fail_text_generic(args: Args) -> None:
+def fail_text_generic(args: Args, behaviour: Behaviour) -> None:
     def wrap(run: BatchFunction) -> BatchFunction:
         def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
             return [
@@ -159,7 +217,7 @@ def fail_text_generic(args: Args) -> None:
 
         return batch
 
-    on_method("conformance", "fail", wrap)
+    on_method(behaviour, "conformance", "fail", wrap)
 
 
 @mutant(
@@ -168,8 +226,8 @@ def fail_text_generic(args: Args) -> None:
     trips=("STRICT-TEXT-TRUNCATION",),
     profiles=STRICT,
 )
-def strict_no_truncation(args: Args) -> None:
-    replies.truncate = lambda text: text
+def strict_no_truncation(args: Args, behaviour: Behaviour) -> None:
+    behaviour.truncate = lambda text: text  # type: ignore[method-assign]
 
 
 @mutant(
@@ -179,21 +237,21 @@ def strict_no_truncation(args: Args) -> None:
     trips=("STRICT-TEXT-TRUNCATION",),
     profiles=STRICT,
 )
-def strict_truncate_bytes(args: Args) -> None:
+def strict_truncate_bytes(args: Args, behaviour: Behaviour) -> None:
     def truncate(text: str) -> str:
         if len(text) <= 200:
             return text
         data = text.encode()
         return (data[:192] + b"..." + data[-192:]).decode("utf-8", "replace")
 
-    replies.truncate = truncate
+    behaviour.truncate = truncate  # type: ignore[method-assign]
 
 
 # -- zero instances, collapsing, non-UTF-8 --------------------------------------------------
 
 
-def _on_zero_instances(answer: Any) -> None:
-    @around(Dispatcher, "predict")
+def _on_zero_instances(behaviour: Behaviour, answer: Any) -> None:
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         if not request.instances:
             return answer(request)
@@ -206,14 +264,14 @@ def _on_zero_instances(answer: Any) -> None:
     trips=("STRICT-ZERO-INSTANCES",),
     profiles=STRICT,
 )
-def strict_zero_instances_hang(args: Args) -> None:
+def strict_zero_instances_hang(args: Args, behaviour: Behaviour) -> None:
     never = threading.Event()
 
     def answer(request: pb.PredictRequest) -> pb.PredictReply:
         never.wait(8.0)  # bounded: longer than the harness's 5 s, shorter than forever
         return pb.PredictReply(servable_spec=request.servable_spec)
 
-    _on_zero_instances(answer)
+    _on_zero_instances(behaviour, answer)
 
 
 @mutant(
@@ -222,8 +280,10 @@ def strict_zero_instances_hang(args: Args) -> None:
     trips=("STRICT-ZERO-INSTANCES",),
     profiles=STRICT,
 )
-def strict_zero_instances_empty(args: Args) -> None:
-    _on_zero_instances(lambda request: pb.PredictReply(servable_spec=request.servable_spec))
+def strict_zero_instances_empty(args: Args, behaviour: Behaviour) -> None:
+    _on_zero_instances(
+        behaviour, lambda request: pb.PredictReply(servable_spec=request.servable_spec)
+    )
 
 
 @mutant(
@@ -232,8 +292,8 @@ def strict_zero_instances_empty(args: Args) -> None:
     trips=("STRICT-COLLAPSE-IDENTICAL-FAILURES",),
     profiles=STRICT,
 )
-def strict_no_collapse(args: Args) -> None:
-    @around(replies, "outcomes_reply")
+def strict_no_collapse(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "outcomes_reply")
     def outcomes_reply(
         original: Wrapper, spec: pb.ServableSpec, outputs: Any, outcomes: Sequence[Outcome]
     ) -> pb.PredictReply:
@@ -251,8 +311,8 @@ def strict_no_collapse(args: Args) -> None:
     trips=("STRICT-DISTINCT-FAILURES-PER-INSTANCE",),
     profiles=STRICT,
 )
-def strict_collapse_distinct(args: Args) -> None:
-    @around(replies, "outcomes_reply")
+def strict_collapse_distinct(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "outcomes_reply")
     def outcomes_reply(
         original: Wrapper, spec: pb.ServableSpec, outputs: Any, outcomes: Sequence[Outcome]
     ) -> pb.PredictReply:
@@ -268,8 +328,8 @@ def strict_collapse_distinct(args: Args) -> None:
     trips=("STRICT-NON-UTF8-STRING",),
     profiles=STRICT,
 )
-def strict_non_utf8_accepted(args: Args) -> None:
-    on_decode(lambda tensor, detail: detail == checks.NOT_UTF8)
+def strict_non_utf8_accepted(args: Args, behaviour: Behaviour) -> None:
+    on_decode(behaviour, lambda tensor, detail: detail == errors.NOT_UTF8)
 
 
 @mutant(
@@ -278,13 +338,13 @@ def strict_non_utf8_accepted(args: Args) -> None:
     trips=("STRICT-NON-UTF8-STRING",),
     profiles=STRICT,
 )
-def strict_non_utf8_crash(args: Args) -> None:
+def strict_non_utf8_crash(args: Args, behaviour: Behaviour) -> None:
     def crash(tensor: pb.Tensor, detail: str) -> bool:
-        if detail == checks.NOT_UTF8:
+        if detail == errors.NOT_UTF8:
             os._exit(70)
         return False
 
-    on_decode(crash)
+    on_decode(behaviour, crash)
 
 
 # -- resnet ---------------------------------------------------------------------------------
@@ -313,8 +373,8 @@ def _labels(edit: Any) -> Any:
     trips=("RESNET-LABEL-IN-IMAGENET",),
     profiles=RESNET,
 )
-def resnet_label_upper_case(args: Args) -> None:
-    on_method("resnet50", "classify_top1", _labels(lambda index, label: label.upper()))
+def resnet_label_upper_case(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "resnet50", "classify_top1", _labels(lambda index, label: label.upper()))
 
 
 @mutant(
@@ -323,13 +383,13 @@ def resnet_label_upper_case(args: Args) -> None:
     trips=("RESNET-SAME-IMAGE-SAME-LABEL",),
     profiles=RESNET,
 )
-def resnet_label_by_position(args: Args) -> None:
+def resnet_label_by_position(args: Args, behaviour: Behaviour) -> None:
     labels = imagenet_labels()
 
     def shifted(index: int, label: str) -> str:
         return labels[(labels.index(label) + index) % len(labels)]
 
-    on_method("resnet50", "classify_top1", _labels(shifted))
+    on_method(behaviour, "resnet50", "classify_top1", _labels(shifted))
 
 
 @mutant(
@@ -338,8 +398,8 @@ def resnet_label_by_position(args: Args) -> None:
     trips=("RESNET-BROKEN-IMAGE-ALONE",),
     profiles=RESNET,
 )
-def resnet_broken_image_fails_all(args: Args) -> None:
-    on_method("resnet50", "classify_top1", whole_request_fails)
+def resnet_broken_image_fails_all(args: Args, behaviour: Behaviour) -> None:
+    on_method(behaviour, "resnet50", "classify_top1", whole_request_fails)
 
 
 @mutant(
@@ -348,8 +408,8 @@ def resnet_broken_image_fails_all(args: Args) -> None:
     trips=("RESNET-LABEL-IN-IMAGENET",),
     profiles=RESNET,  # run with --requirement alone: the resnet probe must not skip it
 )
-def resnet_servable_broken(args: Args) -> None:
-    @around(Dispatcher, "predict")
+def resnet_servable_broken(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
     def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
         if request.servable_spec.name == "resnet50":
             return replies.error_reply(request.servable_spec, 3, "resnet50: weights not loaded")

@@ -19,6 +19,7 @@ from mutants.seams import Wrapper, abort_errors, around, on_echo_outputs
 from mutants.tls_front import Front, serve_behind_front
 from protos import ms_service_pb2 as pb
 from reference_server import server as server_module
+from reference_server.behaviour import Behaviour
 from reference_server.server import ReferenceServer
 from reference_server.tls import SSLConfig
 
@@ -64,9 +65,9 @@ def _start_with(edit: Any) -> None:
     trips=("UDS-ECHO-ROUNDTRIP",),
     profiles=("uds",),
 )
-def uds_byte_order(args: Args) -> None:
+def uds_byte_order(args: Args, behaviour: Behaviour) -> None:
     if _unix(args):
-        on_echo_outputs(byte_swap)
+        on_echo_outputs(behaviour, byte_swap)
 
 
 @mutant(
@@ -75,9 +76,9 @@ def uds_byte_order(args: Args) -> None:
     trips=("UDS-ERRORS",),
     profiles=("uds",),
 )
-def uds_instance_errors_as_status(args: Args) -> None:
+def uds_instance_errors_as_status(args: Args, behaviour: Behaviour) -> None:
     if _unix(args):
-        abort_errors(grpc.StatusCode.INTERNAL, request_level=False)
+        abort_errors(behaviour, grpc.StatusCode.INTERNAL, request_level=False)
 
 
 # -- tls and mtls ---------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def uds_instance_errors_as_status(args: Args) -> None:
     trips=("TLS-ACCEPT-TRUSTED-CA", "TLS-REFUSE-PLAINTEXT-CLIENT"),
     profiles=("tls",),
 )
-def tls_ignored(args: Args) -> None:
+def tls_ignored(args: Args, behaviour: Behaviour) -> None:
     _start_with(lambda size, config: (size, None))
 
 
@@ -99,13 +100,13 @@ def tls_ignored(args: Args) -> None:
     trips=("TLS-ACCEPT-TRUSTED-CA", "MTLS-ACCEPT-TRUSTED-CLIENT"),
     profiles=("tls", "mtls"),
 )
-def tls_echo_altered(args: Args) -> None:
+def tls_echo_altered(args: Args, behaviour: Behaviour) -> None:
     def edit(y: pb.Tensor) -> None:
         if y.dtype == pb.MS_STRING:
             y.bytes_val[0] = bytes(y.bytes_val[0]).upper()
 
     if args.certificate:
-        on_echo_outputs(edit)
+        on_echo_outputs(behaviour, edit)
 
 
 @mutant(
@@ -116,7 +117,7 @@ def tls_echo_altered(args: Args) -> None:
     trips=TLS_REFUSALS + MTLS_REFUSALS,
     profiles=("tls", "mtls"),
 )
-def tls_stops_after_refusal(args: Args) -> None:
+def tls_stops_after_refusal(args: Args, behaviour: Behaviour) -> None:
     serve_behind_front(on_refused=Front.close)
 
 
@@ -126,7 +127,7 @@ def tls_stops_after_refusal(args: Args) -> None:
     trips=("TLS-REFUSE-PLAINTEXT-CLIENT",),
     profiles=("tls",),
 )
-def tls_plaintext_too(args: Args) -> None:
+def tls_plaintext_too(args: Args, behaviour: Behaviour) -> None:
     serve_behind_front(plaintext_too=True)
 
 
@@ -193,7 +194,7 @@ def _prefer_another_certificate(config: SSLConfig, configured: ssl.SSLContext) -
     trips=("TLS-REFUSE-WRONG-HOST", "TLS-REFUSE-EXPIRED-SERVER-CERT"),
     profiles=("tls",),
 )
-def tls_other_certificate(args: Args) -> None:
+def tls_other_certificate(args: Args, behaviour: Behaviour) -> None:
     serve_behind_front(context=_prefer_another_certificate)
 
 
@@ -203,7 +204,7 @@ def tls_other_certificate(args: Args) -> None:
     trips=MTLS_REFUSALS,
     profiles=("mtls",),
 )
-def mtls_verify_client_ignored(args: Args) -> None:
+def mtls_verify_client_ignored(args: Args, behaviour: Behaviour) -> None:
     def edit(size: int, config: SSLConfig | None) -> tuple[int, SSLConfig | None]:
         if config is not None:
             config = SSLConfig(config.certificate, config.private_key)
@@ -221,7 +222,7 @@ def mtls_verify_client_ignored(args: Args) -> None:
     trips=("LIMITS-REQUEST-OVER-LIMIT", "LIMITS-REPLY-OVER-LIMIT"),
     profiles=("limits",),
 )
-def limits_ignored(args: Args) -> None:
+def limits_ignored(args: Args, behaviour: Behaviour) -> None:
     _start_with(lambda size, config: (512, config))
 
 
@@ -231,7 +232,7 @@ def limits_ignored(args: Args) -> None:
     trips=("LIMITS-REPLY-OVER-LIMIT",),
     profiles=("limits",),
 )
-def limits_reply_unchecked(args: Args) -> None:
+def limits_reply_unchecked(args: Args, behaviour: Behaviour) -> None:
     @around(server_module.grpc, "server")
     def server(original: Wrapper, *positional: Any, options: Any = (), **kwargs: Any) -> Any:
         send = "grpc.max_send_message_length"
@@ -245,5 +246,5 @@ def limits_reply_unchecked(args: Args) -> None:
     trips=("LIMITS-UNDER-LIMIT-OK",),
     profiles=("limits",),
 )
-def limits_decimal_megabytes(args: Args) -> None:
+def limits_decimal_megabytes(args: Args, behaviour: Behaviour) -> None:
     server_module.MEGABYTE = 1_000_000

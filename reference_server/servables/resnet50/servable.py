@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from protos.arrays import ArrayBackend
+from protos.labels import imagenet_labels
 from reference_server.registry import (
     SYSTEM_ERROR,
     Inputs,
@@ -36,7 +37,6 @@ from reference_server.registry import (
     stage_error_text,
 )
 
-from .labels import imagenet_labels
 from .model import ResNet50, fold_resnet50, seeded_host_model
 from .preprocess import ImageRejected, preprocess
 from .weights import load_weights_file, validate_weights_file

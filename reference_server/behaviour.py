@@ -1,0 +1,71 @@
+"""Behaviour: the steps of answering one Predict call, and the server's one seam for variants.
+
+``ReferenceServer(registry, behaviour=...)``, ``Dispatcher(registry, behaviour=...)`` and
+``reference_server.cli.main(argv, behaviour=...)`` take one; the reference server uses
+``Behaviour()`` as it is. A variant of the server (tests/mutants builds deliberately broken
+servers this way, to prove the conformance harness catches each) subclasses it or replaces steps
+on one instance (``behaviour.truncate = my_truncate``, often wrapping the step it replaces). Each
+step is a method and the steps call each other through ``self``, so a replaced step is used
+everywhere the server uses it. Nothing else of the server's module layout is part of this seam.
+
+The steps, in the order a call meets them:
+
+* ``deployed(registry)``: the registry actually served, each time one is deployed;
+* ``predict(dispatcher, request)``: the whole call, lookup to reply; the default is
+  ``dispatcher.answer(request)`` (a step that replaces it sees the request first and the reply
+  last, and may read ``dispatcher.registry``);
+* ``check_request(request, registry)``: protocol.md §3's checks, the first failure or the decoded
+  instances; it decodes every input tensor with ``decode_tensor(tensor, keep_wire=...)``;
+* ``outcomes_reply(spec, outputs, outcomes)`` and ``error_reply(spec, code, text)``: the reply's
+  shape (protocol.md §2); every error text passes through ``truncate(text)``;
+* ``respond(request, reply, context)``: last, in the gRPC handler, with the call's context (a
+  variant may end the call with a gRPC status there instead of the reply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from protos import ms_service_pb2 as pb
+from reference_server import checks, errors, replies
+from reference_server.registry import Outcome, Registry
+
+if TYPE_CHECKING:
+    from reference_server.dispatch import Dispatcher
+
+
+class Behaviour:
+    """The reference server's behaviour, step by step (see the module docstring)."""
+
+    def deployed(self, registry: Registry) -> Registry:
+        return registry
+
+    def predict(self, dispatcher: Dispatcher, request: pb.PredictRequest) -> pb.PredictReply:
+        return dispatcher.answer(request)
+
+    def check_request(
+        self, request: pb.PredictRequest, registry: Registry
+    ) -> checks.CheckedRequest | checks.RequestError:
+        return checks.check_request(request, registry, self.decode_tensor)
+
+    def decode_tensor(self, tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
+        return checks.decode_tensor(tensor, keep_wire=keep_wire)
+
+    def outcomes_reply(
+        self, spec: pb.ServableSpec, outputs: Sequence[str], outcomes: Sequence[Outcome]
+    ) -> pb.PredictReply:
+        return replies.outcomes_reply(spec, outputs, outcomes, self.truncate)
+
+    def error_reply(self, spec: pb.ServableSpec, code: int, text: str) -> pb.PredictReply:
+        return replies.error_reply(spec, code, text, self.truncate)
+
+    def truncate(self, text: str) -> str:
+        return errors.truncate(text)
+
+    def respond(
+        self, request: pb.PredictRequest, reply: pb.PredictReply, context: grpc.ServicerContext
+    ) -> pb.PredictReply:
+        return reply
