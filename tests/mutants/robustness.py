@@ -1,5 +1,12 @@
 """Mutants of the robustness profile: servers that crash, hang, die on garbage, leak, stall,
-starve under a flood, or drop calls in flight at SIGTERM."""
+starve under a flood, or drop calls in flight at SIGTERM.
+
+Crashing and hanging go through the Behaviour's ``predict`` step; SIGTERM through
+``ReferenceServer.stop`` (public API). Garbage, leaks, stalls and floods happen before a request
+exists, in the gRPC handler below the Behaviour seam, so those mutants wrap the handler's
+private ``PredictHandler._predict`` (looked up when the server is built, after the mutant is
+installed): they may need adjusting when the handler changes.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,9 @@ from typing import Any
 import grpc
 
 from mutants.catalogue import mutant
-from mutants.seams import Wrapper, around
+from mutants.seams import Wrapper, around, step
 from protos import ms_service_pb2 as pb
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.server import ReferenceServer
 from reference_server.servicer import PredictHandler
@@ -47,12 +55,12 @@ def _resend(body: bytes | None) -> Iterator[bytes]:
     profiles=ROBUSTNESS,
     says=("is gone",),
 )
-def crash_on_hostile(args: argparse.Namespace) -> None:
-    @around(Dispatcher, "predict")
-    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+def crash_on_hostile(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
         if any(tensor.dtype not in _ENUM_CODES for tensor in _tensors(request)):
             os._exit(70)
-        return original(self, request)
+        return original(dispatcher, request)
 
 
 @mutant(
@@ -61,12 +69,12 @@ def crash_on_hostile(args: argparse.Namespace) -> None:
     trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
     profiles=ROBUSTNESS,
 )
-def hang_on_many_dims(args: argparse.Namespace) -> None:
-    @around(Dispatcher, "predict")
-    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+def hang_on_many_dims(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
         if any(len(tensor.shape.dims) > 64 for tensor in _tensors(request)):
             time.sleep(60)
-        return original(self, request)
+        return original(dispatcher, request)
 
 
 @mutant(
@@ -75,7 +83,7 @@ def hang_on_many_dims(args: argparse.Namespace) -> None:
     trips=("ROBUSTNESS-NOT-PROTOBUF",),
     profiles=ROBUSTNESS,
 )
-def dies_on_garbage(args: argparse.Namespace) -> None:
+def dies_on_garbage(args: argparse.Namespace, behaviour: Behaviour) -> None:
     @around(PredictHandler, "_predict")
     def handle(
         original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
@@ -99,7 +107,7 @@ _KEPT: list[bytes] = []
     profiles=ROBUSTNESS,
     says=("RSS grew",),
 )
-def leaks(args: argparse.Namespace) -> None:
+def leaks(args: argparse.Namespace, behaviour: Behaviour) -> None:
     @around(PredictHandler, "_predict")
     def handle(
         original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
@@ -114,7 +122,7 @@ def leaks(args: argparse.Namespace) -> None:
     trips=("ROBUSTNESS-STALLED-CLIENTS",),
     profiles=ROBUSTNESS,
 )
-def stalls(args: argparse.Namespace) -> None:
+def stalls(args: argparse.Namespace, behaviour: Behaviour) -> None:
     slots = threading.BoundedSemaphore(4)
 
     @around(PredictHandler, "_predict")
@@ -132,7 +140,7 @@ def stalls(args: argparse.Namespace) -> None:
     trips=("ROBUSTNESS-FLOOD",),
     profiles=ROBUSTNESS,
 )
-def flood_starves(args: argparse.Namespace) -> None:
+def flood_starves(args: argparse.Namespace, behaviour: Behaviour) -> None:
     recent: collections.deque[float] = collections.deque()
     lock = threading.Lock()
 
@@ -157,7 +165,7 @@ def flood_starves(args: argparse.Namespace) -> None:
     trips=("ROBUSTNESS-SIGTERM-IN-FLIGHT",),
     profiles=ROBUSTNESS,
 )
-def sigterm_drops(args: argparse.Namespace) -> None:
+def sigterm_drops(args: argparse.Namespace, behaviour: Behaviour) -> None:
     @around(ReferenceServer, "stop")
     def stop(original: Wrapper, self: ReferenceServer, grace: float | None = None) -> Any:
         return original(self, None)
