@@ -300,7 +300,7 @@ def test_memory_stays_bounded(phase: Phase, robust: Endpoint) -> None:
         time.sleep(0.2)  # what the last calls held is released
         after = tree_rss_bytes(pid)
         growth = (after - before) / MIB
-        phase.report(rss_before_mib=round(before / MIB, 1), rss_growth_mib=round(growth, 1))
+        phase.report(rss_before_mib=round(before / MIB, 1), rss_growth_mib=round(growth, 1) + 0.0)
     except BaseException:
         phase.report()
         raise
