@@ -66,7 +66,7 @@ def test_settings_fill_every_placeholder() -> None:
         "custom_ca": "",
         "verify_client": "true",
         "max_msg_mb_size": "3",
-        "grace": "3",
+        "grace": "5",
     }
 
 

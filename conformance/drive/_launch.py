@@ -27,8 +27,8 @@ from conformance.catalogue import PLACEHOLDER_PATTERN
 DEFAULT_MAX_MSG_MB_SIZE = 100  # upstream's default
 # {grace}: the seconds a launched server is told it has to finish calls in flight at SIGTERM;
 # the harness stops its servers with STOP_GRACE_S, which is longer.
-DEFAULT_GRACE_S = 3.0
-STOP_GRACE_S = 5.0
+DEFAULT_GRACE_S = 5.0
+STOP_GRACE_S = 8.0
 _SHELL_PREFIX = "trap : TERM\n"
 _TAIL_BYTES = 4000
 

@@ -351,11 +351,11 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
         body = _echo_of(bound.SIGTERM_CALL_MIB)
         wait_s = grace + bound.SIGTERM_SLACK_S
         half = len(channels) // 2
-        # Half the calls send their headers first, so that they have surely reached the
-        # server whatever the load; then their messages go out together with the other half's
-        # whole calls, and SIGTERM comes while all of them are in transit.
+        # Half the calls send their headers well before the signal, so that they have surely
+        # reached the server whatever the load; then their messages go out together with the
+        # other half's whole calls, shortly before the signal: all in transit at SIGTERM.
         futures = [hostile.withheld(opened, body, go, wait_s + 10) for opened in channels[:half]]
-        time.sleep(bound.SIGTERM_HEADERS_S)
+        time.sleep(bound.SIGTERM_HEADERS_S - bound.SIGTERM_AFTER_S)
         go.set()
         futures += [
             opened.unary_unary(hostile.PREDICT_METHOD, None, None).future(body, timeout=wait_s + 10)
