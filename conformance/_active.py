@@ -46,6 +46,7 @@ from conformance.reporting import (
     NOT_APPLICABLE,
     PROPERTY_DETAIL,
     PROPERTY_FAILED,
+    PROPERTY_FIGURES,
     PROPERTY_ID,
     Report,
     Results,
@@ -234,7 +235,7 @@ class ConformanceRun:
         self.results.add(report)
         # The requirement goes to JUnit as system-out, not as testcase <properties> (which
         # the common JUnit schema does not allow there); CI systems show system-out.
-        ours = (PROPERTY_ID, PROPERTY_FAILED, PROPERTY_DETAIL)
+        ours = (PROPERTY_ID, PROPERTY_FAILED, PROPERTY_DETAIL, PROPERTY_FIGURES)
         requirement_id = dict(report.user_properties).get(PROPERTY_ID)
         report.user_properties[:] = [p for p in report.user_properties if p[0] not in ours]
         if requirement_id is not None and report.when == "teardown":  # after any <failure>

@@ -1,7 +1,8 @@
 """The fixtures the shipped suite uses (registered only when the plugin is active).
 
 One ``conformance_<name>`` fixture per endpoint whose declaration (conformance.catalogue) names
-a fixture, yielding a Target on it; the run itself; the harness's TLS files. All are
+a fixture, yielding a Target on it; the run itself; the harness's TLS files; and
+``conformance_figures``, which records what a test measured. All but the last are
 session-scoped: hypothesis forbids function-scoped fixtures under ``@given``, and a channel per
 server is all the suite needs.
 """
@@ -14,6 +15,7 @@ import pytest
 
 from conformance.catalogue import ENDPOINTS, EndpointSpec
 from conformance.drive import ClientSession, RunContext, TLSFiles
+from conformance.reporting import PROPERTY_FIGURES
 from conformance.verify.hypo import THOROUGH_FACTOR
 from conformance.verify.marks import not_applicable
 from conformance.verify.wire import Target
@@ -33,6 +35,17 @@ def conformance_tls_files(conformance_context: RunContext) -> TLSFiles:
     if conformance_context.tls_files is None:
         not_applicable("no TLS material in this run")
     return conformance_context.tls_files
+
+
+@pytest.fixture
+def conformance_figures(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``conformance_figures(name=number, ...)``: figures this test measured, carried to its
+    requirement in the JSON report and the certificate (also from xdist workers)."""
+
+    def note(**figures: float) -> None:
+        request.node.user_properties.append((PROPERTY_FIGURES, figures))
+
+    return note
 
 
 def _target_fixture(spec: EndpointSpec) -> Callable[[RunContext], Iterator[Target]]:

@@ -63,7 +63,7 @@ exit status: 0 nothing failed (conformant, or incomplete where tests were desele
 examples:
   conformance --server-cmd 'reference-server --address {address} --certificate {certificate} \\
       --private-key {private_key} --custom-ca {custom_ca} --verify-client {verify_client} \\
-      --max-msg-mb-size {max_msg_mb_size}' --certificate cert.md
+      --max-msg-mb-size {max_msg_mb_size} --grace {grace}' --certificate cert.md
   conformance --target 127.0.0.1:5500 --profile core --json-report report.json
   conformance --target 127.0.0.1:5500 --requirement CORE-SPEC-ECHO   (rerun one requirement)
   conformance --target 127.0.0.1:5500 -- -k echo -x     (arguments after -- go to pytest)

@@ -21,7 +21,10 @@ from conformance.drive import (
     ServerSettings,
     expand,
     free_tcp_address,
+    is_running,
     short_unix_address,
+    tree_pids,
+    tree_rss_bytes,
     wait_ready,
 )
 
@@ -43,6 +46,7 @@ def test_each_placeholder_is_exactly_one_shell_word() -> None:
         "custom_ca": '$HOME `id` "q"',
         "verify_client": "true",
         "max_msg_mb_size": "7",
+        "grace": "2.5",
     }
     template = ARGV_DUMP + " " + " ".join("{" + name + "}" for name in PLACEHOLDERS)
     assert shell_argv(expand(template, values)) == [values[name] for name in PLACEHOLDERS]
@@ -63,6 +67,7 @@ def test_settings_fill_every_placeholder() -> None:
         "custom_ca": "",
         "verify_client": "true",
         "max_msg_mb_size": "3",
+        "grace": "5",
     }
 
 
@@ -131,3 +136,51 @@ def test_a_target_that_refuses_connections_fails_at_once() -> None:
     with pytest.raises(LaunchError, match=r"no such socket file: /nonexistent/s\.sock"):
         wait_ready(Endpoint("core", "unix:/nonexistent/s.sock"), time.monotonic() + 60.0)
     assert time.monotonic() - started < 30  # not the 60 s deadline
+
+
+def test_the_shell_reports_the_servers_own_status_after_sigterm() -> None:
+    # SIGTERM reaches the whole group; the shell traps it and reports the server's status
+    # (here 0 after a clean stop, 3 for a server that exits 3), never its own -15.
+    log_dir = tempfile.mkdtemp(prefix="ms", dir="/tmp")
+    for code in (0, 3):
+        server = (
+            f"{shlex.quote(sys.executable)} -c 'import signal, sys, time; "
+            f"signal.signal(signal.SIGTERM, lambda *a: sys.exit({code})); "
+            'print("up", flush=True); time.sleep(30)\''
+        )
+        command = f"cd /tmp && {server} # {{address}} {{grace}}"
+        process = ServerProcess("graceful", command, ServerSettings("127.0.0.1:1"), log_dir)
+        try:
+            deadline = time.monotonic() + 20
+            while "up" not in process.tail() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "up" in process.tail()
+            process.terminate()
+            assert process.wait(10) == code
+        finally:
+            process.stop()
+
+
+def test_the_process_tree_and_its_memory() -> None:
+    log_dir = tempfile.mkdtemp(prefix="ms", dir="/tmp")
+    # The shell, a child holding 64 MiB it wrote, and that child's own child.
+    child = (
+        f"{shlex.quote(sys.executable)} -c 'import subprocess, sys, time; "
+        'kept = b"x" * (64 << 20); '
+        'subprocess.Popen(["sleep", "30"]); print("up", flush=True); time.sleep(30)\''
+    )
+    process = ServerProcess(
+        "tree", f"{child} # {{address}}", ServerSettings("127.0.0.1:1"), log_dir
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while "up" not in process.tail() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = tree_pids(process.pid)
+        assert pids[0] == process.pid and len(pids) == 3, pids
+        assert all(is_running(pid) for pid in pids)
+        assert tree_rss_bytes(process.pid) > 64 << 20
+    finally:
+        process.stop()
+    assert not is_running(process.pid)
+    assert tree_pids(process.pid) == [] and tree_rss_bytes(process.pid) == 0

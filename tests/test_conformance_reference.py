@@ -102,6 +102,8 @@ def test_certifying_doc_commands_pass_against_the_reference_server(
     prefix = "conformance requirement: "
     ids = {(o.text or "").removeprefix(prefix) for case in cases for o in case.iter("system-out")}
     assert ids == {r.id for r in REQUIREMENTS}
+    # The robustness checks' figures travel in the JSON report (JUnit keeps only the ID).
+    assert any(r.get("figures") for r in report["requirements"])
 
     # The --target run against the in-process server: core only, every core requirement passed.
     target = json.loads((tmp_path / "target.json").read_text())

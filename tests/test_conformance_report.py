@@ -14,11 +14,14 @@ from conformance.drive import RunContext
 from conformance.reporting import (
     NOT_APPLICABLE,
     PROPERTY_FAILED,
+    PROPERTY_FIGURES,
     PROPERTY_ID,
     SCHEMA_VERSION,
     Report,
     Results,
     ServerExit,
+    html_page,
+    markdown,
     schema,
     terminal_lines,
     write_certificate,
@@ -30,6 +33,8 @@ def make_report(nodeid: str, requirement: str, outcome: str, **extra: Any) -> py
     properties: list[tuple[str, object]] = [(PROPERTY_ID, requirement)]
     if extra.get("failed_as"):
         properties.append((PROPERTY_FAILED, extra["failed_as"]))
+    for figures in extra.get("figures", ()):
+        properties.append((PROPERTY_FIGURES, figures))
     longrepr = extra.get("longrepr")
     return pytest.TestReport(
         nodeid=nodeid,
@@ -233,3 +238,53 @@ def test_the_json_report_validates_against_its_published_schema(tmp_path: Path) 
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(broken, schema())
+
+
+def test_figures_reach_the_json_report_and_the_certificate(tmp_path: Path) -> None:
+    # Two tests of one requirement: calls add up, the worst latency is the larger one; the
+    # figures are read once per test (from its teardown report, which carries them all).
+    calls = [
+        make_report("h[1]", "ROBUSTNESS-HOSTILE-REQUESTS", "passed", when=when, figures=figures)
+        for when, figures in (
+            ("call", [{"calls": 10, "worst_latency_s": 0.5}]),
+            ("teardown", [{"calls": 10, "worst_latency_s": 0.5}]),
+        )
+    ]
+    calls.append(
+        make_report(
+            "h[2]",
+            "ROBUSTNESS-HOSTILE-REQUESTS",
+            "passed",
+            when="teardown",
+            figures=[{"calls": 5, "worst_latency_s": 2.25}],
+        )
+    )
+    calls.append(
+        make_report(
+            "m",
+            "ROBUSTNESS-MEMORY-BOUNDED",
+            "failed",
+            failed_as="call",
+            when="teardown",
+            figures=[{"calls": 2200, "rss_growth_mib": 19.7}],
+        )
+    )
+    summary = summary_of(calls, requested=("robustness",), not_applicable={})
+    figures = {r.id: r.figures for r in summary.requirements if r.figures}
+    assert figures == {
+        "ROBUSTNESS-HOSTILE-REQUESTS": {"calls": 15, "worst_latency_s": 2.25},
+        "ROBUSTNESS-MEMORY-BOUNDED": {"calls": 2200, "rss_growth_mib": 19.7},
+    }
+    write_json(summary, str(tmp_path / "r.json"))
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, schema())
+    by_id = {r["id"]: r for r in data["requirements"]}
+    assert by_id["ROBUSTNESS-MEMORY-BOUNDED"]["figures"]["rss_growth_mib"] == 19.7
+    assert by_id["CORE-SPEC-ECHO"]["figures"] == {}
+    page = markdown(summary)
+    assert "## Figures" in page
+    assert "| `ROBUSTNESS-HOSTILE-REQUESTS` | calls 15, worst_latency_s 2.25 |" in page
+    assert "rss_growth_mib 19.7" in html_page(summary)
+    assert "ROBUSTNESS-MEMORY-BOUNDED: calls 2200, rss_growth_mib 19.7" in terminal_lines(summary)
+    # A run without figures has no such section.
+    assert "Figures" not in markdown(summary_of(passing("core"), requested=("core",)))

@@ -33,10 +33,10 @@ SERVE = TESTS / "mutants" / "serve.py"
 SERVER_ARGUMENTS = (
     "--address {address} --certificate {certificate} --private-key {private_key} "
     "--custom-ca {custom_ca} --verify-client {verify_client} "
-    "--max-msg-mb-size {max_msg_mb_size} --device cpu"
+    "--max-msg-mb-size {max_msg_mb_size} --grace {grace} --device cpu"
 )
 RUN_TIMEOUT_S = 150.0  # one harness run; a mutant run takes a few seconds
-STOP_GRACE_S = 15.0  # the harness stops its servers on SIGTERM within ~5 s
+STOP_GRACE_S = 15.0  # the harness stops its servers on SIGTERM within ~8 s
 
 # MUST requirements no mutant can trip, each with the reason. Empty: every MUST requirement,
 # the purely client-side ones included, has a server that breaks it (see the meta-test).

@@ -29,6 +29,7 @@ PLACEHOLDERS = (
     "custom_ca",
     "verify_client",
     "max_msg_mb_size",
+    "grace",
 )
 PLACEHOLDER_PATTERN = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
@@ -160,6 +161,9 @@ TLS_WRONG_HOST_OK = EndpointSpec(
 )
 MTLS = EndpointSpec("mtls", tls=TLSMode.MUTUAL)
 LIMITS = EndpointSpec("limits", limited=True, fixture="conformance_limits")
+# A server of its own with --server-cmd: the profile measures its memory and floods it, which
+# must not disturb the other profiles' servers.
+ROBUSTNESS = EndpointSpec("robustness", fixture="conformance_robustness")
 
 _ALWAYS = Needs()
 _TLS_CMD = Needs(placeholders=("certificate", "private_key"))
@@ -301,6 +305,16 @@ PROFILES: tuple[Profile, ...] = (
         (),
         ("test_clients_strict",),
     ),
+    Profile(
+        "robustness",
+        "hostile requests, bodies that are not protobuf, stalled and flooding clients; the "
+        "launched process's survival, memory and SIGTERM with calls in flight",
+        {"server-cmd": _ALWAYS, "target": _ALWAYS},
+        (ROBUSTNESS,),
+        ("test_robustness",),
+        note="its own server with --server-cmd; memory and SIGTERM only there, SIGTERM only "
+        "with {grace}",
+    ),
 )  # fmt: skip
 
 PROFILE_NAMES: tuple[str, ...] = tuple(p.name for p in PROFILES)
@@ -348,6 +362,7 @@ __all__ = [
     "PLACEHOLDER_PATTERN",
     "PROFILES",
     "PROFILE_NAMES",
+    "ROBUSTNESS",
     "TLS",
     "TLS_EXPIRED",
     "TLS_WRONG_HOST",

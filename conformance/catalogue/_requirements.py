@@ -3,8 +3,10 @@
 An ID never changes meaning once published; a retired check keeps its ID out of use. Each suite
 test names exactly one ID (``@requirement("CORE-...")``), so outcomes map to IDs in every report.
 MUST-level requirements are the protocol's observable contract (reply layer, non-zero codes,
-which instance failed, bit-exact data); SHOULD-level ones (profile ``strict``) are upstream's
-exact texts and codes and the defects upstream has that a server should not copy.
+which instance failed, bit-exact data) and, in profile ``robustness``, surviving hostile
+traffic; SHOULD-level ones (profile ``strict``) are upstream's exact texts and codes and the
+defects upstream has that a server should not copy, and (``robustness``) finishing calls in
+flight at SIGTERM.
 
 Pure data and string rendering only: importing this module costs nothing.
 """
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import conformance.catalogue.robustness as bound
 from conformance.catalogue._profiles import CLIENT_PROFILE_NAMES, PROFILE_NAMES, PROFILES
 
 Level = Literal["MUST", "SHOULD"]
@@ -392,6 +395,39 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _c("CL-STRICT-RPC-ERROR-TEXT", "SHOULD", "client-strict", "upstream-mapping",
        "a synchronous call that fails in gRPC returns (not raises) the error result "
        "`Grpc Error, (14, 'unavailable'), ...` for a dead server, as upstream's client does."),
+    # --- robustness ---------------------------------------------------------------------------
+    _r("ROBUSTNESS-HOSTILE-REQUESTS", "MUST", "robustness", "hostile-traffic",
+       "every well-formed PredictRequest built to hurt (dtype codes in and out of the enum; dims "
+       f"huge, negative, or up to {bound.MANY_DIMS:,} of them; data lengths that lie; bytes_val "
+       "counts of 0 and thousands; shm_data and output_buffers set; zero or thousands of "
+       "instances; odd names and versions) is answered within "
+       f"{bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed call is "
+       "answered after it (with --server-cmd, the process still runs)."),
+    _r("ROBUSTNESS-NOT-PROTOBUF", "MUST", "robustness", "hostile-traffic",
+       "every body that is not a PredictRequest (random bytes, truncated or mis-typed fields, "
+       f"no message at all) is answered within {bound.ANSWER_S:g} s with a gRPC status or a "
+       "PredictReply, and a well-formed call is answered after it (with --server-cmd, the "
+       "process still runs)."),
+    _r("ROBUSTNESS-STALLED-CLIENTS", "MUST", "robustness", "hostile-traffic",
+       f"while {bound.STALLED_CLIENTS} calls have sent their headers and no message, well-formed "
+       f"calls from another client are answered, each within {bound.LIVENESS_S:g} s (with "
+       "--server-cmd, the process still runs)."),
+    _r("ROBUSTNESS-FLOOD", "MUST", "robustness", "hostile-traffic",
+       f"while {bound.FLOOD_CLIENTS} clients send hostile requests and bodies back to back, "
+       f"well-formed calls from another client are answered, each within {bound.LIVENESS_S:g} s "
+       "(with --server-cmd, the process still runs)."),
+    _r("ROBUSTNESS-MEMORY-BOUNDED", "MUST", "robustness", "hostile-traffic",
+       "with --server-cmd: the launched process tree's resident memory (VmRSS from /proc, "
+       f"summed) grows by less than {bound.MEMORY_GROWTH_MIB} MiB across "
+       f"{bound.MEMORY_CALLS:,} hostile requests and bodies (after {bound.MEMORY_WARMUP_CALLS} "
+       "to warm up), and the process still runs."),
+    _r("ROBUSTNESS-SIGTERM-IN-FLIGHT", "SHOULD", "robustness", "hostile-traffic",
+       "with --server-cmd and {grace}: a server that gets SIGTERM with "
+       f"{bound.SIGTERM_CALLS} calls in flight, {bound.SIGTERM_CALL_MIB} MiB echoes on open "
+       f"connections (half sent their headers {bound.SIGTERM_HEADERS_S:g} s before the signal; "
+       f"their messages and the other half's whole calls started {bound.SIGTERM_AFTER_S:g} s "
+       "before it), answers every one of them OK and exits with "
+       f"status 0 within the grace + {bound.SIGTERM_SLACK_S:g} s."),
 )  # fmt: skip
 
 BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}
@@ -437,7 +473,8 @@ def render_markdown() -> str:
         "lists each ID with its outcome. IDs are stable: a published ID never changes meaning.",
         "",
         "MUST: the protocol's observable contract. SHOULD (profile `strict`): upstream's exact "
-        "texts and codes, and upstream defects a server should not copy. Sources are sections "
+        "texts and codes, and upstream defects a server should not copy; SHOULD in profile "
+        "`robustness`: letting calls in flight finish at SIGTERM. Sources are sections "
         "of [protocol.md](protocol.md); `CLIENT-*` check the reference client, a drop-in for "
         "upstream's `mindspore_serving.client`, against the server. How to run the suite: "
         "[certifying.md](certifying.md).",

@@ -9,13 +9,17 @@ from conformance.drive import _guard as guard
 from conformance.drive._clients import LIMIT_BYTES, ClientSession, Exchange
 from conformance.drive._endpoints import MAX_MESSAGE_BYTES, UNLIMITED, Endpoint
 from conformance.drive._launch import (
+    DEFAULT_GRACE_S,
     DEFAULT_MAX_MSG_MB_SIZE,
     LaunchError,
     ServerProcess,
     ServerSettings,
     expand,
     free_tcp_address,
+    is_running,
     short_unix_address,
+    tree_pids,
+    tree_rss_bytes,
 )
 from conformance.drive._probe import (
     Probe,
@@ -48,6 +52,7 @@ from conformance.drive._tls import CLIENT_NAME, SERVER_NAMES, WRONG_HOST, TLSFil
 
 __all__ = [
     "CLIENT_NAME",
+    "DEFAULT_GRACE_S",
     "DEFAULT_MAX_MSG_MB_SIZE",
     "LIMIT_BYTES",
     "MAX_MESSAGE_BYTES",
@@ -82,6 +87,7 @@ __all__ = [
     "free_tcp_address",
     "guard",
     "handshake_once",
+    "is_running",
     "make_scratch",
     "make_tls_files",
     "or_plaintext",
@@ -90,5 +96,7 @@ __all__ = [
     "probe_request",
     "short_unix_address",
     "start",
+    "tree_pids",
+    "tree_rss_bytes",
     "wait_ready",
 ]

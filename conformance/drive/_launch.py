@@ -4,6 +4,10 @@ The command is a template: the placeholders below are replaced by exactly one sh
 (``shlex.quote``d, so an empty value stays an empty word) and the result runs under /bin/sh in a
 new process group, which is how the whole group is stopped: SIGTERM, then SIGKILL after a grace
 period. Other braces in the command (``${HOME}``, Python dict literals) are left alone.
+
+The shell traps SIGTERM (with a handler, which its children do not inherit), so that a signal
+to the group reaches the server while the shell lives on to report the command's own exit
+status: the status of a server stopped by SIGTERM is the server's, not the shell's -15.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from dataclasses import dataclass
 from conformance.catalogue import PLACEHOLDER_PATTERN
 
 DEFAULT_MAX_MSG_MB_SIZE = 100  # upstream's default
-STOP_GRACE_S = 5.0
+# {grace}: the seconds a launched server is told it has to finish calls in flight at SIGTERM;
+# the harness stops its servers with STOP_GRACE_S, which is longer.
+DEFAULT_GRACE_S = 5.0
+STOP_GRACE_S = 8.0
+_SHELL_PREFIX = "trap : TERM\n"
 _TAIL_BYTES = 4000
 
 
@@ -44,6 +52,7 @@ class ServerSettings:
     custom_ca: str = ""
     verify_client: bool = False
     max_msg_mb_size: int = DEFAULT_MAX_MSG_MB_SIZE
+    grace_s: float = DEFAULT_GRACE_S
 
     def values(self) -> dict[str, str]:
         return {
@@ -53,6 +62,7 @@ class ServerSettings:
             "custom_ca": self.custom_ca,
             "verify_client": "true" if self.verify_client else "false",
             "max_msg_mb_size": str(self.max_msg_mb_size),
+            "grace": f"{self.grace_s:g}",
         }
 
 
@@ -81,7 +91,7 @@ class ServerProcess:
         fd, self.log_path = tempfile.mkstemp(prefix=f"{label}-", suffix=".log", dir=log_dir)
         with os.fdopen(fd, "wb") as log:
             self._process = subprocess.Popen(
-                ["/bin/sh", "-c", self.command_line],
+                ["/bin/sh", "-c", _SHELL_PREFIX + self.command_line],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -115,6 +125,17 @@ class ServerProcess:
             f"  last output:\n{indented}"
         )
 
+    def terminate(self) -> None:
+        """SIGTERM to the process group (the server; the shell traps it)."""
+        self._signal_group(signal.SIGTERM)
+
+    def wait(self, timeout_s: float) -> int | None:
+        """The exit status, or None if still running after ``timeout_s``."""
+        try:
+            return self._process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, grace_s: float = STOP_GRACE_S) -> int | None:
         """SIGTERM to the process group, SIGKILL after ``grace_s``; returns the exit status."""
         if self._process.poll() is None:
@@ -131,3 +152,53 @@ class ServerProcess:
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signum)
+
+
+# -- a launched process tree, as /proc shows it (from any process of the run) -----------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields from the state on (the command name may hold spaces)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
+            text = file.read()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def is_running(pid: int) -> bool:
+    """The process exists and is not a zombie (one that exited, not yet reaped)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and its descendants that are running now."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None and fields[0] not in ("Z", "X"):
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root] if is_running(root) else []
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def tree_rss_bytes(root: int) -> int:
+    """The resident memory of ``root`` and its descendants (VmRSS, summed)."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as file:
+                for line in file:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue  # gone meanwhile
+    return total

@@ -40,6 +40,7 @@ from conformance.catalogue import (
 )
 from conformance.drive._endpoints import Endpoint
 from conformance.drive._launch import (
+    DEFAULT_GRACE_S,
     LaunchError,
     ServerProcess,
     ServerSettings,
@@ -78,6 +79,11 @@ class RunContext:
     # address -> the command line that started the server there (--server-cmd), so that a
     # reproduction can say how to start it again: the harness's servers end with the run.
     server_commands: dict[str, str] = field(default_factory=dict)
+    # --server-cmd: endpoint name -> the pid of the shell running its server (the process tree
+    # the robustness profile watches); empty with --target.
+    pids: dict[str, int] = field(default_factory=dict)
+    # The seconds {grace} gave each launched server; None: the command has no {grace}.
+    grace_s: float | None = None
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -100,6 +106,8 @@ class RunContext:
             "scratch": self.scratch,
             "server_failures": dict(self.server_failures),
             "server_commands": dict(self.server_commands),
+            "pids": dict(self.pids),
+            "grace_s": self.grace_s,
         }
 
     @classmethod
@@ -117,6 +125,8 @@ class RunContext:
             scratch=data["scratch"],
             server_failures=dict(data.get("server_failures", {})),
             server_commands=dict(data.get("server_commands", {})),
+            pids={name: int(pid) for name, pid in data["pids"].items()},
+            grace_s=data["grace_s"],
         )
 
 
@@ -377,6 +387,8 @@ def start(
         not_applicable = applicability(options)
         requested, wanted = _profiles(options, not_applicable)
         deadline = time.monotonic() + options.ready_timeout_s
+        pids: dict[str, int] = {}
+        grace_s = None
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -397,6 +409,14 @@ def start(
             endpoints = {
                 n: e for s, c in configs.items() if s not in exited for n, e in c.endpoints.items()
             }
+            pids = {
+                n: processes[s].pid
+                for s, c in configs.items()
+                if s not in exited
+                for n in c.endpoints
+            }
+            if "grace" in placeholders_in(options.server_cmd):
+                grace_s = DEFAULT_GRACE_S
         elif options.client_cmd is not None:
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
@@ -431,6 +451,8 @@ def start(
             scratch=scratch,
             server_failures=server_failures,
             server_commands={p.settings.address: p.command_line for p in launched.processes},
+            pids=pids,
+            grace_s=grace_s,
         )
     except BaseException:
         launched.stop()

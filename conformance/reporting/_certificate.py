@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from conformance.reporting._outcomes import Report, RequirementReport, result_line
+from conformance.reporting._outcomes import Report, RequirementReport, figures_text, result_line
 
 _VERDICT_WORDS = {
     "passed": "PASSED",
@@ -45,6 +45,11 @@ def _failures(summary: Report) -> list[RequirementReport]:
 
 def _deviations(summary: Report) -> list[RequirementReport]:
     return [r for r in summary.requirements if r.outcome == "expected-failure"]
+
+
+def _measured(summary: Report) -> list[RequirementReport]:
+    """The requirements whose tests reported figures (calls tried, worst latency, RSS...)."""
+    return [r for r in summary.requirements if r.figures]
 
 
 def _item(r: RequirementReport) -> str:
@@ -86,6 +91,10 @@ def markdown(summary: Report) -> str:
         lines.append(
             f"| `{name}` | **{_VERDICT_WORDS[profile.verdict]}** | {counts} | {profile.reason} |"
         )
+    measured = _measured(summary)
+    if measured:
+        lines += ["", "## Figures", "", "| requirement | measured |", "|---|---|"]
+        lines += [f"| `{r.id}` | {figures_text(r.figures)} |" for r in measured]
     failures = _failures(summary)
     lines += ["", "## Failed requirements", ""]
     if not failures:
@@ -153,6 +162,16 @@ def html_page(summary: Report) -> str:
     failures = items(_failures(summary))
     deviations = _deviations(summary)
     extra = ""
+    measured = _measured(summary)
+    if measured:
+        figure_rows = "".join(
+            f"<tr><td><code>{esc(r.id)}</code></td><td>{esc(figures_text(r.figures))}</td></tr>"
+            for r in measured
+        )
+        extra += (
+            "<h2>Figures</h2>\n<table><tr><th>requirement</th><th>measured</th></tr>"
+            f"{figure_rows}</table>\n"
+        )
     if deviations:
         extra += "<h2>Known deviations (listed as expected failures)</h2>\n"
         extra += f"<ul>{items(deviations)}</ul>\n"

@@ -52,6 +52,18 @@ PROPERTY_ID = "conformance_requirement"
 PROPERTY_FAILED = "conformance_failed"
 PROPERTY_DETAIL = "conformance_failure"  # JSON: a FailureDetail's fields
 _MESSAGE_LINES = 12  # of a failure's message in the compact block and the reports
+# ... and the figures a test measured (name -> number), e.g. the robustness profile's calls
+# tried, worst latency, RSS growth. Over a requirement's tests, figures named "...calls" add
+# up; the others keep their largest value.
+PROPERTY_FIGURES = "conformance_figures"
+
+
+def merge_figures(into: dict[str, float], figures: dict[str, float]) -> None:
+    for name, value in figures.items():
+        if name.endswith("calls"):
+            into[name] = into.get(name, 0) + value
+        else:
+            into[name] = max(into.get(name, value), value)
 
 
 class RequirementOutcome(enum.StrEnum):
@@ -158,6 +170,7 @@ class RequirementReport:
     failed_tests: list[str]
     duration_s: float
     failures: list[FailureDetail] = dataclasses.field(default_factory=list)
+    figures: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -273,6 +286,7 @@ class _Test:
     reason: str = ""
     duration_s: float = 0.0
     failures: list[FailureDetail] = dataclasses.field(default_factory=list)
+    figures: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -296,6 +310,11 @@ class Results:
             return
         test = self.tests.setdefault(report.nodeid, _Test(str(requirement)))
         test.duration_s += report.duration
+        # Every phase's report carries the test's properties so far: the figures are taken
+        # from its last report only (teardown), which has them all.
+        for key, value in report.user_properties if report.when == "teardown" else ():
+            if key == PROPERTY_FIGURES and isinstance(value, dict):
+                merge_figures(test.figures, value)
         if PROPERTY_FAILED in properties:
             test.outcome = _O.FAILED
             if PROPERTY_DETAIL in properties:
@@ -368,6 +387,9 @@ def summarize(
     for req in REQUIREMENTS:
         tests = by_requirement.get(req.id, [])
         outcome, reason = _requirement_outcome(req, tests, context, options.expected_failures)
+        figures: dict[str, float] = {}
+        for test in tests:
+            merge_figures(figures, test.figures)
         requirements.append(
             RequirementReport(
                 id=req.id,
@@ -380,6 +402,7 @@ def summarize(
                 failed_tests=sorted(failing_tests.get(req.id, [])),
                 duration_s=round(sum(t.duration_s for t in tests), 3),
                 failures=[f for t in tests for f in t.failures],
+                figures=figures,
             )
         )
     profiles: dict[str, ProfileReport] = {}
@@ -507,5 +530,12 @@ def terminal_lines(report: Report) -> list[str]:
     ):
         if ids:
             lines.append(f"{label}: {' '.join(ids)}")
+    for r in report.requirements:
+        if r.figures:
+            lines.append(f"{r.id}: {figures_text(r.figures)}")
     lines.append(f"result: {result_line(report)}")
     return lines
+
+
+def figures_text(figures: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:g}" for name, value in sorted(figures.items()))

@@ -49,6 +49,7 @@ _MODULES = (
     "mutants.transport",
     "mutants.strict",
     "mutants.wide",
+    "mutants.robustness",
 )
 CONTROL_NAMES = ("none", "tls-front")
 

@@ -1,0 +1,171 @@
+"""Mutants of the robustness profile: servers that crash, hang, die on garbage, leak, stall,
+starve under a flood, or drop calls in flight at SIGTERM.
+
+Crashing and hanging go through the Behaviour's ``predict`` step; SIGTERM through
+``ReferenceServer.stop`` (public API). Garbage, leaks, stalls and floods happen before a request
+exists, in the gRPC handler below the Behaviour seam, so those mutants wrap the handler's
+private ``PredictHandler._predict`` (looked up when the server is built, after the mutant is
+installed): they may need adjusting when the handler changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from mutants.catalogue import mutant
+from mutants.seams import Wrapper, around, step
+from protos import ms_service_pb2 as pb
+from reference_server.behaviour import Behaviour
+from reference_server.dispatch import Dispatcher
+from reference_server.server import ReferenceServer
+from reference_server.servicer import PredictHandler
+
+ROBUSTNESS = ("robustness",)
+_ENUM_CODES = range(0, 15)
+
+
+def _tensors(request: pb.PredictRequest) -> Iterator[pb.Tensor]:
+    for instance in request.instances:
+        yield from instance.items.values()
+
+
+def _first_body(bodies: Iterator[bytes]) -> bytes | None:
+    try:
+        return next(bodies, None)
+    except grpc.RpcError:  # cancelled while waiting
+        return None
+
+
+def _resend(body: bytes | None) -> Iterator[bytes]:
+    return iter(() if body is None else (body,))
+
+
+@mutant(
+    "robust-crash-on-hostile",
+    "the process exits on a tensor whose dtype code is outside the enum",
+    trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
+    profiles=ROBUSTNESS,
+    says=("is gone",),
+)
+def crash_on_hostile(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
+        if any(tensor.dtype not in _ENUM_CODES for tensor in _tensors(request)):
+            os._exit(70)
+        return original(dispatcher, request)
+
+
+@mutant(
+    "robust-hang-on-many-dims",
+    "a tensor of more than 64 dims is never answered",
+    trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
+    profiles=ROBUSTNESS,
+)
+def hang_on_many_dims(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
+        if any(len(tensor.shape.dims) > 64 for tensor in _tensors(request)):
+            time.sleep(60)
+        return original(dispatcher, request)
+
+
+@mutant(
+    "robust-dies-on-garbage",
+    "the process exits on a body that is not a PredictRequest",
+    trips=("ROBUSTNESS-NOT-PROTOBUF",),
+    profiles=ROBUSTNESS,
+)
+def dies_on_garbage(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @around(PredictHandler, "_predict")
+    def handle(
+        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
+    ) -> Any:
+        body = _first_body(bodies)
+        if body is not None:
+            try:
+                pb.PredictRequest.FromString(body)
+            except Exception:
+                os._exit(70)
+        return original(self, _resend(body), context)
+
+
+_KEPT: list[bytes] = []
+
+
+@mutant(
+    "robust-leaks",
+    "every call keeps 64 KB for good",
+    trips=("ROBUSTNESS-MEMORY-BOUNDED",),
+    profiles=ROBUSTNESS,
+    says=("RSS grew",),
+)
+def leaks(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @around(PredictHandler, "_predict")
+    def handle(
+        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
+    ) -> Any:
+        _KEPT.append(b"\x01" * 65536)  # written, so resident
+        return original(self, bodies, context)
+
+
+@mutant(
+    "robust-stalls",
+    "a call waiting for its request holds one of 4 slots, with no bound on the wait",
+    trips=("ROBUSTNESS-STALLED-CLIENTS",),
+    profiles=ROBUSTNESS,
+)
+def stalls(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    slots = threading.BoundedSemaphore(4)
+
+    @around(PredictHandler, "_predict")
+    def handle(
+        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
+    ) -> Any:
+        with slots:
+            body = _first_body(bodies)
+        return original(self, _resend(body), context)
+
+
+@mutant(
+    "robust-flood-starves",
+    "past 50 calls in a second every call waits 6 s (a flood starves everyone)",
+    trips=("ROBUSTNESS-FLOOD",),
+    profiles=ROBUSTNESS,
+)
+def flood_starves(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    recent: collections.deque[float] = collections.deque()
+    lock = threading.Lock()
+
+    @around(PredictHandler, "_predict")
+    def handle(
+        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
+    ) -> Any:
+        now = time.monotonic()
+        with lock:
+            recent.append(now)
+            while recent and recent[0] < now - 1.0:
+                recent.popleft()
+            flooded = len(recent) > 50
+        if flooded:
+            time.sleep(6.0)
+        return original(self, bodies, context)
+
+
+@mutant(
+    "robust-sigterm-drops",
+    "SIGTERM cancels the calls in flight at once (no grace)",
+    trips=("ROBUSTNESS-SIGTERM-IN-FLIGHT",),
+    profiles=ROBUSTNESS,
+)
+def sigterm_drops(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    @around(ReferenceServer, "stop")
+    def stop(original: Wrapper, self: ReferenceServer, grace: float | None = None) -> Any:
+        return original(self, None)
