@@ -84,7 +84,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a request of several instances, each with its own dtype and shape, is answered with one "
        "reply instance per request instance, in request order."),
     _r("CORE-VERSION-SELECT", "MUST", "core", "step-servable-version",
-       "version 0 selects the highest deployed version (2); versions 1 and 2 select themselves."),
+       "version 0 selects the highest deployed version (2); versions 1 and 2 select themselves; "
+       "add is served at version 1 and refused with code 2 at version 2."),
     _r("CORE-SPEC-ECHO", "MUST", "core", "replies",
        "reply.servable_spec is a verbatim copy of request.servable_spec on success, on a "
        "request-level error and on a mixed reply (version 0 stays 0)."),
@@ -141,7 +142,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
     _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose input byte size is not 16 (whatever "
-       "its dtype), each with code 2 (also when every instance fails and the reply collapses "
+       "its dtype; larger as well as smaller; an MS_STRING or MS_BYTES input has size 0), each "
+       "with code 2 (also when every instance fails and the reply collapses "
        "to one error); the others are computed."),
     _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
@@ -260,7 +262,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "error-texts",
        "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
        "A not match the size 16 defined in model`, beside a good instance or alone; also when "
-       "the dtype is wrong too (the size is checked first)."),
+       "the dtype is wrong too (the size is checked first); a text input has size 0."),
     _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "error-texts",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "

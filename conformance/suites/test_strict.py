@@ -170,9 +170,17 @@ def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -
     return outcome
 
 
-# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: a model checks
-# the size first, docs/protocol.md#step-method-runs, so the size text must win).
-WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
+# Wrong-size inputs, with the size the text must give: float32 smaller and larger than 16 bytes
+# (only the size is wrong); int8 (the dtype too: a model checks the size first,
+# docs/protocol.md#step-method-runs, so the size text must win); MS_STRING and MS_BYTES (a text
+# input has size 0 there, even a 16-byte one).
+WRONG_SIZES = {
+    "float32": (codec.array_to_tensor(np.zeros([3], "<f4")), 12),
+    "float32-large": (codec.array_to_tensor(np.zeros([5], "<f4")), 20),
+    "int8": (codec.array_to_tensor(np.zeros([3], "i1")), 3),
+    "string": (codec.text_tensor("a"), 0),
+    "bytes": (codec.bytes_tensor(b"0123456789abcdef"), 0),
+}
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-SIZE")
@@ -183,10 +191,9 @@ def test_text_add_common_size(
     conformance_server: Target, dtype: str, index: int, form: str
 ) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
-    bad = WRONG_SIZES[dtype]
-    pair[index] = codec.array_to_tensor(bad)
+    bad, size = WRONG_SIZES[dtype]
+    pair[index] = bad
     error = _add_common_error(conformance_server, pair[0], pair[1], form)
-    size = bad.nbytes
     expected = f"Given model input {index} size {size} not match the size 16 defined in model"
     what = f"add_common input {index} of {size} bytes of {dtype} ({form})"
     _assert_error(error, INVALID_INPUTS, expected, what)
