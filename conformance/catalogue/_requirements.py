@@ -190,6 +190,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("UDS-ERRORS", "MUST", "uds", "transport",
        "over unix:PATH, request-level errors (code 2) and per-instance errors (a text containing "
        "`fail`'s error) come back as over TCP."),
+    _r("UDS-STALE-SOCKET", "MUST", "uds", "transport",
+       "a server started on unix:PATH where a socket file of a server that is gone remains "
+       "replaces it and serves there (checked with --server-cmd only)."),
     _r("UDS-CONCURRENT-NO-MIXUP", "MUST", "uds", "transport",
        "over unix:PATH, concurrent requests are each answered with their own data."),
     # --- tls ------------------------------------------------------------------------------------
@@ -245,6 +248,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-TEXT-MISSING-INPUT", "SHOULD", "strict", "error-texts",
        "a missing input is answered with code 2 and `Cannot find input NAME in instance input , "
        "servable S, method M`."),
+    _r("STRICT-TEXT-FIRST-PROBLEM", "SHOULD", "strict", "step-inputs, error-texts",
+       "a request with several bad instances is refused with the text of the first problem in "
+       "request order (a missing input before a malformed one, and the reverse)."),
     _r("STRICT-TEXT-MALFORMED-STRING-COUNT", "SHOULD", "strict", "error-texts",
        "a bytes_val count other than 1 is answered with code 2 and upstream's `batch size can "
        "only be 1` text."),

@@ -147,6 +147,37 @@ def test_text_malformed(conformance_server: Target, case: Case, data: st.DataObj
     _whole(conformance_server, request, reply, "malformed x")
 
 
+def _bad_count_string() -> tuple[pb.Tensor, str]:
+    """An MS_STRING with two values (malformed) and upstream's detail text for it."""
+    case = next(c for c in CASES if c.requirement == "CORE-MALFORMED-STRING-COUNT")
+    tensor = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[b"a", b"b"])
+    tensor.shape.dims.extend([1])
+    return tensor, case.detail(tensor)
+
+
+@requirement("STRICT-TEXT-FIRST-PROBLEM")
+@pytest.mark.parametrize("missing_first", [True, False], ids=["missing-first", "malformed-first"])
+def test_text_first_problem(conformance_server: Target, missing_first: bool) -> None:
+    # docs/protocol.md#step-inputs: instances are checked in request order, and the first
+    # problem found is the one reported. Two bad instances with problems of different texts
+    # after a good one: the text tells which was checked first.
+    bad, detail = _bad_count_string()
+    missing: dict[str, pb.Tensor] = {}
+    malformed = {"x": bad}
+    later = [missing, malformed] if missing_first else [malformed, missing]
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x(), *later])
+    reply = conformance_server.predict(request)
+    if missing_first:
+        expected = (
+            f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
+        )
+    else:
+        expected = input_check_failed("x", detail)
+    what = "two bad instances, " + ("missing input first" if missing_first else "malformed first")
+    _assert_error(assertions.assert_request_error(reply, what), INVALID_INPUTS, expected, what)
+    _whole(conformance_server, request, reply, what)
+
+
 def _float32(dims: list[int]) -> pb.Tensor:
     return codec.array_to_tensor(np.zeros(dims, "<f4"))
 

@@ -69,6 +69,28 @@ def _each_outcome(edit: Any) -> Any:
 
 
 @mutant(
+    "strict-validate-last-instance-first",
+    "request validation walks the instances from the back: the refusal names the last bad "
+    "instance's problem",
+    trips=("STRICT-TEXT-FIRST-PROBLEM",),
+    profiles=STRICT,
+)
+def strict_validate_last_instance_first(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "check_request")
+    def check_request(original: Wrapper, request: pb.PredictRequest, registry: Registry) -> Any:
+        checked = original(request, registry)
+        if isinstance(checked, checks.RequestError):
+            backwards = pb.PredictRequest()
+            backwards.CopyFrom(request)
+            backwards.ClearField("instances")
+            backwards.instances.extend(reversed(request.instances))
+            again = original(backwards, registry)
+            if isinstance(again, checks.RequestError):
+                return again
+        return checked
+
+
+@mutant(
     "strict-spec-text-single-spaces",
     "the servable/method/version part of lookup errors has single spaces, not upstream's",
     trips=(
