@@ -115,8 +115,8 @@ def test_version_select(conformance_server: Target, asked: int, served: int) -> 
 @requirement("CORE-VERSION-SELECT")
 @pytest.mark.parametrize("version", [1, 2])
 def test_version_select_add(conformance_server: Target, version: int) -> None:
-    # add deploys version 1 alone (conformance-kit §1): asked by number it is served, and
-    # version 2 is not deployed (code 2). Version 0 alone cannot tell which number it has.
+    # add deploys version 1 alone (docs/protocol.md#kit-servables): asked by number it is
+    # served, and version 2 is not deployed (code 2). Version 0 cannot tell which it has.
     x = codec.array_to_tensor(np.arange(4, dtype="<f4").reshape(2, 2))
     request = make_request(kit.ADD, kit.ADD_COMMON, [{"x1": x, "x2": x}], version)
     reply = conformance_server.predict(request)
