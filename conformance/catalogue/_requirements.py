@@ -291,6 +291,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-NON-UTF8-STRING", "SHOULD", "strict", "step-inputs, departures",
        "an MS_STRING input that is not UTF-8 is rejected with code 2 (request-level or for that "
        "instance) and the server keeps serving (upstream's worker crashes)."),
+    _r("STRICT-EMPTY-ELEMENT-LIMIT", "SHOULD", "strict", "step-inputs, departures",
+       "an empty tensor whose non-zero dims multiply past 2^60 - 1 elements is refused with "
+       "code 2 (request-level); one at 2^60 - 1 is served (upstream accepts any)."),
     # --- resnet ---------------------------------------------------------------------------------
     _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables, kit-resnet50",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -384,3 +386,39 @@ def test_non_utf8_string(conformance_server: Target, value: bytes) -> None:
         )
     _whole(conformance_server, request, reply, "a non-UTF-8 MS_STRING")
     assert_served(conformance_server.endpoint, "after a non-UTF-8 string")
+
+
+def _empty(dtype: Any, dims: list[int]) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype)
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+# (tensor, refused): empty tensors around the element limit of docs/protocol.md#step-inputs
+# (non-zero dims multiplying past 2**60 - 1), on both sides of it.
+EMPTY_AT_LIMIT = [
+    (_empty(pb.MS_INT8, [2**60 - 1, 0]), False),
+    (_empty(pb.MS_FLOAT64, [3, 5, 0]), False),
+    (_empty(pb.MS_INT8, [2**60, 0]), True),
+    (_empty(pb.MS_FLOAT32, [2**30, 2**30, 0]), True),
+    (_empty(pb.MS_UINT16, [2**62, 0]), True),
+]
+
+
+@requirement("STRICT-EMPTY-ELEMENT-LIMIT")
+@pytest.mark.parametrize(
+    ("x", "refused"), EMPTY_AT_LIMIT, ids=["2^60-1", "small", "2^60", "2^30x2^30", "2^62"]
+)
+def test_empty_element_limit(conformance_server: Target, x: pb.Tensor, refused: bool) -> None:
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
+    what = f"an empty tensor of dims {list(x.shape.dims)}"
+    if refused:
+        # The text is compared with the kit's model by _whole.
+        error = assertions.assert_request_error(reply, what)
+        if error.code != INVALID_INPUTS:
+            assertions.fail(f"{what}: expected code 2, got ({error.code}, {error.text!r})")
+    else:
+        (instance,) = assertions.assert_all_ok(reply, 1, what)
+        kit.assert_echo(instance, x, what)
+    _whole(conformance_server, request, reply, what)

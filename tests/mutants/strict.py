@@ -69,6 +69,23 @@ def _each_outcome(edit: Any) -> Any:
 
 
 @mutant(
+    "strict-empty-element-limit-off",
+    "the element limit of empty tensors is (2**63 - 1) // 7 instead of // 8: [2**60, 0] is "
+    "accepted",
+    trips=("STRICT-EMPTY-ELEMENT-LIMIT",),
+    profiles=STRICT,
+)
+def strict_empty_element_limit_off(args: Args, behaviour: Behaviour) -> None:
+    def accept(tensor: pb.Tensor, detail: str) -> bool:
+        count = 1
+        for dim in tensor.shape.dims:
+            count *= dim or 1
+        return detail.endswith("too large for any tensor") and count <= (2**63 - 1) // 7
+
+    on_decode(behaviour, accept)
+
+
+@mutant(
     "strict-validate-last-instance-first",
     "request validation walks the instances from the back: the refusal names the last bad "
     "instance's problem",
