@@ -274,8 +274,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "
        "instance or alone."),
     _r("STRICT-FAIL-TEXT", "SHOULD", "strict", "error-texts, kit-servables",
-       "a `fail` instance fails with code 3 and a text containing the given error verbatim, "
-       "beside a succeeding instance or alone (where the reply collapses to that one error)."),
+       "a `fail` instance fails with code 3 and upstream's stage text, `Call Function "
+       "'conformance.FUNCTION' Failed, method: 'fail', stage index(begin with 1): 1, error msg: "
+       "ERROR`, with the given error verbatim, beside a succeeding instance or alone (where the "
+       "reply collapses to that one error)."),
     _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "truncation",
        "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
        "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),

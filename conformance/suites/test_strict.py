@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -268,6 +269,18 @@ def test_fail_text(conformance_server: Target, error: str, form: str) -> None:
     outcome = _fail_error(conformance_server, error, form)
     assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code} ({form}), expected 3"
     assert error in outcome.text, f"fail's text {outcome.text!r} does not contain {error!r}"
+    # docs/protocol.md#error-texts, step 6 (a Python stage): fail is a one-stage method, so K is
+    # 1; the function's name is the server's own.
+    frame = (
+        r"Call Function 'conformance\.[^']*' Failed, method: 'fail', "
+        r"stage index\(begin with 1\): 1, error msg: "
+    )
+    if not re.fullmatch(frame + re.escape(error), outcome.text, flags=re.DOTALL):
+        assertions.fail(
+            f"fail's text {outcome.text!r} ({form}) is not upstream's stage text "
+            f"\"Call Function 'conformance.FUNCTION' Failed, method: 'fail', stage index(begin "
+            f'with 1): 1, error msg: {error}"'
+        )
 
 
 # The truncation rule counts characters of the whole text the server sends (its own words

@@ -69,6 +69,22 @@ def _each_outcome(edit: Any) -> Any:
 
 
 @mutant(
+    "strict-fail-stage-zero",
+    "fail's stage text numbers its stage from 0 (`stage index(begin with 1): 0`)",
+    trips=("STRICT-FAIL-TEXT",),
+    profiles=STRICT,
+)
+def strict_fail_stage_zero(args: Args, behaviour: Behaviour) -> None:
+    def edit(outcome: Outcome) -> Outcome:
+        if isinstance(outcome, InstanceError):
+            text = outcome.message.replace("(begin with 1): 1,", "(begin with 1): 0,", 1)
+            return InstanceError(outcome.code, text)
+        return outcome
+
+    on_method(behaviour, "conformance", "fail", _each_outcome(edit))
+
+
+@mutant(
     "strict-empty-element-limit-off",
     "the element limit of empty tensors is (2**63 - 1) // 7 instead of // 8: [2**60, 0] is "
     "accepted",
