@@ -87,7 +87,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a request of several instances, each with its own dtype and shape, is answered with one "
        "reply instance per request instance, in request order."),
     _r("CORE-VERSION-SELECT", "MUST", "core", "step-servable-version",
-       "version 0 selects the highest deployed version (2); versions 1 and 2 select themselves."),
+       "version 0 selects the highest deployed version (2); versions 1 and 2 select themselves; "
+       "add is served at version 1 and refused with code 2 at version 2."),
     _r("CORE-SPEC-ECHO", "MUST", "core", "replies",
        "reply.servable_spec is a verbatim copy of request.servable_spec on success, on a "
        "request-level error and on a mixed reply (version 0 stays 0)."),
@@ -144,7 +145,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
     _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose input byte size is not 16 (whatever "
-       "its dtype), each with code 2 (also when every instance fails and the reply collapses "
+       "its dtype; larger as well as smaller; an MS_STRING or MS_BYTES input has size 0), each "
+       "with code 2 (also when every instance fails and the reply collapses "
        "to one error); the others are computed."),
     _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
@@ -191,6 +193,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("UDS-ERRORS", "MUST", "uds", "transport",
        "over unix:PATH, request-level errors (code 2) and per-instance errors (a text containing "
        "`fail`'s error) come back as over TCP."),
+    _r("UDS-STALE-SOCKET", "MUST", "uds", "transport",
+       "a server started on unix:PATH where a socket file of a server that is gone remains "
+       "replaces it and serves there (checked with --server-cmd only)."),
     _r("UDS-CONCURRENT-NO-MIXUP", "MUST", "uds", "transport",
        "over unix:PATH, concurrent requests are each answered with their own data."),
     # --- tls ------------------------------------------------------------------------------------
@@ -246,6 +251,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-TEXT-MISSING-INPUT", "SHOULD", "strict", "error-texts",
        "a missing input is answered with code 2 and `Cannot find input NAME in instance input , "
        "servable S, method M`."),
+    _r("STRICT-TEXT-FIRST-PROBLEM", "SHOULD", "strict", "step-inputs, error-texts",
+       "a request with several bad instances is refused with the text of the first problem in "
+       "request order (a missing input before a malformed one, and the reverse)."),
     _r("STRICT-TEXT-MALFORMED-STRING-COUNT", "SHOULD", "strict", "error-texts",
        "a bytes_val count other than 1 is answered with code 2 and upstream's `batch size can "
        "only be 1` text."),
@@ -263,14 +271,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "error-texts",
        "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
        "A not match the size 16 defined in model`, beside a good instance or alone; also when "
-       "the dtype is wrong too (the size is checked first)."),
+       "the dtype is wrong too (the size is checked first); a text input has size 0."),
     _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "error-texts",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "
        "instance or alone."),
     _r("STRICT-FAIL-TEXT", "SHOULD", "strict", "error-texts, kit-servables",
-       "a `fail` instance fails with code 3 and a text containing the given error verbatim, "
-       "beside a succeeding instance or alone (where the reply collapses to that one error)."),
+       "a `fail` instance fails with code 3 and upstream's stage text, `Call Function "
+       "'conformance.FUNCTION' Failed, method: 'fail', stage index(begin with 1): 1, error msg: "
+       "ERROR`, with the given error verbatim, beside a succeeding instance or alone (where the "
+       "reply collapses to that one error)."),
     _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "truncation",
        "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
        "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),
@@ -286,6 +296,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-NON-UTF8-STRING", "SHOULD", "strict", "step-inputs, departures",
        "an MS_STRING input that is not UTF-8 is rejected with code 2 (request-level or for that "
        "instance) and the server keeps serving (upstream's worker crashes)."),
+    _r("STRICT-EMPTY-ELEMENT-LIMIT", "SHOULD", "strict", "step-inputs, departures",
+       "an empty tensor whose non-zero dims multiply past 2^60 - 1 elements is refused with "
+       "code 2 (request-level); one at 2^60 - 1 is served (upstream accepts any)."),
     # --- resnet ---------------------------------------------------------------------------------
     _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables, kit-resnet50",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "

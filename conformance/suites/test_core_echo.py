@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,6 +110,23 @@ def test_multi_instance(conformance_server: Target, xs: list[pb.Tensor]) -> None
 def test_version_select(conformance_server: Target, asked: int, served: int) -> None:
     x = codec.text_tensor("which version?")
     kit.assert_echo(_echo_one(conformance_server, x, asked), x, f"echo version {asked}", served)
+
+
+@requirement("CORE-VERSION-SELECT")
+@pytest.mark.parametrize("version", [1, 2])
+def test_version_select_add(conformance_server: Target, version: int) -> None:
+    # add deploys version 1 alone (docs/protocol.md#kit-servables): asked by number it is
+    # served, and version 2 is not deployed (code 2). Version 0 cannot tell which it has.
+    x = codec.array_to_tensor(np.arange(4, dtype="<f4").reshape(2, 2))
+    request = make_request(kit.ADD, kit.ADD_COMMON, [{"x1": x, "x2": x}], version)
+    reply = conformance_server.predict(request)
+    what = f"add.add_common at version {version}"
+    if version == 1:
+        (instance,) = assertions.assert_all_ok(reply, 1, what)
+        kit.assert_float32_sum(instance, x, x, [2, 2], what)
+    else:
+        assertions.assert_invalid_inputs(reply, f"{what} (add has only version 1)")
+    compare.check(request, reply, what)
 
 
 def _specs() -> st.SearchStrategy[pb.ServableSpec]:

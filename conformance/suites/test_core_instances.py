@@ -3,7 +3,8 @@ add.add_common / add.add_cast."""
 
 from __future__ import annotations
 
-from hypothesis import given
+import numpy as np
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.verify import assertions, compare, kit
@@ -112,10 +113,12 @@ def _model_inputs() -> st.SearchStrategy[pb.Tensor]:
 
 def _wrong_size_inputs() -> st.SearchStrategy[pb.Tensor]:
     # Any numeric dtype: a wrong size with a wrong dtype is code 2 too (which text wins is
-    # STRICT-TEXT-ADD-COMMON-SIZE's business).
-    return gen.numeric_tensors(dims=gen.shapes(max_rank=3)).filter(
+    # STRICT-TEXT-ADD-COMMON-SIZE's business). A text input has size 0 for a model
+    # (docs/protocol.md#step-method-runs), so MS_STRING and MS_BYTES are wrong sizes as well.
+    numeric = gen.numeric_tensors(dims=gen.shapes(max_rank=3)).filter(
         lambda t: len(t.data) != kit.MODEL_INPUT_BYTES
     )
+    return st.one_of(numeric, gen.string_tensors(), gen.bytes_tensors())
 
 
 def _wrong_dtype_inputs() -> st.SearchStrategy[pb.Tensor]:
@@ -174,8 +177,26 @@ def test_add_common_result(
     _check_add_common(conformance_server, cases, "add_common on float32 [2,2] inputs")
 
 
+_GOOD = codec.array_to_tensor(np.ones([2, 2], "<f4"))
+
+
 @requirement("CORE-ADD-COMMON-SIZE")
 @examples(25)
+# Always sent, whatever the draw: text inputs (size 0 for a model) beside a good instance, and
+# float32 inputs larger than 16 bytes (a check written as "at most 16 bytes" passes them).
+@example(
+    cases=[
+        (_GOOD, _GOOD, False),
+        (codec.text_tensor("a"), _GOOD, True),
+        (_GOOD, codec.bytes_tensor(b"0123456789abcdef", [1]), True),
+    ]
+)
+@example(
+    cases=[
+        (codec.array_to_tensor(np.zeros([5], "<f4")), _GOOD, True),
+        (_GOOD, codec.array_to_tensor(np.zeros([2, 3], "<f4")), True),
+    ]
+)
 @given(cases=st.lists(_add_common_case(_wrong_size_inputs()), min_size=1, max_size=5))
 def test_add_common_size(
     conformance_server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]

@@ -4,6 +4,8 @@ tensors in any instance. Each must reject the whole request: no instances, one e
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -95,3 +97,28 @@ def test_malformed_tensor(
     reply = conformance_server.predict(request)
     assertions.assert_invalid_inputs(reply, f"malformed x in instance {where} of {count}")
     compare.check(request, reply, f"malformed x in instance {where} of {count}")
+
+
+def _wrapping(dtype: Any, dims: list[int], data_bytes: int) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype, data=bytes(data_bytes))
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+# Huge dims whose byte count, taken modulo 2**64 (an unsigned or int64 product that wraps),
+# equals the data length sent: a server that multiplies in fixed-width integers passes them.
+WRAPPING_DIMS = [
+    _wrapping(pb.MS_FLOAT32, [2**32, 2**32], 0),  # 2**66 bytes, 0 mod 2**64
+    _wrapping(pb.MS_INT8, [2**62 + 1, 4], 4),  # 2**64 + 4 bytes, 4 mod 2**64
+    _wrapping(pb.MS_FLOAT64, [2**61, 1, 2], 0),  # 2**65 bytes
+]
+
+
+@requirement("CORE-MALFORMED-DATA-SIZE")
+@pytest.mark.parametrize("x", WRAPPING_DIMS, ids=["f32-2^32x2^32", "i8-(2^62+1)x4", "f64-2^61x2"])
+def test_malformed_wrapping_dims(conformance_server: Target, x: pb.Tensor) -> None:
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
+    what = f"dims {list(x.shape.dims)} with {len(x.data)} bytes of data"
+    assertions.assert_invalid_inputs(reply, what)
+    compare.check(request, reply, what)

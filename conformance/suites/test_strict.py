@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -147,6 +150,37 @@ def test_text_malformed(conformance_server: Target, case: Case, data: st.DataObj
     _whole(conformance_server, request, reply, "malformed x")
 
 
+def _bad_count_string() -> tuple[pb.Tensor, str]:
+    """An MS_STRING with two values (malformed) and upstream's detail text for it."""
+    case = next(c for c in CASES if c.requirement == "CORE-MALFORMED-STRING-COUNT")
+    tensor = pb.Tensor(dtype=pb.MS_STRING, bytes_val=[b"a", b"b"])
+    tensor.shape.dims.extend([1])
+    return tensor, case.detail(tensor)
+
+
+@requirement("STRICT-TEXT-FIRST-PROBLEM")
+@pytest.mark.parametrize("missing_first", [True, False], ids=["missing-first", "malformed-first"])
+def test_text_first_problem(conformance_server: Target, missing_first: bool) -> None:
+    # docs/protocol.md#step-inputs: instances are checked in request order, and the first
+    # problem found is the one reported. Two bad instances with problems of different texts
+    # after a good one: the text tells which was checked first.
+    bad, detail = _bad_count_string()
+    missing: dict[str, pb.Tensor] = {}
+    malformed = {"x": bad}
+    later = [missing, malformed] if missing_first else [malformed, missing]
+    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x(), *later])
+    reply = conformance_server.predict(request)
+    if missing_first:
+        expected = (
+            f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
+        )
+    else:
+        expected = input_check_failed("x", detail)
+    what = "two bad instances, " + ("missing input first" if missing_first else "malformed first")
+    _assert_error(assertions.assert_request_error(reply, what), INVALID_INPUTS, expected, what)
+    _whole(conformance_server, request, reply, what)
+
+
 def _float32(dims: list[int]) -> pb.Tensor:
     return codec.array_to_tensor(np.zeros(dims, "<f4"))
 
@@ -170,9 +204,17 @@ def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -
     return outcome
 
 
-# Wrong-size inputs: float32 (only the size is wrong), and int8 (the dtype too: a model checks
-# the size first, docs/protocol.md#step-method-runs, so the size text must win).
-WRONG_SIZES = {"float32": np.zeros([3], "<f4"), "int8": np.zeros([3], "i1")}
+# Wrong-size inputs, with the size the text must give: float32 smaller and larger than 16 bytes
+# (only the size is wrong); int8 (the dtype too: a model checks the size first,
+# docs/protocol.md#step-method-runs, so the size text must win); MS_STRING and MS_BYTES (a text
+# input has size 0 there, even a 16-byte one).
+WRONG_SIZES = {
+    "float32": (codec.array_to_tensor(np.zeros([3], "<f4")), 12),
+    "float32-large": (codec.array_to_tensor(np.zeros([5], "<f4")), 20),
+    "int8": (codec.array_to_tensor(np.zeros([3], "i1")), 3),
+    "string": (codec.text_tensor("a"), 0),
+    "bytes": (codec.bytes_tensor(b"0123456789abcdef"), 0),
+}
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-SIZE")
@@ -183,10 +225,9 @@ def test_text_add_common_size(
     conformance_server: Target, dtype: str, index: int, form: str
 ) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
-    bad = WRONG_SIZES[dtype]
-    pair[index] = codec.array_to_tensor(bad)
+    bad, size = WRONG_SIZES[dtype]
+    pair[index] = bad
     error = _add_common_error(conformance_server, pair[0], pair[1], form)
-    size = bad.nbytes
     expected = f"Given model input {index} size {size} not match the size 16 defined in model"
     what = f"add_common input {index} of {size} bytes of {dtype} ({form})"
     _assert_error(error, INVALID_INPUTS, expected, what)
@@ -228,6 +269,18 @@ def test_fail_text(conformance_server: Target, error: str, form: str) -> None:
     outcome = _fail_error(conformance_server, error, form)
     assert outcome.code == SYSTEM_ERROR, f"fail's code is {outcome.code} ({form}), expected 3"
     assert error in outcome.text, f"fail's text {outcome.text!r} does not contain {error!r}"
+    # docs/protocol.md#error-texts, step 6 (a Python stage): fail is a one-stage method, so K is
+    # 1; the function's name is the server's own.
+    frame = (
+        r"Call Function 'conformance\.[^']*' Failed, method: 'fail', "
+        r"stage index\(begin with 1\): 1, error msg: "
+    )
+    if not re.fullmatch(frame + re.escape(error), outcome.text, flags=re.DOTALL):
+        assertions.fail(
+            f"fail's text {outcome.text!r} ({form}) is not upstream's stage text "
+            f"\"Call Function 'conformance.FUNCTION' Failed, method: 'fail', stage index(begin "
+            f'with 1): 1, error msg: {error}"'
+        )
 
 
 # The truncation rule counts characters of the whole text the server sends (its own words
@@ -346,3 +399,39 @@ def test_non_utf8_string(conformance_server: Target, value: bytes) -> None:
         )
     _whole(conformance_server, request, reply, "a non-UTF-8 MS_STRING")
     assert_served(conformance_server.endpoint, "after a non-UTF-8 string")
+
+
+def _empty(dtype: Any, dims: list[int]) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype)
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+# (tensor, refused): empty tensors around the element limit of docs/protocol.md#step-inputs
+# (non-zero dims multiplying past 2**60 - 1), on both sides of it.
+EMPTY_AT_LIMIT = [
+    (_empty(pb.MS_INT8, [2**60 - 1, 0]), False),
+    (_empty(pb.MS_FLOAT64, [3, 5, 0]), False),
+    (_empty(pb.MS_INT8, [2**60, 0]), True),
+    (_empty(pb.MS_FLOAT32, [2**30, 2**30, 0]), True),
+    (_empty(pb.MS_UINT16, [2**62, 0]), True),
+]
+
+
+@requirement("STRICT-EMPTY-ELEMENT-LIMIT")
+@pytest.mark.parametrize(
+    ("x", "refused"), EMPTY_AT_LIMIT, ids=["2^60-1", "small", "2^60", "2^30x2^30", "2^62"]
+)
+def test_empty_element_limit(conformance_server: Target, x: pb.Tensor, refused: bool) -> None:
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
+    what = f"an empty tensor of dims {list(x.shape.dims)}"
+    if refused:
+        # The text is compared with the kit's model by _whole.
+        error = assertions.assert_request_error(reply, what)
+        if error.code != INVALID_INPUTS:
+            assertions.fail(f"{what}: expected code 2, got ({error.code}, {error.text!r})")
+    else:
+        (instance,) = assertions.assert_all_ok(reply, 1, what)
+        kit.assert_echo(instance, x, what)
+    _whole(conformance_server, request, reply, what)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
+import time
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.drive import (
+    Endpoint,
+    LaunchError,
+    RunContext,
+    ServerProcess,
+    ServerSettings,
+    short_unix_address,
+    wait_ready,
+)
 from conformance.suites.test_core_concurrency import assert_concurrent, payloads
 from conformance.verify import assertions, compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
-from conformance.verify.marks import requirement
+from conformance.verify.marks import not_applicable, requirement
 from conformance.verify.wire import Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
@@ -53,3 +67,38 @@ def test_errors(conformance_uds: Target) -> None:
 @given(batches=payloads())
 def test_concurrent_no_mixup(conformance_uds: Target, batches: list[list[pb.Tensor]]) -> None:
     assert_concurrent(conformance_uds, batches)
+
+
+READY_S = 60.0  # a launched server's start-up, as long as the harness's own launches may take
+
+
+@requirement("UDS-STALE-SOCKET")
+def test_stale_socket_replaced(conformance_context: RunContext) -> None:
+    # docs/protocol.md#transport: a socket file left by a server that is gone is replaced. The
+    # harness leaves one (bound, never listened on, closed) and starts another server there.
+    if conformance_context.mode != "server-cmd":
+        not_applicable("the harness starts the server itself only with --server-cmd")
+    folder = tempfile.mkdtemp(prefix="stale-", dir=conformance_context.scratch)
+    address = short_unix_address(folder)
+    path = address[len("unix:") :]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stale:
+        stale.bind(path)
+    assert os.path.exists(path), "the harness could not leave a stale socket file"
+    process = ServerProcess(
+        "uds-stale", conformance_context.subject, ServerSettings(address=address), folder
+    )
+    try:
+        endpoint = Endpoint("uds-stale", address)
+        try:
+            wait_ready(endpoint, time.monotonic() + READY_S, process)
+        except LaunchError as exc:
+            assertions.fail(f"a server started on {address} over a stale socket file: {exc}")
+        x = codec.text_tensor("after a stale socket")
+        request = kit.echo_request([x])
+        with Target(endpoint) as target:
+            reply = target.predict(request)
+        (instance,) = assertions.assert_all_ok(reply, 1, "echo over a replaced socket file")
+        kit.assert_echo(instance, x, "echo over a replaced socket file")
+        compare.check(request, reply, "echo over a replaced socket file")
+    finally:
+        process.stop()

@@ -24,6 +24,7 @@ conformance.verify.compare honours exactly that freedom:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -63,6 +64,9 @@ KIT: Mapping[str, Mapping[int, Mapping[str, Method]]] = {
     },
 }
 UNMODELLED_SERVABLES = frozenset({"resnet50"})
+# docs/protocol.md#step-inputs (this project): an empty tensor whose non-zero dims multiply past
+# this is refused; no int64-addressed array of 8-byte items holds more.
+MAX_EMPTY_ELEMENTS = 2**60 - 1
 MODEL_INPUT = (16, codec.BY_CODE[pb.MS_FLOAT32])  # add_common: float32 [2,2], 16 bytes
 
 
@@ -203,8 +207,8 @@ _DETAILS = {case.requirement: case.detail for case in CASES}
 
 def _malformation(tensor: pb.Tensor) -> str | None:
     """The first problem docs/protocol.md#step-inputs finds in one declared input, as the
-    requirement ID of conformance.verify.malformed's case ("UTF8" and "SHM" for this project's
-    two extra cases)."""
+    requirement ID of conformance.verify.malformed's case ("UTF8", "SHM" and "ELEMENTS" for this
+    project's three extra cases)."""
     if tensor.WhichOneof("tensor_data") == "shm_data":
         return "SHM"
     dims = list(tensor.shape.dims)
@@ -229,6 +233,8 @@ def _malformation(tensor: pb.Tensor) -> str | None:
         return "CORE-MALFORMED-DTYPE"
     if len(tensor.data) != codec.element_count(dims) * dtype.itemsize:
         return "CORE-MALFORMED-DATA-SIZE"
+    if zero_seen and math.prod(d for d in dims if d) > MAX_EMPTY_ELEMENTS:
+        return "ELEMENTS"  # this project's limit (STRICT-EMPTY-ELEMENT-LIMIT); the text is free
     return None
 
 

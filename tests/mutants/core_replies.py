@@ -4,6 +4,7 @@ concurrency."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from reference_server.registry import (
     Inputs,
     InstanceError,
     Outcome,
+    Registry,
 )
 
 Args = argparse.Namespace
@@ -159,6 +161,66 @@ def _16_bytes_as_float32(value: Any) -> Any:
 )
 def add_common_dtype_unchecked(args: Args, behaviour: Behaviour) -> None:
     on_method(behaviour, "add", "add_common", _each_input(_16_bytes_as_float32))
+
+
+def _batch_raises_on(bad: Callable[[Any], bool]) -> Callable[[BatchFunction], BatchFunction]:
+    """A batch-function wrapper whose batch raises when an input is ``bad``: the input passed
+    the size check it should have failed, and the model's batch cannot take it (every instance
+    fails with code 3, docs/mutation.md M1 and M2)."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            if any(bad(value) for i in inputs for value in i.values()):
+                raise ValueError("cannot reshape the batch")
+            return run(inputs, backend)
+
+        return batch
+
+    return wrap
+
+
+@mutant(
+    "add-common-text-input-crashes",
+    "add_common takes an MS_STRING or MS_BYTES input for a model input (no size 0 check): "
+    "its batch fails every instance with code 3",
+    trips=("CORE-ADD-COMMON-SIZE", "STRICT-TEXT-ADD-COMMON-SIZE"),
+    profiles=("core", "strict"),
+)
+def add_common_text_input_crashes(args: Args, behaviour: Behaviour) -> None:
+    wrap = _batch_raises_on(lambda value: isinstance(value, (str, bytes)))
+    on_method(behaviour, "add", "add_common", wrap)
+
+
+@mutant(
+    "add-common-oversize-accepted",
+    "add_common's size check is 'at most 16 bytes': a larger float32 input passes it and the "
+    "batch fails every instance with code 3",
+    trips=("CORE-ADD-COMMON-SIZE", "STRICT-TEXT-ADD-COMMON-SIZE"),
+    profiles=("core", "strict"),
+)
+def add_common_oversize_accepted(args: Args, behaviour: Behaviour) -> None:
+    def bad(value: Any) -> bool:
+        return isinstance(value, np.ndarray) and value.dtype == np.float32 and value.nbytes > 16
+
+    on_method(behaviour, "add", "add_common", _batch_raises_on(bad))
+
+
+@mutant(
+    "add-deployed-as-version-2",
+    "the kit's add servable is deployed as version 2 instead of 1 (version 0 still serves it)",
+    trips=("CORE-VERSION-SELECT",),
+)
+def add_deployed_as_version_2(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "deployed")
+    def deployed(original: Wrapper, registry: Registry) -> Registry:
+        registry = original(registry)
+        servables = [registry.servable(name) for name in registry.names()]
+        moved = [
+            dataclasses.replace(s, versions={2: s.versions[1]}) if s.name == "add" else s
+            for s in servables
+            if s is not None
+        ]
+        return Registry(moved, registry.backend)
 
 
 def _outputs(edit: Callable[[Inputs, Any], Any]) -> Callable[[BatchFunction], BatchFunction]:

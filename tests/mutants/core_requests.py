@@ -210,6 +210,29 @@ _accept_malformed(
 )
 
 
+def _wrapped_size_matches(tensor: pb.Tensor, detail: str) -> bool:
+    """The data size check done in 64-bit integers: the byte count wraps modulo 2**64."""
+    dtype = codec.BY_CODE.get(tensor.dtype)
+    if not detail.startswith("Tensor check failed: input data size"):
+        return False
+    if dtype is None or not dtype.is_numeric:
+        return False
+    count = 1
+    for dim in tensor.shape.dims:
+        count *= dim
+    return (count * dtype.itemsize) % 2**64 == len(tensor.data)
+
+
+@mutant(
+    "malformed-dims-product-wraps",
+    "the data size check multiplies dims in 64-bit integers: dims whose byte count wraps to "
+    "the data length sent (e.g. [2**32, 2**32] float32 with no data) are accepted",
+    trips=("CORE-MALFORMED-DATA-SIZE",),
+)
+def malformed_dims_product_wraps(args: Args, behaviour: Behaviour) -> None:
+    on_decode(behaviour, _wrapped_size_matches)
+
+
 @mutant(
     "checks-first-instance-only",
     "input tensors are checked in the first instance only; later ones pass unchecked",

@@ -69,6 +69,61 @@ def _each_outcome(edit: Any) -> Any:
 
 
 @mutant(
+    "strict-fail-stage-zero",
+    "fail's stage text numbers its stage from 0 (`stage index(begin with 1): 0`)",
+    trips=("STRICT-FAIL-TEXT",),
+    profiles=STRICT,
+)
+def strict_fail_stage_zero(args: Args, behaviour: Behaviour) -> None:
+    def edit(outcome: Outcome) -> Outcome:
+        if isinstance(outcome, InstanceError):
+            text = outcome.message.replace("(begin with 1): 1,", "(begin with 1): 0,", 1)
+            return InstanceError(outcome.code, text)
+        return outcome
+
+    on_method(behaviour, "conformance", "fail", _each_outcome(edit))
+
+
+@mutant(
+    "strict-empty-element-limit-off",
+    "the element limit of empty tensors is (2**63 - 1) // 7 instead of // 8: [2**60, 0] is "
+    "accepted",
+    trips=("STRICT-EMPTY-ELEMENT-LIMIT",),
+    profiles=STRICT,
+)
+def strict_empty_element_limit_off(args: Args, behaviour: Behaviour) -> None:
+    def accept(tensor: pb.Tensor, detail: str) -> bool:
+        count = 1
+        for dim in tensor.shape.dims:
+            count *= dim or 1
+        return detail.endswith("too large for any tensor") and count <= (2**63 - 1) // 7
+
+    on_decode(behaviour, accept)
+
+
+@mutant(
+    "strict-validate-last-instance-first",
+    "request validation walks the instances from the back: the refusal names the last bad "
+    "instance's problem",
+    trips=("STRICT-TEXT-FIRST-PROBLEM",),
+    profiles=STRICT,
+)
+def strict_validate_last_instance_first(args: Args, behaviour: Behaviour) -> None:
+    @step(behaviour, "check_request")
+    def check_request(original: Wrapper, request: pb.PredictRequest, registry: Registry) -> Any:
+        checked = original(request, registry)
+        if isinstance(checked, checks.RequestError):
+            backwards = pb.PredictRequest()
+            backwards.CopyFrom(request)
+            backwards.ClearField("instances")
+            backwards.instances.extend(reversed(request.instances))
+            again = original(backwards, registry)
+            if isinstance(again, checks.RequestError):
+                return again
+        return checked
+
+
+@mutant(
     "strict-spec-text-single-spaces",
     "the servable/method/version part of lookup errors has single spaces, not upstream's",
     trips=(

@@ -60,6 +60,20 @@ def _start_with(edit: Any) -> None:
 
 
 @mutant(
+    "uds-stale-socket-refused",
+    "a socket file left at the unix:PATH address stops the server from starting",
+    trips=("UDS-STALE-SOCKET",),
+    profiles=("uds",),
+)
+def uds_stale_socket_refused(args: Args, behaviour: Behaviour) -> None:
+    @around(ReferenceServer, "start")
+    def start(original: Wrapper, self: ReferenceServer, address: str, *rest: Any, **kw: Any) -> Any:
+        if address.startswith("unix:") and os.path.exists(address[len("unix:") :]):
+            raise RuntimeError(f"address already in use: {address}")
+        return original(self, address, *rest, **kw)
+
+
+@mutant(
     "uds-byte-order",
     "over a unix socket only, echo answers numeric tensors byte-swapped",
     trips=("UDS-ECHO-ROUNDTRIP",),
