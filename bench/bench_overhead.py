@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent import futures
 
 import grpc
@@ -81,9 +81,9 @@ def run_bare_server() -> None:
 class Server:
     """A server subprocess that prints ``... serving on ADDRESS ...`` when ready."""
 
-    def __init__(self, command: Sequence[str]) -> None:
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
         )
         line: list[str] = []
         assert self.process.stdout is not None

@@ -8,7 +8,9 @@ Three servers run as subprocesses, side by side, with the same gRPC options:
   protobuf at all: the transport's cost);
 * ``parse``: a bare grpcio server that parses the PredictRequest, builds the echo reply with
   protobuf (spec copied, ``y`` = ``x``, ``version`` = 1) and serializes it;
-* ``reference``: ``python -m reference_server --device cpu``.
+* ``reference``: ``python -m reference_server --device cpu``;
+* with ``--untuned``, also ``untuned``: the same with glibc's default malloc settings
+  (reference_server.memory steps aside when the environment sets ``MALLOC_TOP_PAD_``).
 
 Rows, each a median over alternating rounds (the order rotates per round, so drift on a shared
 machine hits every side alike):
@@ -26,6 +28,7 @@ The small-call rows are bench/bench_overhead.py's; the ResNet-50 row is bench/be
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -34,14 +37,11 @@ from concurrent import futures
 
 import grpc
 import numpy as np
+from bench_overhead import PREDICT, Server  # bench/ is this script's sys.path[0]
 
-from protos import codec
+from protos import codec, ms_service_pb2_grpc
 from protos import ms_service_pb2 as pb
-from protos import ms_service_pb2_grpc
 from reference_client import Client
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from bench_overhead import PREDICT, Server  # noqa: E402
 
 CALL_TIMEOUT_S = 60.0
 LIMIT = 100 * 1024 * 1024  # the reference server's default message limit, both ways
@@ -105,9 +105,7 @@ def timed(call: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def rounds(
-    sides: dict[str, Callable[[], object]], count: int, calls: int
-) -> dict[str, float]:
+def rounds(sides: dict[str, Callable[[], object]], count: int, calls: int) -> dict[str, float]:
     """Median seconds per call of each side, the order rotating every round."""
     names = list(sides)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -126,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="timed rounds per side (4)")
     parser.add_argument("--calls", type=int, default=6, help="calls per round (6)")
     parser.add_argument("--mib", type=int, default=16, help="payload size in MiB (16)")
+    parser.add_argument(
+        "--untuned",
+        action="store_true",
+        help="also run the reference server with glibc's default malloc settings",
+    )
     parser.add_argument("--floor-server", choices=("raw", "parse"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor_server:
@@ -143,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             servers[kind] = Server([sys.executable, __file__, "--floor-server", kind])
         command = ["-m", "reference_server", "--address", "127.0.0.1:0", "--device", "cpu"]
         servers["reference"] = Server([sys.executable, *command])
+        if args.untuned:  # the environment's own setting turns reference_server.memory off
+            default_top_pad = {**os.environ, "MALLOC_TOP_PAD_": str(128 * 1024)}
+            servers["untuned"] = Server([sys.executable, *command], env=default_top_pad)
         raw_calls: dict[str, Callable[[], object]] = {}
         for name, server in servers.items():
             channel = grpc.insecure_channel(server.address, options=OPTIONS)
@@ -165,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reference = medians["reference"]
         print(f"  echo reference/parse: {medians['parse'] / reference:.2f}x")
         print(f"  echo reference/raw:   {medians['raw'] / reference:.2f}x")
+        if args.untuned:
+            print(f"  echo reference/untuned: {medians['untuned'] / reference:.2f}x")
 
         address = servers["reference"].address
         array = np.ones(size, np.uint8)
@@ -181,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reply = stub(built, timeout=CALL_TIMEOUT_S)
             return codec.tensor_to_array(reply.instances[0].items["y"])
 
-        with Client(address, "conformance", "echo", version_number=1, timeout=CALL_TIMEOUT_S) as client:
+        client = Client(address, "conformance", "echo", version_number=1, timeout=CALL_TIMEOUT_S)
+        with client:
 
             def client_infer() -> object:
                 result = client.infer({"x": array})

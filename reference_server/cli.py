@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
 from protos.extras import MissingExtraError, require
+from reference_server import memory
 from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
@@ -378,6 +379,7 @@ def _serve(
         level=args.log_level.upper(),
         format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
     )
+    memory.tune_malloc()  # before the first large buffer
     try:
         require("server", PROG)
         ssl_config = ssl_config_from(args)
