@@ -32,7 +32,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 
 import grpc
@@ -96,6 +96,11 @@ def run_floor_server(kind: str) -> None:
     server.stop(None)
 
 
+def _raw_caller(channel: grpc.Channel, payload: bytes) -> Callable[[], bytes]:
+    call = channel.unary_unary(PREDICT, None, None)  # bytes in, bytes out
+    return lambda: call(payload, timeout=CALL_TIMEOUT_S)
+
+
 def timed(call: Callable[[], object], calls: int) -> float:
     """Seconds per call, over ``calls`` calls after one warm-up."""
     call()
@@ -105,7 +110,7 @@ def timed(call: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def rounds(sides: dict[str, Callable[[], object]], count: int, calls: int) -> dict[str, float]:
+def rounds(sides: Mapping[str, Callable[[], object]], count: int, calls: int) -> dict[str, float]:
     """Median seconds per call of each side, the order rotating every round."""
     names = list(sides)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -149,12 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.untuned:  # the environment's own setting turns reference_server.memory off
             default_top_pad = {**os.environ, "MALLOC_TOP_PAD_": str(128 * 1024)}
             servers["untuned"] = Server([sys.executable, *command], env=default_top_pad)
-        raw_calls: dict[str, Callable[[], object]] = {}
+        raw_calls: dict[str, Callable[[], bytes]] = {}
         for name, server in servers.items():
             channel = grpc.insecure_channel(server.address, options=OPTIONS)
             channels.append(channel)
-            call = channel.unary_unary(PREDICT, None, None)
-            raw_calls[name] = lambda call=call: call(payload, timeout=CALL_TIMEOUT_S)
+            raw_calls[name] = _raw_caller(channel, payload)
         # The reference and parse servers give the same answer (the raw one echoes the request).
         reference_reply = pb.PredictReply.FromString(raw_calls["reference"]())
         parse_reply = pb.PredictReply.FromString(raw_calls["parse"]())
