@@ -379,7 +379,7 @@ def _serve(
         level=args.log_level.upper(),
         format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
     )
-    memory.tune_malloc()  # before the first large buffer
+    memory.want_tuning()  # applied at the first large request
     try:
         require("server", PROG)
         ssl_config = ssl_config_from(args)

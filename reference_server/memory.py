@@ -8,18 +8,17 @@ heap, and not trimming the heap's top below 64 MiB, lets the buffers of one call
 the next: bench/bench_payload.py measures the gain.
 
 The cost is memory held after a burst: up to the trim threshold per malloc arena stays mapped.
-Applied by the reference server's command line only (an application embedding ReferenceServer
-keeps its own allocator settings), and never over settings the environment already makes
-(``MALLOC_*_`` variables or ``GLIBC_TUNABLES``).
+Wanted by the reference server's command line only (an application embedding ReferenceServer
+keeps its own allocator settings), and applied at the first large request (the servicer calls
+``large_payload()``), so a server that never sees one runs exactly as before; never over
+settings the environment already makes (``MALLOC_*_`` variables or ``GLIBC_TUNABLES``).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
-import platform
+import threading
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
@@ -37,12 +36,38 @@ SETTINGS: tuple[tuple[str, int, int], ...] = (
 )
 _ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
+_lock = threading.Lock()
+_wanted = False
+_settled = False  # applied, or found not to apply
+
+
+def want_tuning() -> None:
+    """Tune malloc at the first large payload (the reference server's command line)."""
+    global _wanted
+    _wanted = True
+
+
+def large_payload() -> None:
+    """A large request arrived: tune malloc now if wanted and not done yet (cheap after)."""
+    global _settled
+    if _settled or not _wanted:
+        return
+    with _lock:
+        if not _settled:
+            applied = tune_malloc()
+            log.debug("malloc tuned for large payloads: %s", applied)
+            _settled = True
+
 
 def tune_malloc(environ: Mapping[str, str] = os.environ) -> bool:
     """Apply SETTINGS with mallopt where the C library is glibc; True if applied.
 
     Does nothing (False) on other C libraries, or where the environment sets malloc itself.
     """
+    import ctypes  # here: a server that never tunes never loads them
+    import ctypes.util
+    import platform
+
     if platform.libc_ver()[0] != "glibc":
         return False
     if any(name in environ for name in _ENVIRONMENT) or "malloc" in environ.get(

@@ -32,6 +32,7 @@ import grpc
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc, wire
+from reference_server import memory
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import SYSTEM_ERROR, internal_error
 
@@ -206,6 +207,9 @@ class PredictHandler(grpc.GenericRpcHandler):
                 self._watchdog.release(ticket)
             if body is None:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_MESSAGE)
+            large = len(body) >= wire.LARGE_TENSOR
+            if large:
+                memory.large_payload()
             try:
                 request = pb.PredictRequest.FromString(body)
             except Exception:  # DecodeError, or anything else the parser raises on garbage
@@ -214,7 +218,7 @@ class PredictHandler(grpc.GenericRpcHandler):
                 # Looked up per call: test mutants wrap PredictServicer.Predict.
                 reply = self._servicer.Predict(request, context)
             # A large request (an echo, an image) is where a large reply comes from.
-            return _LargeReply(reply) if len(body) >= wire.LARGE_TENSOR else reply
+            return _LargeReply(reply) if large else reply
 
 
 class _LargeReply:
