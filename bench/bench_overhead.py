@@ -6,7 +6,10 @@
 Two servers run as subprocesses, side by side:
 * ``bare``: a grpcio sync server with the same options and thread pool whose generic handler
   returns a precomputed serialized reply, without even parsing the request (the floor);
-* ``reference``: ``python -m reference_server --device cpu``, the real thing.
+* ``reference``: ``python -m reference_server --device cpu``, the real thing;
+* with ``--streaming-floor``, ``stream``: the bare server's precomputed reply served the way
+  the reference server serves Predict (request-streaming handler, issue 9's robustness
+  design): the floor for that design, printed as stream/bare.
 
 Clients (grpc.aio, one channel each, pre-serialized request) call ``add.add_common`` with one
 float32 [2,2] instance for timed rounds; each round times bare and reference back to back, in
@@ -23,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent import futures
 
 import grpc
@@ -50,11 +53,20 @@ def add_common_request() -> pb.PredictRequest:
     return request
 
 
-def run_bare_server() -> None:
-    """The floor: answer every Predict with the reference reply, computed once, unparsed."""
+def run_bare_server(streaming: bool = False) -> None:
+    """The floor: answer every Predict with the reference reply, computed once, unparsed.
+
+    ``streaming``: the same, served as the reference server serves Predict (request-streaming
+    on the server's side, the body taken from the iterator in the handler): the floor of that
+    design, which grpcio hands to a worker thread before the message arrives.
+    """
     reply = Dispatcher(kit_registry()).predict(add_common_request()).SerializeToString()
 
     def predict(request: bytes, context: grpc.ServicerContext) -> bytes:
+        return reply
+
+    def predict_streaming(bodies: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+        next(bodies, None)
         return reply
 
     limit = 100 * 1024 * 1024  # the reference server's default, both ways
@@ -68,12 +80,16 @@ def run_bare_server() -> None:
     )
     handler = grpc.method_handlers_generic_handler(
         "mindspore.serving.proto.MSService",
-        {"Predict": grpc.unary_unary_rpc_method_handler(predict)},
+        {
+            "Predict": grpc.stream_unary_rpc_method_handler(predict_streaming)
+            if streaming
+            else grpc.unary_unary_rpc_method_handler(predict)
+        },
     )
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    print(f"bare: serving on 127.0.0.1:{port}", flush=True)
+    print(f"bare{'-stream' if streaming else ''}: serving on 127.0.0.1:{port}", flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     server.stop(None)
 
@@ -81,9 +97,9 @@ def run_bare_server() -> None:
 class Server:
     """A server subprocess that prints ``... serving on ADDRESS ...`` when ready."""
 
-    def __init__(self, command: Sequence[str]) -> None:
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
         )
         line: list[str] = []
         assert self.process.stdout is not None
@@ -153,10 +169,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per server (5)")
     parser.add_argument("--round-seconds", type=float, default=1.5, help="round length (1.5)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="(1 8)")
+    parser.add_argument(
+        "--streaming-floor",
+        action="store_true",
+        help="also a bare server that serves Predict request-streaming, as the reference does",
+    )
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-stream-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.bare_server:
-        run_bare_server()
+    if args.bare_server or args.bare_stream_server:
+        run_bare_server(streaming=args.bare_stream_server)
         return 0
 
     request = add_common_request()
@@ -166,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers: dict[str, Server] = {}
     try:
         servers["bare"] = Server([sys.executable, __file__, "--bare-server"])
+        if args.streaming_floor:
+            servers["stream"] = Server([sys.executable, __file__, "--bare-stream-server"])
         command = ["-m", "reference_server", "--address", "127.0.0.1:0", "--device", "cpu"]
         servers["reference"] = Server([sys.executable, *command])
         with grpc.insecure_channel(servers["reference"].address) as channel:
@@ -177,12 +201,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.round_seconds:g} s per server, alternating; grpcio {grpc.__version__}, "
             f"python {sys.version.split()[0]}"
         )
-        print(f"{'clients':>7}  {'bare req/s':>10}  {'reference req/s':>15}  {'ratio':>5}")
+        print(f"{'clients':>7}  {'bare req/s':>10}  {'reference req/s':>15}  {'ratio':>5}", end="")
+        print(f"  {'streaming floor req/s':>21}  {'ratio':>5}" if args.streaming_floor else "")
         for clients in args.clients:
             rates = measure(servers, payload, clients, args.rounds, args.round_seconds)
             bare = statistics.median(rates["bare"])
             reference = statistics.median(rates["reference"])
-            print(f"{clients:>7}  {bare:>10.0f}  {reference:>15.0f}  {reference / bare:>5.2f}")
+            row = f"{clients:>7}  {bare:>10.0f}  {reference:>15.0f}  {reference / bare:>5.2f}"
+            print(row, end="")
+            if args.streaming_floor:
+                stream = statistics.median(rates["stream"])
+                print(f"  {stream:>21.0f}  {stream / bare:>5.2f}")
+            else:
+                print()
     finally:
         for server in servers.values():
             server.close()

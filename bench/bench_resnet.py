@@ -11,6 +11,12 @@ For each batch size it prints milliseconds per image for
 * ``flat_matmul``: one plain matmul with the same multiply-adds (the machine's BLAS floor);
 and the ratios model/same_gemms and model/flat_matmul. Then ``preprocess`` per image (decode,
 resize, crop, normalise the test images) and the servable end to end at the largest batch.
+
+``--torch`` adds issue 12's row: our NumPy forward pass against PyTorch on the CPU
+(torchvision's resnet50, channels_last, the same seeded weights, ``torch.set_num_threads(2)``;
+run with ``OPENBLAS_NUM_THREADS=2`` for the same thread count on our side), batch 8, in
+alternating rounds, with the top-1 of both compared. Without torch and torchvision installed it
+prints ``torch: skipped (...)`` and goes on.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from reference_server.servables.resnet50 import resnet50_servable
 from reference_server.servables.resnet50.layers import Conv
 from reference_server.servables.resnet50.model import ResNet50, seeded_host_model
 from reference_server.servables.resnet50.preprocess import preprocess
+from reference_server.servables.resnet50.weights import seeded_state_dict
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "examples" / "test_image"
@@ -137,12 +144,64 @@ def end_to_end(backend: ArrayBackend, batch: int, repeats: int) -> dict[str, flo
     }
 
 
+def torch_row(batch: int, threads: int, rounds: int) -> dict[str, Any] | str:
+    """Ours vs torchvision's resnet50 on the CPU, same weights; a reason string if skipped."""
+    try:
+        import torch
+        import torchvision
+    except ImportError as exc:
+        print(f"torch: skipped ({exc})")
+        return f"skipped: {exc}"
+    torch.set_num_threads(threads)
+    state = seeded_state_dict()
+    net = torchvision.models.resnet50(weights=None)
+    template = net.state_dict()
+    tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in state.items()}
+    for name, value in template.items():  # num_batches_tracked: not ours, not used
+        tensors.setdefault(name, value)
+    net.load_state_dict(tensors, strict=True)
+    net = net.eval().to(memory_format=torch.channels_last)
+    model = seeded_host_model()
+    nhwc = np.random.default_rng(0).standard_normal((batch, 224, 224, 3), dtype=np.float32)
+    nchw = torch.from_numpy(nhwc).permute(0, 3, 1, 2)  # channels_last memory, NCHW view
+
+    def theirs() -> Any:
+        with torch.inference_mode():
+            return net(nchw)
+
+    ours_top1 = np.argmax(model.logits(nhwc), axis=1)
+    theirs_top1 = theirs().argmax(dim=1).numpy()
+    times: dict[str, list[float]] = {"numpy": [], "torch": []}
+    sides: list[tuple[str, Callable[[], object]]] = [
+        ("numpy", lambda: model.logits(nhwc)),
+        ("torch", theirs),
+    ]
+    for index in range(max(2, rounds)):
+        for name, run in sides if index % 2 == 0 else sides[::-1]:  # ABBA
+            times[name].append(best_seconds(run, 1, lambda: None))
+    ours_s, theirs_s = (min(times[name]) for name in ("numpy", "torch"))
+    row = {
+        "batch": batch,
+        "threads": threads,
+        "torch": torch.__version__,
+        "numpy_ms_per_image": 1000 * ours_s / batch,
+        "torch_ms_per_image": 1000 * theirs_s / batch,
+        "numpy_over_torch": ours_s / theirs_s,
+        "same_top1": bool(np.array_equal(ours_top1, theirs_top1)),
+    }
+    print(f"torch cpu batch {batch}, {threads} threads: {row}")
+    return row
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--gpu-batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=pathlib.Path)
+    parser.add_argument("--torch", action="store_true", help="compare with PyTorch on the CPU")
+    parser.add_argument("--torch-batch", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "cpu_count": os.cpu_count(),
@@ -164,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         report["cupy_path"] = f"not run: {problem}"
         print(f"cupy: not run ({problem})")
+    if args.torch:
+        report["torch_cpu"] = torch_row(args.torch_batch, args.threads, args.repeats)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

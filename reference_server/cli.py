@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
 from protos.extras import MissingExtraError, require
+from reference_server import memory
 from reference_server.address import AddressError
 from reference_server.tls import SSLConfig
 
@@ -401,6 +402,7 @@ def _serve(
         level=args.log_level.upper(),
         format=f"%(asctime)s {PROG}: %(levelname)s: %(name)s: %(message)s",
     )
+    memory.want_tuning()  # applied at the first large request
     try:
         require("server", PROG)
         ssl_config = ssl_config_from(args)

@@ -31,7 +31,8 @@ from typing import Any
 import grpc
 
 from protos import ms_service_pb2 as pb
-from protos import ms_service_pb2_grpc
+from protos import ms_service_pb2_grpc, wire
+from reference_server import memory
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import SYSTEM_ERROR, internal_error
 
@@ -184,7 +185,7 @@ class PredictHandler(grpc.GenericRpcHandler):
         self._handler = grpc.stream_unary_rpc_method_handler(
             self._predict,
             request_deserializer=None,  # raw bytes: never raises
-            response_serializer=pb.PredictReply.SerializeToString,
+            response_serializer=_serialize,
         )
         self._refusal = grpc.stream_unary_rpc_method_handler(_refuse)
 
@@ -206,13 +207,33 @@ class PredictHandler(grpc.GenericRpcHandler):
                 self._watchdog.release(ticket)
             if body is None:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_MESSAGE)
+            large = len(body) >= wire.LARGE_TENSOR
+            if large:
+                memory.large_payload()
             try:
                 request = pb.PredictRequest.FromString(body)
             except Exception:  # DecodeError, or anything else the parser raises on garbage
                 context.abort(grpc.StatusCode.INTERNAL, UNDECODABLE)
             with self._compute:
                 # Looked up per call: test mutants wrap PredictServicer.Predict.
-                return self._servicer.Predict(request, context)
+                reply = self._servicer.Predict(request, context)
+            # A large request (an echo, an image) is where a large reply comes from.
+            return _LargeReply(reply) if large else reply
+
+
+class _LargeReply:
+    """A reply to serialize with protos.wire (fewer copies of large tensors)."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, reply: pb.PredictReply) -> None:
+        self.reply = reply
+
+
+def _serialize(reply: Any) -> bytes:
+    if type(reply) is _LargeReply:
+        return wire.serialize_reply(reply.reply)
+    return pb.PredictReply.SerializeToString(reply)  # as grpcio's serializer was
 
 
 def _refuse(bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:

@@ -15,7 +15,7 @@ import pytest
 from protos.arrays import NUMPY_BACKEND
 from protos.labels import imagenet_labels
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
-from reference_server.servables.resnet50 import resnet50_servable, servable
+from reference_server.servables.resnet50 import cache, resnet50_servable, servable
 from reference_server.servables.resnet50.model import (
     ResNet50,
     fold_resnet50,
@@ -235,3 +235,30 @@ def test_weights_are_read_on_first_call_not_at_construction(seeded_npz: pathlib.
 def test_bad_weights_file_is_refused_at_construction(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ValueError, match=r"^resnet50 weights .*: no such file$"):
         resnet50_servable(tmp_path / "absent.npz")
+
+
+def test_folded_model_cache_round_trips(tmp_path: pathlib.Path) -> None:
+    built: list[int] = []
+
+    def build() -> ResNet50:
+        built.append(1)
+        return seeded_host_model()
+
+    first = cache.cached_model("k", build, tmp_path)
+    again = cache.cached_model("k", build, tmp_path)
+    assert built == [1]  # the second came from the file
+    stored, loaded = cache.to_arrays(first), cache.to_arrays(again)
+    assert stored.keys() == loaded.keys()
+    assert all(np.array_equal(stored[name], loaded[name]) for name in stored)
+    assert [p.name for p in tmp_path.iterdir()] == ["resnet50-folded-k.npz"]
+    # A file that is not a folded model is rebuilt and replaced, never trusted.
+    (tmp_path / "resnet50-folded-k.npz").write_bytes(b"not a zip")
+    cache.cached_model("k", build, tmp_path)
+    assert built == [1, 1]
+    assert cache.cached_model("k", build, tmp_path) is not None and built == [1, 1]
+
+
+def test_cache_key_changes_with_the_weights() -> None:
+    assert cache.model_key(b"a") != cache.model_key(b"b")
+    assert cache.cache_dir({"REFERENCE_SERVER_CACHE_DIR": ""}) is None
+    assert cache.cache_dir({"XDG_CACHE_HOME": "/x"}) == pathlib.Path("/x/mindspore-serving-kit")

@@ -17,7 +17,7 @@ import numpy as np
 from protos.arrays import NUMPY_BACKEND, ArrayBackend
 
 from .layers import Conv, conv2d, fold_batch_norm, gemm_conv, global_avg_pool, max_pool_3x3_s2
-from .weights import STAGES, StateDict, check_state_dict, seeded_state_dict
+from .weights import SEED, STAGES, StateDict, check_state_dict, seeded_state_dict
 
 
 @dataclass(frozen=True)
@@ -146,5 +146,10 @@ def fold_resnet50(state: StateDict) -> ResNet50:
 
 @functools.cache
 def seeded_host_model() -> ResNet50:
-    """The default (seeded, untrained) model, folded once per process."""
-    return fold_resnet50(seeded_state_dict())
+    """The default (seeded, untrained) model, folded once per process (and kept on disk)."""
+    from .cache import cache_dir, cached_model, model_key  # cache imports this module
+
+    def build() -> ResNet50:
+        return fold_resnet50(seeded_state_dict())
+
+    return cached_model(model_key(f"seed {SEED}".encode()), build, cache_dir())

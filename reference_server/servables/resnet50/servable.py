@@ -37,6 +37,7 @@ from reference_server.registry import (
     stage_error_text,
 )
 
+from .cache import cache_dir, cached_model, model_key
 from .model import ResNet50, fold_resnet50, seeded_host_model
 from .preprocess import ImageRejected, preprocess
 from .weights import load_weights_file, validate_weights_file
@@ -84,7 +85,16 @@ class ModelCache:
     def _load_host(self) -> ResNet50:
         if self._weights is None:
             return seeded_host_model()
-        return fold_resnet50(load_weights_file(self._weights))
+        weights = self._weights
+
+        def build() -> ResNet50:
+            return fold_resnet50(load_weights_file(weights))
+
+        try:
+            key = model_key(weights.read_bytes())
+        except OSError:
+            return build()  # load_weights_file raises with the text for it
+        return cached_model(key, build, cache_dir())
 
 
 def _stage_error(method: str, function: str, stage: int, detail: str) -> InstanceError:

@@ -1,0 +1,122 @@
+"""Serializing PredictRequest and PredictReply with large tensors in fewer copies (issue 12).
+
+protobuf's ``SerializeToString`` (upb) on a message holding a 16 MiB ``data`` field sizes the
+message by encoding it, grows its output buffer as it goes and copies the result into a bytes
+object: several passes over the payload. ``serialize_*`` write the protobuf wire format
+themselves around each large ``data`` field: the payload is copied once out of the message and
+once into the joined result. A message without a large tensor takes ``SerializeToString``, so
+its bytes are unchanged.
+
+The output parses to a message equal to the input (protobuf parsers accept fields in any order;
+a large tensor's ``data`` is written after its other fields). A message, instance or tensor
+carrying unknown fields (kept by protobuf from a parsed request) takes ``SerializeToString``.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from protos import ms_service_pb2 as pb
+
+LARGE_TENSOR = 1 << 16  # a tensor's data from this many bytes is written around, not encoded
+
+_LEN = 2  # wire type of length-delimited fields
+_REQUEST_INSTANCES = 2  # PredictRequest.instances
+_REPLY_INSTANCES = 3  # PredictReply.instances
+_TENSOR_DATA = 3  # Tensor.data
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number: int, length: int) -> bytes:
+    """Key and length of a length-delimited field."""
+    return _varint(number << 3 | _LEN) + _varint(length)
+
+
+def _large_data(tensor: pb.Tensor) -> bytes | None:
+    """``tensor.data`` where it is large and the tensor is walked (no unknown fields)."""
+    if tensor.WhichOneof("tensor_data") != "data":
+        return None
+    data = tensor.data  # upb copies on every read: read once, kept by the caller
+    if len(data) < LARGE_TENSOR or len(UnknownFieldSet(tensor)):
+        return None
+    return data
+
+
+def _tensor(tensor: pb.Tensor, data: bytes | None, out: list[bytes]) -> int:
+    """Append ``tensor``'s encoding to ``out``; its length."""
+    if data is None:
+        encoded = tensor.SerializeToString()
+        out.append(encoded)
+        return len(encoded)
+    rest = pb.Tensor(dtype=tensor.dtype, bytes_val=tensor.bytes_val)
+    if tensor.HasField("shape"):
+        rest.shape.CopyFrom(tensor.shape)  # unknown fields of the shape included
+    head = rest.SerializeToString() + _field(_TENSOR_DATA, len(data))
+    out.append(head)
+    out.append(data)
+    return len(head) + len(data)
+
+
+def _serialize(message: pb.PredictRequest | pb.PredictReply, instances_field: int) -> bytes:
+    if len(UnknownFieldSet(message)):
+        return message.SerializeToString()
+    # First pass: the large tensors; none -> protobuf's own bytes, unchanged.
+    plan: list[tuple[pb.Instance, list[tuple[str, pb.Tensor, bytes | None]] | None]] = []
+    large = False
+    for instance in message.instances:
+        if instance.output_buffers or len(UnknownFieldSet(instance)):
+            plan.append((instance, None))
+            continue
+        entries = [(name, tensor, _large_data(tensor)) for name, tensor in instance.items.items()]
+        large = large or any(data is not None for _, _, data in entries)
+        plan.append((instance, entries))
+    if not large:
+        return message.SerializeToString()
+
+    out: list[bytes] = []
+    if message.HasField("servable_spec"):
+        spec = message.servable_spec.SerializeToString()
+        out.append(_field(1, len(spec)) + spec)
+    for instance, walked in plan:
+        if walked is None:
+            encoded = instance.SerializeToString()
+            out.append(_field(instances_field, len(encoded)) + encoded)
+            continue
+        parts: list[bytes] = []
+        size = 0
+        for name, tensor, data in walked:
+            key = name.encode("utf-8")
+            value: list[bytes] = []
+            value_size = _tensor(tensor, data, value)
+            key_field = _field(1, len(key)) + key
+            value_field = _field(2, value_size)
+            entry_size = len(key_field) + len(value_field) + value_size
+            head = _field(1, entry_size) + key_field + value_field  # Instance.items entry
+            parts.append(head)
+            parts.extend(value)
+            size += len(head) + value_size
+        out.append(_field(instances_field, size))
+        out.extend(parts)
+    if isinstance(message, pb.PredictReply):
+        for error in message.error_msg:
+            encoded = error.SerializeToString()
+            out.append(_field(4, len(encoded)) + encoded)
+    return b"".join(out)
+
+
+def serialize_reply(reply: pb.PredictReply) -> bytes:
+    """``reply.SerializeToString()``, in fewer copies when it carries large tensors."""
+    return _serialize(reply, _REPLY_INSTANCES)
+
+
+def serialize_request(request: pb.PredictRequest) -> bytes:
+    """``request.SerializeToString()``, in fewer copies when it carries large tensors."""
+    return _serialize(request, _REQUEST_INSTANCES)
