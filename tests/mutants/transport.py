@@ -155,9 +155,12 @@ def _names(certificate: x509.Certificate) -> set[str]:
 
 
 def _valid_pair_beside(certificate: str, host: str) -> tuple[str, str] | None:
-    """Another (certificate, key) PEM pair in ``certificate``'s folder, valid now and naming
-    ``host``: what a server that mixes up its certificate files would find."""
+    """Another (certificate, key) PEM pair in ``certificate``'s folder from the same issuer,
+    valid now and naming ``host``: what a server that mixes up its certificate files would find
+    (a pair from another CA in the folder, such as the client profiles', is not its own)."""
     folder = os.path.dirname(os.path.abspath(certificate))
+    with open(certificate, "rb") as file:
+        issuer = x509.load_pem_x509_certificate(file.read()).issuer
     certificates: dict[str, x509.Certificate] = {}
     keys: dict[str, Any] = {}
     for name in sorted(os.listdir(folder)):
@@ -172,8 +175,10 @@ def _valid_pair_beside(certificate: str, host: str) -> tuple[str, str] | None:
     now = dt.datetime.now(dt.UTC)
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     for path, found in certificates.items():
-        if host not in _names(found) or not (
-            found.not_valid_before_utc <= now <= found.not_valid_after_utc
+        if (
+            found.issuer != issuer
+            or host not in _names(found)
+            or not found.not_valid_before_utc <= now <= found.not_valid_after_utc
         ):
             continue
         public = found.public_key().public_bytes(*spki)
