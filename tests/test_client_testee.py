@@ -329,5 +329,6 @@ def test_a_property_failure_carries_the_call_and_hypothesis_reproduction() -> No
     )
     assert done.exit_status == 1
     assert 'printf \'%s\\n\' \'{"id":1,"call":{' in done.output
-    assert "Falsifying example" in done.output
+    # hypothesis names the failing input "Falsifying example" (older) or "Failing test case".
+    assert "Falsifying example" in done.output or "Failing test case" in done.output
     assert "@reproduce_failure(" in done.output
