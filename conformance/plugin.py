@@ -26,12 +26,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(option.plugin_flag, **kwargs)
 
 
+_DRIVE_OPTIONS = ("target", "server_cmd", "client_cmd")
+
+
+def _given(config: pytest.Config) -> list[str]:
+    """The --conformance-* drive options this run was given, as typed on the command line."""
+    return [
+        "--conformance-" + name.replace("_", "-")
+        for name in _DRIVE_OPTIONS
+        if config.getoption(f"conformance_{name}")
+    ]
+
+
 def _requested(config: pytest.Config) -> bool:
-    return bool(
-        config.getoption("conformance_target")
-        or config.getoption("conformance_server_cmd")
-        or config.getoption("conformance_client_cmd")
-    )
+    return bool(_given(config))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from protos.extras import MissingExtraError, require
 
         try:  # pytest is here, but a client-only install lacks the rest of the harness
-            require("harness", "--conformance-target/--conformance-server-cmd")
+            require("harness", "/".join(_given(config)))
         except MissingExtraError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
         from conformance._active import activate  # the heavy part, only when asked for

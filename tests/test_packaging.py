@@ -112,10 +112,14 @@ def test_client_only_pytest_run_with_the_plugin(tmp_path: Path) -> None:
     done = _run(f"{HIDE_HARNESS}; {pytest_main.format(target)}", tmp_path, **no_autoload)
     assert done.returncode == 4  # pytest's usage error
     assert (
-        "conformance: --conformance-target/--conformance-server-cmd needs the [harness] extra "
+        "conformance: --conformance-target needs the [harness] extra "
         "(missing: hypothesis, trustme, pillow): pip install 'ms-serving-conformance[harness]'"
     ) in done.stderr
     assert "Traceback" not in done.stderr
+    client = ", '--conformance-client-cmd', 'true {address}'"
+    done = _run(f"{HIDE_HARNESS}; {pytest_main.format(client)}", tmp_path, **no_autoload)
+    assert done.returncode == 4
+    assert "conformance: --conformance-client-cmd needs the [harness] extra" in done.stderr
 
 
 def test_entry_points_name_the_missing_extra(tmp_path: Path) -> None:

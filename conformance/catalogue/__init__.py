@@ -47,6 +47,8 @@ from conformance.catalogue._profiles import (
 )
 from conformance.catalogue._requirements import (
     BY_ID,
+    CAPACITY_CALLS,
+    CAPACITY_WINDOW,
     CLIENT_DOC,
     REQUIREMENTS,
     Level,
@@ -57,6 +59,8 @@ from conformance.catalogue._requirements import (
 
 __all__ = [
     "BY_ID",
+    "CAPACITY_CALLS",
+    "CAPACITY_WINDOW",
     "CERTIFICATE_SUFFIXES",
     "CLIENT_DOC",
     "CLIENT_PROFILE_NAMES",

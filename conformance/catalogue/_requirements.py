@@ -22,6 +22,9 @@ from conformance.catalogue._profiles import CLIENT_PROFILE_NAMES, PROFILE_NAMES,
 
 Level = Literal["MUST", "SHOULD"]
 
+CAPACITY_CALLS = 10_001  # past upstream's default capacity (10,000 requests in flight)
+CAPACITY_WINDOW = 8  # calls in flight at once while sending them
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -175,6 +178,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("CORE-CONCURRENT-MIXED", "MUST", "core", "replies",
        "concurrent calls mixing servables, methods, versions, payload sizes and error patterns "
        "are each answered with their own reply, in full."),
+    _r("CORE-CAPACITY-RELEASED", "MUST", "core", "step-capacity",
+       f"an answered request no longer counts against the capacity: {CAPACITY_CALLS:,} requests "
+       f"(upstream's default limit, 10,000, plus one), at most {CAPACITY_WINDOW} in flight, each "
+       "a fail request with one instance computed and one failed, are each answered as the kit "
+       "says (none refused with code 1)."),
     # --- core: the reference client against the server ----------------------------------------
     _r("CLIENT-NUMERIC-MAPPING", "MUST", "core", "client-mapping",
        "through the reference client, a numpy array or scalar of every mapped dtype comes back "

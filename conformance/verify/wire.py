@@ -8,7 +8,9 @@ server as hung (conformance.drive.guard): later calls to it fail at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -19,6 +21,7 @@ from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
 RPC_TIMEOUT_S = 20.0
+PREDICT = "/mindspore.serving.proto.MSService/Predict"
 
 InstanceItems = Mapping[str, pb.Tensor]
 
@@ -115,6 +118,41 @@ class Target:
                 )
             raise AssertionError(message)  # one place: hypothesis sees one kind of failure
         return outcome
+
+    def pipeline(
+        self, request: pb.PredictRequest, count: int, window: int, budget_s: float
+    ) -> Iterator[tuple[int, pb.PredictReply | RpcFailure]]:
+        """Send ``request`` ``count`` times with at most ``window`` calls in flight, and yield
+        (call index, outcome) in call order. Serialized once and sent as bytes, so that the
+        harness's own CPU stays small beside the server's. Stops early (TimeoutError) once
+        ``budget_s`` has passed; every call has ``RPC_TIMEOUT_S`` too."""
+        hung = guard.hung(self.endpoint.address)
+        if hung is not None:
+            raise AssertionError(hung)
+        repro.record(self.endpoint, request)
+        body = request.SerializeToString()
+        send = self._channel.unary_unary(PREDICT, None, None)  # bytes in, bytes out
+        deadline = time.monotonic() + budget_s
+        pending: deque[tuple[int, grpc.Future]] = deque()
+        sent = 0
+        while sent < count or pending:
+            while sent < count and len(pending) < window:
+                pending.append((sent, send.future(body, timeout=RPC_TIMEOUT_S)))
+                sent += 1
+            index, future = pending.popleft()
+            left = deadline - time.monotonic()
+            try:
+                answer = future.result(timeout=max(left, 0.0))
+            except grpc.FutureTimeoutError:
+                for _, other in pending:
+                    other.cancel()
+                future.cancel()
+                answered = f"{index} of {count} calls answered within {budget_s:g} s"
+                raise TimeoutError(answered) from None
+            except grpc.RpcError as exc:
+                yield index, RpcFailure(exc.code(), exc.details() or "")
+                continue
+            yield index, pb.PredictReply.FromString(answer)
 
     def close(self) -> None:
         self._channel.close()

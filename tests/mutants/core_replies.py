@@ -23,10 +23,11 @@ from mutants.seams import (
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
-from reference_server import replies
+from reference_server import errors, replies
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
+    FAILED,
     BatchFunction,
     Inputs,
     InstanceError,
@@ -305,4 +306,29 @@ def collapse_to_generic_error(args: Args, behaviour: Behaviour) -> None:
         reply: pb.PredictReply = original(*args)
         if is_request_error(reply):
             return replies.error_reply(reply.servable_spec, 1, "Serving Error: something failed")
+        return reply
+
+
+@mutant(
+    "capacity-leak-on-failure",
+    "a request with a failed instance keeps its place in the queue after it is answered, so "
+    "that after 10,000 of them every request is refused as over capacity",
+    trips=("CORE-CAPACITY-RELEASED",),
+)
+def capacity_leak_on_failure(args: Args, behaviour: Behaviour) -> None:
+    leaked = [0]
+    lock = threading.Lock()
+
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        with lock:
+            full = leaked[0] >= self.queue_limit
+        if full:
+            return behaviour.error_reply(
+                request.servable_spec, FAILED, errors.queue_full(self.queue_limit)
+            )
+        reply = original(self, request)
+        if any(entry.error_code for entry in reply.error_msg):
+            with lock:
+                leaked[0] += 1
         return reply
