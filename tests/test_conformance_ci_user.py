@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import xmlschema
 
 from conformance.catalogue import REQUIREMENTS
 from conformance.drive import free_tcp_address, make_scratch
@@ -31,6 +32,7 @@ BROKEN_CMD = (
 )
 REFERENCE = f"{shlex.quote(sys.executable)} -m reference_server --address {{address}}"
 RUN_TIMEOUT_S = 300
+JUNIT_SCHEMA = xmlschema.XMLSchema(str(HERE.parent / "support" / "junit.xsd"))
 FAST_S = 120.0  # a dead target is known in milliseconds; the start of Python on a loaded machine
 
 
@@ -175,6 +177,18 @@ def test_junit_xml_has_no_testcase_properties(tmp_path: Path) -> None:
     assert all(set(case.attrib) <= {"classname", "name", "time", "file", "line"} for case in cases)
     assert any("CORE-SPEC-ECHO" in (out.text or "") for out in root.iter("system-out"))
     assert root.tag == "testsuites" and root.find("testsuite") is not None
+    JUNIT_SCHEMA.validate(str(junit))  # what CI systems parse: no testcase <properties>
+
+
+def test_junit_schema_refuses_testcase_properties(tmp_path: Path) -> None:
+    # The schema itself has teeth: the shape pytest's record_property writes is refused.
+    bad = tmp_path / "bad.xml"
+    bad.write_text(
+        '<testsuites><testsuite name="s" tests="1"><testcase name="t">'
+        '<properties><property name="id" value="CORE-SPEC-ECHO"/></properties>'
+        "</testcase></testsuite></testsuites>"
+    )
+    assert not JUNIT_SCHEMA.is_valid(str(bad))
 
 
 def test_sigterm_is_reported_as_an_interruption(tmp_path: Path) -> None:
