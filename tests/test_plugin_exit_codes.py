@@ -67,11 +67,14 @@ def test_broken_server_fails_exactly_its_requirement() -> None:
     assert "CORE-SPEC-ECHO: reply.servable_spec is a verbatim copy" in output
     assert "version_number: 2} differs from the request's" in output
     assert "--requirement CORE-SPEC-ECHO" in output.split("rerun:", 1)[1]
-    assert "from reference_client import Client" in output
+    # The reference client's form where the request fits it, else the raw stub's; which one
+    # depends on the example hypothesis shrinks to (6.120 finds an empty method name).
+    runnable = ("from reference_client import Client", "MSServiceStub(channel).Predict(request")
+    assert any(form in output for form in runnable), output
     assert "start it first" in output and "test_plugin_exit_codes.py --address 127.0.0.1:" in output
     assert "Traceback" not in output and "def test_spec_echo" not in output
     assert "FAILED: CORE-SPEC-ECHO" in output
-    assert len(output.splitlines()) < 60, output
+    assert len(output.splitlines()) < 100, output  # the raw form's request spans ~45 lines
     # Behind -v: the full traceback, the falsifying example's reproduction and the request.
     verbose = certify(server_cmd=BROKEN_CMD, args=[*SELECT, "-vv"], timeout_s=RUN_TIMEOUT_S)
     assert "conformance CORE-SPEC-ECHO: reproduce" in verbose.output
