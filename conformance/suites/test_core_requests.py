@@ -105,6 +105,28 @@ def _wrapping(dtype: Any, dims: list[int], data_bytes: int) -> pb.Tensor:
     return tensor
 
 
+def _absent_data(dtype: Any, dims: list[int]) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype)  # `data` never set: not even an empty field on the wire
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+@requirement("CORE-MALFORMED-DATA-SIZE")
+@pytest.mark.parametrize(
+    "x",
+    [_absent_data(pb.MS_FLOAT32, [2]), _absent_data(pb.MS_INT64, [])],
+    ids=["f32-[2]", "i64-scalar"],
+)
+def test_malformed_absent_data(conformance_server: Target, x: pb.Tensor) -> None:
+    # A tensor with no `data` field at all (a sender that never set it) has data size 0, like
+    # one sent empty; a server must not take the missing field for anything else.
+    request = kit.echo_request([x])
+    reply = conformance_server.predict(request)
+    what = f"dims {list(x.shape.dims)} with no data field"
+    assertions.assert_invalid_inputs(reply, what)
+    compare.check(request, reply, what)
+
+
 # Huge dims whose byte count, taken modulo 2**64 (an unsigned or int64 product that wraps),
 # equals the data length sent: a server that multiplies in fixed-width integers passes them.
 WRAPPING_DIMS = [

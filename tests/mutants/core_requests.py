@@ -234,6 +234,28 @@ def malformed_dims_product_wraps(args: Args, behaviour: Behaviour) -> None:
 
 
 @mutant(
+    "absent-data-crashes",
+    "a numeric tensor with no data field at all (not even an empty one) crashes the size check: "
+    "code 3, not code 2",
+    trips=("CORE-MALFORMED-DATA-SIZE",),
+)
+def absent_data_crashes(args: Args, behaviour: Behaviour) -> None:
+    # What cosmic-ray's `WhichOneof(...) >= "shm_data"` did: None compared with a str.
+    @step(behaviour, "decode_tensor")
+    def decode_tensor(original: Wrapper, tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
+        dtype = codec.BY_CODE.get(tensor.dtype)
+        dims = list(tensor.shape.dims)
+        if (
+            dtype is not None
+            and dtype.is_numeric
+            and tensor.WhichOneof("tensor_data") is None
+            and all(d > 0 for d in dims)  # data expected (the real one crashes only then)
+        ):
+            raise TypeError("'>=' not supported between instances of 'NoneType' and 'str'")
+        return original(tensor, keep_wire=keep_wire)
+
+
+@mutant(
     "checks-first-instance-only",
     "input tensors are checked in the first instance only; later ones pass unchecked",
     trips=("CORE-MALFORMED-DTYPE", "CORE-MALFORMED-STRING-DIMS"),
