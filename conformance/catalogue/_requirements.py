@@ -445,9 +445,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("ROBUSTNESS-SIGTERM-IN-FLIGHT", "SHOULD", "robustness", "hostile-traffic",
        "with --server-cmd and {grace}: a server that gets SIGTERM with "
        f"{bound.SIGTERM_CALLS} calls in flight, {bound.SIGTERM_CALL_MIB} MiB echoes on open "
-       f"connections (half sent their headers {bound.SIGTERM_HEADERS_S:g} s before the signal; "
-       f"their messages and the other half's whole calls started {bound.SIGTERM_AFTER_S:g} s "
-       "before it), answers every one of them OK and exits with "
+       f"connections (half sent their headers {bound.SIGTERM_HEADERS_S:g} s before the signal "
+       f"and their messages with it; the other half's whole calls started "
+       f"{bound.SIGTERM_AFTER_S:g} s before it), answers every one of them OK and exits with "
        f"status 0 within the grace + {bound.SIGTERM_SLACK_S:g} s."),
 )  # fmt: skip
 

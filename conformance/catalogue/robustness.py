@@ -15,5 +15,6 @@ MEMORY_GROWTH_MIB = 8  # the most the launched process tree's RSS may grow acros
 SIGTERM_CALLS = 24  # calls in flight at SIGTERM (more than a 16-thread server runs at once)
 SIGTERM_CALL_MIB = 4  # each an echo of this many MiB, so that it is still in transit
 SIGTERM_HEADERS_S = 0.8  # half the calls send their headers this long before SIGTERM
-SIGTERM_AFTER_S = 0.1  # their messages, and the other half's whole calls, this long before it
+SIGTERM_AFTER_S = 0.1  # the other half's whole calls go out this long before it
 SIGTERM_SLACK_S = 1.0  # the exit may come this long after the grace
+SIGTERM_ROUNDS = 3  # rounds tried until one has calls still in flight at the signal

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -331,13 +332,19 @@ def _outcome(future: grpc.Future, size: int, timeout_s: float) -> str:
     return "OK" if len(reply.instances[0].items["y"].data) == size else "a wrong reply"
 
 
-@requirement("ROBUSTNESS-SIGTERM-IN-FLIGHT")
-def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
-    _pid(phase)
-    context = phase.context
-    if context.grace_s is None:
-        not_applicable("the server command has no {grace} placeholder: its grace is unknown")
-    grace = context.grace_s
+@dataclass
+class SigtermRound:
+    """One SIGTERM with calls in transit: what the calls and the process did."""
+
+    calls: int
+    in_flight: int  # calls not yet answered when the signal went
+    outcomes: list[str]
+    status: int | None
+    exit_s: float
+    tail: str
+
+
+def _sigterm_round(context: RunContext, grace: float) -> SigtermRound:
     settings = ServerSettings(free_tcp_address(), grace_s=grace)
     process = ServerProcess("robustness-sigterm", context.subject, settings, context.scratch)
     channels: list[grpc.Channel] = []
@@ -352,44 +359,70 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
         wait_s = grace + bound.SIGTERM_SLACK_S
         half = len(channels) // 2
         # Half the calls send their headers well before the signal, so that they have surely
-        # reached the server whatever the load; then their messages go out together with the
-        # other half's whole calls, shortly before the signal: all in transit at SIGTERM.
+        # reached the server whatever the load; the other half's whole calls go out shortly
+        # before the signal, and the first half's messages with it: those are surely still in
+        # transit at SIGTERM, however fast the server (a fast one answers 4 MiB echoes sent
+        # 0.1 s earlier before the signal).
         futures = [hostile.withheld(opened, body, go, wait_s + 10) for opened in channels[:half]]
         time.sleep(bound.SIGTERM_HEADERS_S - bound.SIGTERM_AFTER_S)
-        go.set()
         futures += [
             opened.unary_unary(hostile.PREDICT_METHOD, None, None).future(body, timeout=wait_s + 10)
             for opened in channels[half:]
         ]
         time.sleep(bound.SIGTERM_AFTER_S)
+        go.set()
         in_flight = sum(not future.done() for future in futures)
         process.terminate()
         signalled = time.monotonic()
         outcomes = [_outcome(f, bound.SIGTERM_CALL_MIB * MIB, wait_s + 10) for f in futures]
         status = process.wait(max(0.0, signalled + wait_s - time.monotonic()))
         exit_s = time.monotonic() - signalled
-        finished = outcomes.count("OK")
-        phase.figures(
-            calls=len(futures),
-            calls_unanswered_at_sigterm=in_flight,
-            calls_finished_ok=finished,
-            exit_after_sigterm_s=round(exit_s, 2),
-        )
+        return SigtermRound(len(futures), in_flight, outcomes, status, exit_s, process.tail())
     finally:
         go.set()
         for opened in channels:
             opened.close()
         process.stop()
-    if finished != len(futures):
-        counts = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+
+
+@requirement("ROBUSTNESS-SIGTERM-IN-FLIGHT")
+def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
+    _pid(phase)
+    context = phase.context
+    if context.grace_s is None:
+        not_applicable("the server command has no {grace} placeholder: its grace is unknown")
+    grace = context.grace_s
+    # On a loaded machine the harness's own short sleep can overrun until every call is
+    # answered before the signal goes: such a round proves nothing, so it is run again.
+    for _attempt in range(bound.SIGTERM_ROUNDS):
+        done = _sigterm_round(context, grace)
+        if done.in_flight:
+            break
+    finished = done.outcomes.count("OK")
+    phase.figures(
+        calls=done.calls,
+        calls_unanswered_at_sigterm=done.in_flight,
+        calls_finished_ok=finished,
+        exit_after_sigterm_s=round(done.exit_s, 2),
+        rounds=_attempt + 1,
+    )
+    if not done.in_flight:
         assertions.fail(
-            f"SIGTERM with {len(futures)} calls in flight: {counts} (every one should finish OK "
-            f"within the {grace:g} s grace); server output:\n{process.tail()[-1500:]}"
+            f"no call was still in flight at SIGTERM in {bound.SIGTERM_ROUNDS} rounds (each "
+            f"answered within {bound.SIGTERM_AFTER_S:g} s of being sent, or the harness was "
+            "held up): the server's handling of calls in flight could not be observed"
         )
-    if status is None:
-        assertions.fail(f"the server still ran {wait_s:g} s after SIGTERM (grace {grace:g} s)")
-    if status != 0:
+    if finished != done.calls:
+        counts = {o: done.outcomes.count(o) for o in sorted(set(done.outcomes))}
         assertions.fail(
-            f"after SIGTERM the server exited with status {status}, not 0; server output:\n"
-            f"{process.tail()[-1500:]}"
+            f"SIGTERM with {done.in_flight} of {done.calls} calls in flight: {counts} (every one "
+            f"should finish OK within the {grace:g} s grace); server output:\n{done.tail[-1500:]}"
+        )
+    wait_s = grace + bound.SIGTERM_SLACK_S
+    if done.status is None:
+        assertions.fail(f"the server still ran {wait_s:g} s after SIGTERM (grace {grace:g} s)")
+    if done.status != 0:
+        assertions.fail(
+            f"after SIGTERM the server exited with status {done.status}, not 0; server output:\n"
+            f"{done.tail[-1500:]}"
         )
