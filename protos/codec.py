@@ -67,6 +67,13 @@ BY_CODE: dict[int, DType] = {d.code: d for d in DTYPES}
 _BY_NUMPY_KIND: dict[tuple[str, int], DType] = {
     (d.numpy.kind, d.numpy.itemsize): d for d in DTYPES if d.numpy is not None
 }
+# The same by numpy's type character (byte order aside, one per numpy type), for the types whose
+# character maps to one row on this platform.
+_BY_NUMPY_CHAR: dict[str, DType] = {
+    np.dtype(char).char: row
+    for char in np.typecodes["All"]
+    if (row := _BY_NUMPY_KIND.get((np.dtype(char).kind, np.dtype(char).itemsize))) is not None
+}
 NUMERIC_DTYPES: tuple[DType, ...] = tuple(d for d in DTYPES if d.is_numeric)
 STRING = BY_CODE[pb.MS_STRING]
 BYTES = BY_CODE[pb.MS_BYTES]
@@ -78,7 +85,9 @@ class CodecError(ValueError):
 
 def dtype_of_numpy(dtype: np.dtype) -> DType:
     """The wire dtype for a numpy dtype, whatever its byte order; CodecError if unmapped."""
-    found = _BY_NUMPY_KIND.get((dtype.kind, dtype.itemsize))
+    found = _BY_NUMPY_CHAR.get(dtype.char)  # one lookup for the usual dtypes (issue 12)
+    if found is None:
+        found = _BY_NUMPY_KIND.get((dtype.kind, dtype.itemsize))
     if found is None:
         raise CodecError(f"Unknown data type {dtype}")
     return found

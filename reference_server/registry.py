@@ -124,6 +124,8 @@ def per_instance(
 class Registry:
     """The servables a server deploys, looked up by exact name and version (0 = latest).
 
+    A servable's version numbers are read when it is added (its method tables at each lookup).
+
     ``backend`` is where the batch functions compute (passed to every call).
     """
 
@@ -132,6 +134,7 @@ class Registry:
     ) -> None:
         self.backend = backend
         self._servables: dict[str, Servable] = {}
+        self._latest: dict[str, int] = {}  # read per request: computed once (issue 12)
         for servable in servables:
             self.add(servable)
 
@@ -141,6 +144,7 @@ class Registry:
         if servable.name in self._servables:
             raise ValueError(f"servable {servable.name!r} is already registered")
         self._servables[servable.name] = servable
+        self._latest[servable.name] = servable.latest_version
 
     def servable(self, name: str) -> Servable | None:
         return self._servables.get(name)
@@ -154,5 +158,5 @@ class Registry:
         if servable is None:
             return None
         if version == 0:
-            version = servable.latest_version
+            version = self._latest[name]
         return servable.versions.get(version)

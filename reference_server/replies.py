@@ -118,9 +118,9 @@ def outcomes_reply(
             failures.append(outcome)
         else:
             failures.append(_outputs_instance(instance, outputs, outcome))
-    failed = [f for f in failures if f is not None]
-    if not failed:
+    if failures.count(None) == len(failures):
         return reply  # shape 1
+    failed = [f for f in failures if f is not None]
     first = failed[0]
     if len(failed) == len(failures) and all(
         f.code == first.code and f.message == first.message for f in failed

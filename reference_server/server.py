@@ -98,12 +98,11 @@ class ReferenceServer:
         )
         self._max_workers = max_workers
         self._max_calls = max_calls
-        self._receive_timeout = receive_timeout
         self._serve_health = health
         self._serve_reflection = reflection
         self._health: Any = None  # grpc_health's HealthServicer while running with health
         self._activity = CallActivity()
-        self._watchdog = ReceiveWatchdog()
+        self._watchdog = ReceiveWatchdog(receive_timeout)
         self._lock = threading.Lock()
         self._stopping = False
         self._server: grpc.Server | None = None
@@ -234,7 +233,6 @@ class ReferenceServer:
                 server,
                 self._dispatcher,
                 max_workers=self._max_workers,
-                receive_timeout=self._receive_timeout,
                 activity=self._activity,
                 watchdog=self._watchdog,
             )

@@ -19,10 +19,9 @@ hostile traffic costs little (issue 9):
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import itertools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -89,15 +88,14 @@ class CallActivity:
             self._last_start = time.monotonic()
             return True
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[None]:
+    # enter/leave rather than a context manager: they run on every call (issue 12).
+    def enter(self) -> None:
         with self._lock:
             self._active += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active -= 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
 
     def wait_quiet(self, deadline: float, settle: float, poll: float = 0.02) -> bool:
         """Wait until no call is in the handler and none started for ``settle`` seconds, or
@@ -113,56 +111,69 @@ class CallActivity:
 
 
 class ReceiveWatchdog:
-    """Cancels calls whose request message has not arrived by their deadline (one thread for
-    every call, started on first use)."""
+    """Cancels calls whose request message has not arrived within ``timeout`` seconds of
+    ``watch`` (one thread for every call, started on first use).
 
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._heap: list[tuple[float, int]] = []
-        self._waiting: dict[int, grpc.ServicerContext] = {}
+    Every call gets the same timeout, so deadlines come in the order calls are watched: the
+    dict of waiting calls (insertion-ordered) is the queue, its first entry the next deadline.
+    A call costs a dict entry and two lock round trips; the thread is not woken for it (issue
+    12). The thread sleeps until the first entry's deadline (a call added meanwhile is due
+    later), and when there is none, until ``watch`` wakes it.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._waiting: dict[int, tuple[float, grpc.ServicerContext]] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        self._idle = False  # the thread waits for _wake with nothing to watch
+        self._wake = threading.Event()
         self.cancelled = 0
 
-    def watch(self, context: grpc.ServicerContext, timeout: float) -> int:
-        with self._condition:
+    def watch(self, context: grpc.ServicerContext) -> int:
+        with self._lock:  # deadlines enter the dict in order
             ticket = next(self._ids)
-            self._waiting[ticket] = context
-            heapq.heappush(self._heap, (time.monotonic() + timeout, ticket))
+            self._waiting[ticket] = (time.monotonic() + self.timeout, context)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="reference-server-receive-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif self._heap[0][1] == ticket:
-                self._condition.notify()
+            elif self._idle:
+                self._idle = False
+                self._wake.set()
             return ticket
 
     def release(self, ticket: int) -> None:
-        with self._condition:
+        with self._lock:
             self._waiting.pop(ticket, None)
-            if len(self._heap) > 2 * len(self._waiting) + 64:  # drop released entries
-                self._heap = [entry for entry in self._heap if entry[1] in self._waiting]
-                heapq.heapify(self._heap)
 
     def _run(self) -> None:
         while True:
-            with self._condition:
-                while self._heap and self._heap[0][1] not in self._waiting:
-                    heapq.heappop(self._heap)  # released in time
-                if not self._heap:
-                    self._condition.wait()
-                    continue
-                due, ticket = self._heap[0]
-                delay = due - time.monotonic()
-                if delay > 0:
-                    self._condition.wait(delay)
-                    continue
-                heapq.heappop(self._heap)
-                context = self._waiting.pop(ticket)
-                self.cancelled += 1
-            log.info("a Predict call sent no request within its bound: cancelled")
-            context.cancel()
+            expired: list[grpc.ServicerContext] = []
+            delay: float | None = None
+            with self._lock:
+                now = time.monotonic()
+                while self._waiting:
+                    ticket = next(iter(self._waiting))
+                    due, context = self._waiting[ticket]
+                    if due > now:
+                        delay = due - now
+                        break
+                    del self._waiting[ticket]
+                    expired.append(context)
+                self.cancelled += len(expired)
+                if delay is None:
+                    self._idle = True
+                    self._wake.clear()
+            for context in expired:
+                log.info("a Predict call sent no request within its bound: cancelled")
+                context.cancel()
+            if delay is None:
+                self._wake.wait()
+            else:
+                time.sleep(delay)
 
 
 class PredictHandler(grpc.GenericRpcHandler):
@@ -173,13 +184,13 @@ class PredictHandler(grpc.GenericRpcHandler):
         servicer: PredictServicer,
         *,
         max_workers: int,
-        receive_timeout: float,
         activity: CallActivity,
         watchdog: ReceiveWatchdog,
     ) -> None:
         self._servicer = servicer
-        self._compute = threading.BoundedSemaphore(max_workers)
-        self._receive_timeout = receive_timeout
+        self._compute: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(max_workers):
+            self._compute.put(slot)
         self._activity = activity
         self._watchdog = watchdog
         self._handler = grpc.stream_unary_rpc_method_handler(
@@ -197,14 +208,17 @@ class PredictHandler(grpc.GenericRpcHandler):
         return self._handler if self._activity.admit() else self._refusal
 
     def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
-        with self._activity.running():
-            ticket = self._watchdog.watch(context, self._receive_timeout)
+        activity = self._activity
+        activity.enter()
+        try:
+            watchdog = self._watchdog
+            ticket = watchdog.watch(context)
             try:
                 body = next(bodies, None)
             except grpc.RpcError:  # cancelled (by the client or the watchdog): nobody listens
                 return None
             finally:
-                self._watchdog.release(ticket)
+                watchdog.release(ticket)
             if body is None:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_MESSAGE)
             large = len(body) >= wire.LARGE_TENSOR
@@ -214,11 +228,18 @@ class PredictHandler(grpc.GenericRpcHandler):
                 request = pb.PredictRequest.FromString(body)
             except Exception:  # DecodeError, or anything else the parser raises on garbage
                 context.abort(grpc.StatusCode.INTERNAL, UNDECODABLE)
-            with self._compute:
+            # At most max_workers compute at once: a token from a C-level queue, cheaper per
+            # call than threading's semaphores (written in Python).
+            slot = self._compute.get()
+            try:
                 # Looked up per call: test mutants wrap PredictServicer.Predict.
                 reply = self._servicer.Predict(request, context)
+            finally:
+                self._compute.put(slot)
             # A large request (an echo, an image) is where a large reply comes from.
             return _LargeReply(reply) if large else reply
+        finally:
+            activity.leave()
 
 
 class _LargeReply:
@@ -252,9 +273,8 @@ def add_to_server(
     handler = PredictHandler(
         PredictServicer(dispatcher),
         max_workers=max_workers,
-        receive_timeout=receive_timeout,
         activity=activity if activity is not None else CallActivity(),
-        watchdog=watchdog if watchdog is not None else ReceiveWatchdog(),
+        watchdog=watchdog if watchdog is not None else ReceiveWatchdog(receive_timeout),
     )
     server.add_generic_rpc_handlers((handler,))
     return handler

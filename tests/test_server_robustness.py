@@ -147,6 +147,34 @@ def test_a_stalled_call_is_cancelled_after_the_receive_timeout(
         assert not predict(stub, ECHO).error_msg  # a call that sends its request is served
 
 
+def test_stalled_calls_are_cancelled_after_served_ones_and_after_an_idle_spell(
+    start_server: Callable[..., ReferenceServer],
+) -> None:
+    """The watchdog sleeps through served calls and idles when nothing waits (issue 12): a
+    call that stalls behind served ones, and one that stalls after the server sat idle past
+    the timeout, are each still cancelled, and no served call is."""
+    server = start_server(receive_timeout=0.3)
+    release = threading.Event()
+    try:
+        with grpc.insecure_channel(server.address) as channel, stub_for(server.address) as stub:
+            stall = channel.stream_unary(PREDICT_METHOD, None, None)
+            first = stall.future(_stalling(release), timeout=WAIT_S)
+            for _ in range(20):  # served while the stalled call waits: each watched, released
+                assert not predict(stub, ECHO).error_msg
+            with pytest.raises(grpc.RpcError) as caught:
+                first.result(timeout=WAIT_S)
+            assert caught.value.code() == grpc.StatusCode.CANCELLED
+            time.sleep(0.6)  # twice the timeout with nothing waiting: the watchdog idles
+            second = stall.future(_stalling(release), timeout=WAIT_S)
+            with pytest.raises(grpc.RpcError) as caught:
+                second.result(timeout=WAIT_S)
+            assert caught.value.code() == grpc.StatusCode.CANCELLED
+            assert not predict(stub, ECHO).error_msg
+    finally:
+        release.set()
+    assert server.receive_timeouts == 2
+
+
 # -- signals --------------------------------------------------------------------------------
 
 

@@ -7,7 +7,9 @@ as one batch: one host-to-device copy, one add, one device-to-host copy per shap
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -31,11 +33,15 @@ FLOAT32 = codec.BY_CODE[pb.MS_FLOAT32]
 MATRIX = ModelInput(nbytes=16, dtype=FLOAT32)  # float32 [2, 2]
 
 
+_MODEL = (MATRIX, MATRIX)
+_FLOAT32 = np.dtype(np.float32)
+
+
 def add_common(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
     outcomes: list[Outcome | None] = []
     valid: list[int] = []
     for index, inputs in enumerate(batch):
-        error = model_input_error((inputs["x1"], inputs["x2"]), (MATRIX, MATRIX))
+        error = model_input_error((inputs["x1"], inputs["x2"]), _MODEL)
         outcomes.append(error)
         if error is None:
             valid.append(index)
@@ -43,7 +49,7 @@ def add_common(batch: Sequence[Inputs], backend: ArrayBackend) -> list[Outcome]:
         # All float32 with 4 elements, whatever their shapes: their bytes, joined, are the batch.
         matrices = [batch[i]["x1"] for i in valid] + [batch[i]["x2"] for i in valid]
         joined = b"".join([matrix.tobytes() for matrix in matrices])
-        host = np.frombuffer(joined, dtype=np.float32).reshape(2, len(valid), 2, 2)
+        host = np.ndarray((2, len(valid), 2, 2), _FLOAT32, joined)  # read-only, over joined
         _add_pairs(host, valid, outcomes, backend)
     return _complete(outcomes)
 
@@ -90,17 +96,21 @@ def _add_pairs(
 ) -> None:
     """``host[0] + host[1]`` on the backend's device; row k answers instance ``indexes[k]``."""
     device = backend.to_device(host)
-    # inf + -inf is a legitimate NaN result here, not something to warn the server log about.
-    # NumPy's errstate, whatever the backend: CuPy has none (a GPU raises no such warnings).
-    with np.errstate(all="ignore"):
-        result = backend.to_host(device[0] + device[1])
+    result = backend.to_host(_add_quietly(device[0], device[1]))
     for row, index in enumerate(indexes):
         outcomes[index] = {"y": result[row]}
 
 
+# inf + -inf is a legitimate NaN result here, not something to warn the server log about.
+# NumPy's errstate, whatever the backend: CuPy has none (a GPU raises no such warnings). As a
+# decorator rather than a ``with`` block: half the cost per call (issue 12), still per thread.
+_add_quietly = np.errstate(all="ignore")(operator.add)
+
+
 def _complete(outcomes: list[Outcome | None]) -> list[Outcome]:
-    assert all(outcome is not None for outcome in outcomes)
-    return [outcome for outcome in outcomes if outcome is not None]
+    if None in outcomes:
+        raise AssertionError("an instance was left without an outcome")
+    return cast(list[Outcome], outcomes)
 
 
 def add_servable() -> Servable:
