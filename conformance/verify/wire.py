@@ -135,24 +135,26 @@ class Target:
         deadline = time.monotonic() + budget_s
         pending: deque[tuple[int, grpc.Future]] = deque()
         sent = 0
-        while sent < count or pending:
-            while sent < count and len(pending) < window:
-                pending.append((sent, send.future(body, timeout=RPC_TIMEOUT_S)))
-                sent += 1
-            index, future = pending.popleft()
-            left = deadline - time.monotonic()
-            try:
-                answer = future.result(timeout=max(left, 0.0))
-            except grpc.FutureTimeoutError:
-                for _, other in pending:
-                    other.cancel()
-                future.cancel()
-                answered = f"{index} of {count} calls answered within {budget_s:g} s"
-                raise TimeoutError(answered) from None
-            except grpc.RpcError as exc:
-                yield index, RpcFailure(exc.code(), exc.details() or "")
-                continue
-            yield index, pb.PredictReply.FromString(answer)
+        try:
+            while sent < count or pending:
+                while sent < count and len(pending) < window:
+                    pending.append((sent, send.future(body, timeout=RPC_TIMEOUT_S)))
+                    sent += 1
+                index, future = pending[0]
+                try:
+                    answer = future.result(timeout=max(deadline - time.monotonic(), 0.0))
+                except grpc.FutureTimeoutError:
+                    answered = f"{index} of {count} calls answered within {budget_s:g} s"
+                    raise TimeoutError(answered) from None
+                except grpc.RpcError as exc:
+                    pending.popleft()
+                    yield index, RpcFailure(exc.code(), exc.details() or "")
+                    continue
+                pending.popleft()
+                yield index, pb.PredictReply.FromString(answer)
+        finally:  # a timeout, or a caller that stopped at a wrong reply: nothing left running
+            for _, left in pending:
+                left.cancel()
 
     def close(self) -> None:
         self._channel.close()
