@@ -55,6 +55,7 @@ from conformance.drive._probe import (
     predict_once,
     wait_ready,
 )
+from conformance.drive._supervise import Supervised, Supervisor, health_problem
 from conformance.drive._testee import TesteeFailure, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
@@ -84,6 +85,21 @@ class RunContext:
     pids: dict[str, int] = field(default_factory=dict)
     # The seconds {grace} gave each launched server; None: the command has no {grace}.
     grace_s: float | None = None
+    # --server-cmd: server name -> how the harness keeps it serving (conformance.drive's
+    # supervisor); only servers that answered the health echo once they were ready.
+    supervised: dict[str, Supervised] = field(default_factory=dict)
+    ready_timeout_s: float = 60.0
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.scratch, self.supervised, self.ready_timeout_s)
+
+    def pid_of(self, endpoint: str) -> int | None:
+        """The process group now serving ``endpoint`` (a supervised server may have been
+        restarted since the run began)."""
+        for server in self.supervised.values():
+            if endpoint in server.endpoints:
+                return self.supervisor().current_pid(server.name)
+        return self.pids.get(endpoint)
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -108,6 +124,11 @@ class RunContext:
             "server_commands": dict(self.server_commands),
             "pids": dict(self.pids),
             "grace_s": self.grace_s,
+            "supervised": {
+                name: {**dataclasses.asdict(server), "health": server.health.to_dict()}
+                for name, server in self.supervised.items()
+            },
+            "ready_timeout_s": self.ready_timeout_s,
         }
 
     @classmethod
@@ -127,6 +148,16 @@ class RunContext:
             server_commands=dict(data.get("server_commands", {})),
             pids={name: int(pid) for name, pid in data["pids"].items()},
             grace_s=data["grace_s"],
+            supervised={
+                name: Supervised(
+                    name=server["name"],
+                    command_line=server["command_line"],
+                    health=Endpoint.from_dict(server["health"]),
+                    endpoints=tuple(server["endpoints"]),
+                )
+                for name, server in data.get("supervised", {}).items()
+            },
+            ready_timeout_s=data.get("ready_timeout_s", 60.0),
         )
 
 
@@ -145,16 +176,23 @@ class Launched:
 
     scratch: str
     processes: list[ServerProcess] = field(default_factory=list)
+    supervisor: Supervisor | None = None
 
     def exited(self) -> list[ServerExit]:
-        """The servers that are no longer running (they should run until stop())."""
+        """The servers that are no longer running (they should run until stop()); a server the
+        supervisor restarted is reported as its incident instead."""
+        restarted = set()
+        if self.supervisor is not None:
+            restarted = {n for n in self.supervisor.servers if len(self.supervisor.pids(n)) > 1}
         return [
             ServerExit(process.label, status, process.tail())
             for process in self.processes
-            if (status := process.exit_status()) is not None
+            if process.label not in restarted and (status := process.exit_status()) is not None
         ]
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop_all()
         if self.processes:
             with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:
                 list(pool.map(lambda process: process.stop(), self.processes))
@@ -389,6 +427,7 @@ def start(
         deadline = time.monotonic() + options.ready_timeout_s
         pids: dict[str, int] = {}
         grace_s = None
+        supervised: dict[str, Supervised] = {}
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -417,6 +456,10 @@ def start(
             }
             if "grace" in placeholders_in(options.server_cmd):
                 grace_s = DEFAULT_GRACE_S
+            supervised = _supervised(configs, processes, exited)
+            launched.supervisor = Supervisor(scratch, supervised, options.ready_timeout_s)
+            for name in supervised:
+                launched.supervisor.note_pid(name, processes[name].pid)
         elif options.client_cmd is not None:
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
@@ -453,11 +496,30 @@ def start(
             server_commands={p.settings.address: p.command_line for p in launched.processes},
             pids=pids,
             grace_s=grace_s,
+            supervised=supervised,
+            ready_timeout_s=options.ready_timeout_s,
         )
     except BaseException:
         launched.stop()
         raise
     return context, launched
+
+
+def _supervised(
+    configs: dict[str, _Config], processes: dict[str, ServerProcess], exited: dict[str, Any]
+) -> dict[str, Supervised]:
+    """The launched servers the harness keeps serving: those reachable by a well-formed call
+    that answer the health echo now (conformance.drive's supervisor says why only those)."""
+    found = {}
+    for name, config in configs.items():
+        health = config.probe_endpoint
+        if name in exited or health is None or config.probe is not predict_once:
+            continue
+        if health_problem(health) is None:
+            found[name] = Supervised(
+                name, processes[name].command_line, health, tuple(config.endpoints)
+            )
+    return found
 
 
 def _testee_features(command: str, wanted: set[str], deadline: float) -> dict[str, str]:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import html
 
-from conformance.reporting._outcomes import Report, RequirementReport, figures_text, result_line
+from conformance.reporting._outcomes import (
+    Report,
+    RequirementReport,
+    figures_text,
+    incident_line,
+    result_line,
+)
 
 _VERDICT_WORDS = {
     "passed": "PASSED",
@@ -95,6 +101,9 @@ def markdown(summary: Report) -> str:
     if measured:
         lines += ["", "## Figures", "", "| requirement | measured |", "|---|---|"]
         lines += [f"| `{r.id}` | {figures_text(r.figures)} |" for r in measured]
+    if summary.server_incidents:
+        lines += ["", "## Server incidents", ""]
+        lines += [f"- {incident_line(incident)}" for incident in summary.server_incidents]
     failures = _failures(summary)
     lines += ["", "## Failed requirements", ""]
     if not failures:
@@ -172,6 +181,10 @@ def html_page(summary: Report) -> str:
             "<h2>Figures</h2>\n<table><tr><th>requirement</th><th>measured</th></tr>"
             f"{figure_rows}</table>\n"
         )
+    if summary.server_incidents:
+        extra += "<h2>Server incidents</h2>\n<ul>"
+        extra += "".join(f"<li>{esc(incident_line(i))}</li>" for i in summary.server_incidents)
+        extra += "</ul>\n"
     if deviations:
         extra += "<h2>Known deviations (listed as expected failures)</h2>\n"
         extra += f"<ul>{items(deviations)}</ul>\n"

@@ -42,7 +42,7 @@ import pytest
 
 from conformance import __version__
 from conformance.catalogue import PROFILES, REQUIREMENTS, Requirement, RunOptions
-from conformance.drive import RunContext, ServerExit
+from conformance.drive import Incident, RunContext, ServerExit
 
 SCHEMA_VERSION = 1  # of the JSON report; reporting/report.schema.json describes it
 # Skip reasons that start with this are "not applicable", never "passed" nor plain "skipped".
@@ -224,6 +224,8 @@ class Report:
     environment: Environment
     profiles_not_requested: list[str]
     interrupted_by: str | None = None  # "SIGINT" (Ctrl-C) or "SIGTERM" for an interrupted run
+    # Checks after which a launched server no longer served (conformance.drive's supervisor).
+    server_incidents: list[Incident] = dataclasses.field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -333,6 +335,7 @@ class Results:
         *,
         run_timed_out: bool = False,
         interrupted_by: str | None = None,
+        server_incidents: list[Incident] | None = None,
     ) -> Report:
         return summarize(
             self,
@@ -342,6 +345,7 @@ class Results:
             servers_exited or [],
             run_timed_out=run_timed_out,
             interrupted_by=interrupted_by,
+            server_incidents=server_incidents or [],
         )
 
 
@@ -374,6 +378,7 @@ def summarize(
     *,
     run_timed_out: bool = False,
     interrupted_by: str | None = None,
+    server_incidents: list[Incident] | None = None,
 ) -> Report:
     """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
     exit_status = exit_status if exit_status in (0, 1) else 2
@@ -448,6 +453,7 @@ def summarize(
         environment=environment(),
         profiles_not_requested=[p.name for p in PROFILES if p.name not in context.requested],
         interrupted_by=interrupted_by,
+        server_incidents=list(server_incidents or []),
     )
 
 
@@ -506,6 +512,20 @@ def result_line(report: Report) -> str:
     return f"CONFORMANT {scope}"
 
 
+def incident_line(incident: Incident) -> str:
+    """One server incident in words (terminal, certificate, the failing check's report)."""
+    after = "it was restarted" if incident.restarted else "a restart did not bring it back"
+    line = (
+        f"server '{incident.server}' stopped serving during {incident.requirement} "
+        f"({incident.test}): {incident.what}; {after}"
+    )
+    if incident.request:  # the request itself, without the snippet's comments and imports
+        code = [x.strip() for x in incident.request.splitlines()]
+        kept = [x for x in code if x and not x.startswith(("#", "import ", "from "))]
+        line += f"; the check's last request: {' '.join(kept or code)[:400]}"
+    return line
+
+
 def timeout_line(seconds: float) -> str:
     return f"the run exceeded --run-timeout ({seconds:g} s) and was stopped (exit status 2)"
 
@@ -521,6 +541,7 @@ def terminal_lines(report: Report) -> list[str]:
     for gone in report.servers_exited:
         last = (gone.output_tail.splitlines() or ["(no output)"])[-1]
         lines.append(f"server '{gone.server}' exited during the run (status {gone.status}): {last}")
+    lines += [incident_line(incident) for incident in report.server_incidents]
     if report.run_timed_out:
         lines.append(timeout_line(report.run_timeout_s))
     for ids, label in (

@@ -118,7 +118,7 @@ class Phase:
     def alive(self, when: str) -> None:
         """With --server-cmd: the launched process still runs."""
         __tracebackhide__ = True
-        pid = self.context.pids.get(self.endpoint.name)
+        pid = self.context.pid_of(self.endpoint.name)
         if pid is not None and not is_running(pid):
             assertions.fail(f"the server's process (pid {pid}) is gone {when}")
 
@@ -267,7 +267,7 @@ def test_flooding_clients_do_not_stop_the_server(phase: Phase, robust: Endpoint)
 
 
 def _pid(phase: Phase) -> int:
-    pid = phase.context.pids.get(phase.endpoint.name)
+    pid = phase.context.pid_of(phase.endpoint.name)
     if pid is None:
         not_applicable("only with --server-cmd: the harness reads the server's memory from /proc")
     return pid

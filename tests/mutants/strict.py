@@ -333,6 +333,20 @@ def strict_zero_instances_hang(args: Args, behaviour: Behaviour) -> None:
 
 
 @mutant(
+    "strict-zero-instances-crash",
+    "the process exits on a request with zero instances (as upstream's worker dies on what it "
+    "cannot build)",
+    trips=("STRICT-ZERO-INSTANCES",),
+    profiles=STRICT,
+)
+def strict_zero_instances_crash(args: Args, behaviour: Behaviour) -> None:
+    def answer(request: pb.PredictRequest) -> pb.PredictReply:
+        os._exit(70)
+
+    _on_zero_instances(behaviour, answer)
+
+
+@mutant(
     "strict-zero-instances-empty",
     "a request with zero instances gets an empty reply (no instance, no error)",
     trips=("STRICT-ZERO-INSTANCES",),
