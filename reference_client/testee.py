@@ -24,7 +24,7 @@ from reference_client.client import DEFAULT_TIMEOUT_S, Client
 from reference_client.transport import SSLConfig
 
 CLIENT_NAME = "reference_client 0.1.0"
-FEATURES = ["uds", "tls", "mtls", "async", "deadline"]
+FEATURES = ["uds", "tls", "mtls", "async", "deadline", "tls-roots-env"]
 
 
 def hello() -> dict[str, Any]:

@@ -55,7 +55,7 @@ from conformance.drive._probe import (
     predict_once,
     wait_ready,
 )
-from conformance.drive._testee import TesteeFailure, TesteeProcess
+from conformance.drive._testee import Hello, TesteeFailure, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 
@@ -84,6 +84,9 @@ class RunContext:
     pids: dict[str, int] = field(default_factory=dict)
     # The seconds {grace} gave each launched server; None: the command has no {grace}.
     grace_s: float | None = None
+    # --client-cmd: the testee's hello as read at the start (Hello.to_dict: client, features,
+    # environment), what the reports say was certified; None without one or without a valid one.
+    testee_hello: dict[str, Any] | None = None
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -108,6 +111,7 @@ class RunContext:
             "server_commands": dict(self.server_commands),
             "pids": dict(self.pids),
             "grace_s": self.grace_s,
+            "testee_hello": self.testee_hello,
         }
 
     @classmethod
@@ -127,6 +131,7 @@ class RunContext:
             server_commands=dict(data.get("server_commands", {})),
             pids={name: int(pid) for name, pid in data["pids"].items()},
             grace_s=data["grace_s"],
+            testee_hello=data.get("testee_hello"),
         )
 
 
@@ -389,6 +394,7 @@ def start(
         deadline = time.monotonic() + options.ready_timeout_s
         pids: dict[str, int] = {}
         grace_s = None
+        hello = None
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -421,7 +427,8 @@ def start(
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
             endpoints = {}
-            not_applicable.update(_testee_features(options.client_cmd, wanted, deadline))
+            hello = _testee_hello(options.client_cmd, deadline)
+            not_applicable.update(_testee_features(hello, wanted))
         else:
             endpoints = _target_endpoints(wanted, options)
             say(f"probing the target {options.target}; ready timeout {options.ready_timeout_s:g} s")
@@ -453,6 +460,7 @@ def start(
             server_commands={p.settings.address: p.command_line for p in launched.processes},
             pids=pids,
             grace_s=grace_s,
+            testee_hello=None if hello is None else hello.to_dict(),
         )
     except BaseException:
         launched.stop()
@@ -460,16 +468,23 @@ def start(
     return context, launched
 
 
-def _testee_features(command: str, wanted: set[str], deadline: float) -> dict[str, str]:
-    """Profile -> why not, for the client profiles none of whose requirements the testee's
-    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
-    rules nothing out: its checks run, and fail on that."""
+def _testee_hello(command: str, deadline: float) -> Hello | None:
+    """The hello of a testee started just to read it; None when it gives no valid one."""
     try:
         process = TesteeProcess(command, hello_timeout=max(5.0, deadline - time.monotonic()))
     except TesteeFailure:
-        return {}
+        return None
     process.close()
-    features = process.hello.features
+    return process.hello
+
+
+def _testee_features(hello: Hello | None, wanted: set[str]) -> dict[str, str]:
+    """Profile -> why not, for the client profiles none of whose requirements the testee's
+    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
+    rules nothing out: its checks run, and fail on that."""
+    if hello is None:
+        return {}
+    features = hello.features
     reasons: dict[str, str] = {}
     for name in sorted(wanted):
         needed = [r.feature for r in by_profile(name)]

@@ -55,6 +55,10 @@ MUTANTS: tuple[ClientMutant, ...] = (
                  ("CL-TLS-REFUSE-OTHER-CA",)),
     ClientMutant("tls-no-host-check", "accepts whatever host name the server's certificate has",
                  ("CL-TLS-REFUSE-WRONG-HOST",)),
+    ClientMutant("tls-roots-env-ignored", "ignores GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when no CA "
+                 "is given (gRPC's bundled roots only)", ("CL-TLS-ROOTS-ENV",)),
+    ClientMutant("tls-roots-env-folder", "with no CA given, trusts every certificate in the "
+                 "folder of GRPC_DEFAULT_SSL_ROOTS_FILE_PATH's file", ("CL-TLS-ROOTS-ENV",)),
     ClientMutant("mtls-no-client-cert", "never presents the client certificate",
                  ("CL-MTLS-CLIENT-CERT",)),
     ClientMutant("grpc-default-limits", "keeps gRPC's 4 MiB message limits",

@@ -265,20 +265,38 @@ def _tls_ignores_ca() -> None:
     _wrap_tls(lambda tls: {**tls, "ca": None})
 
 
+def _every_pem_beside(path: str) -> str:
+    """A CA bundle of every PEM file in ``path``'s folder (the run's other CA included)."""
+    pems = sorted(glob.glob(os.path.join(os.path.dirname(path), "*.pem")))
+    handle, bundle = tempfile.mkstemp(suffix=".pem")
+    with os.fdopen(handle, "wb") as out:
+        for pem in pems:
+            with open(pem, "rb") as file:
+                out.write(file.read())
+    return bundle
+
+
 @mutant("tls-trusts-any-ca")
 def _tls_trusts_any_ca() -> None:
-    def bundle(tls: dict[str, Any]) -> dict[str, Any]:
-        if not tls.get("ca"):
-            return tls
-        pems = sorted(glob.glob(os.path.join(os.path.dirname(tls["ca"]), "*.pem")))
-        handle, path = tempfile.mkstemp(suffix=".pem")
-        with os.fdopen(handle, "wb") as out:
-            for pem in pems:
-                with open(pem, "rb") as file:
-                    out.write(file.read())
-        return {**tls, "ca": path}
+    _wrap_tls(lambda tls: {**tls, "ca": _every_pem_beside(tls["ca"])} if tls.get("ca") else tls)
 
-    _wrap_tls(bundle)
+
+ROOTS_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
+
+
+@mutant("tls-roots-env-ignored")
+def _tls_roots_env_ignored() -> None:
+    # Gone before gRPC first computes its default roots: its bundled ones serve instead.
+    os.environ.pop(ROOTS_ENV, None)
+
+
+@mutant("tls-roots-env-folder")
+def _tls_roots_env_folder() -> None:
+    def widen(tls: dict[str, Any]) -> dict[str, Any]:
+        roots = os.environ.get(ROOTS_ENV)
+        return {**tls, "ca": _every_pem_beside(roots)} if roots and not tls.get("ca") else tls
+
+    _wrap_tls(widen)
 
 
 @mutant("tls-no-host-check")
