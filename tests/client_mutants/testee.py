@@ -100,6 +100,21 @@ def _scalar_widened() -> None:
     wrap(values_module, "fill_tensor", make)
 
 
+@mutant("bool-scalar-refused")
+def _bool_scalar_refused() -> None:
+    # Upstream's own defect: numpy.bool_ is not an np.number, so it is refused before sending.
+    def make(original: Any) -> Any:
+        def fill(tensor: pb.Tensor, value: Any) -> None:
+            if isinstance(value, np.bool_):
+                print(f"refusing {type(value)}", file=sys.stderr, flush=True)
+                raise RuntimeError(f"Not support value type {type(value)}")
+            original(tensor, value)
+
+        return fill
+
+    wrap(values_module, "fill_tensor", make)
+
+
 @mutant("byte-order-flipped")
 def _byte_order_flipped() -> None:
     def make(original: Any) -> Any:
@@ -187,6 +202,35 @@ def _malformed_accepted() -> None:
     def make(original: Any) -> Any:
         def parse(reply: pb.PredictReply, *args: Any) -> Any:
             if len(reply.error_msg) not in (0, 1, len(reply.instances)):
+                del reply.error_msg[:]
+            return original(reply, *args)
+
+        return parse
+
+    wrap(client_module, "parse_reply", make)
+
+
+@mutant("one-error-per-instance")
+def _one_error_per_instance() -> None:
+    # Reads one failed entry beside N instances as N failed instances, not as upstream does.
+    def make(original: Any) -> Any:
+        def parse(reply: pb.PredictReply, *args: Any) -> Any:
+            errors, count = reply.error_msg, len(reply.instances)
+            if len(errors) == 1 and errors[0].error_code != 0 and count:
+                return [{"error": errors[0].error_msg.decode("utf-8", "replace")}] * count
+            return original(reply, *args)
+
+        return parse
+
+    wrap(client_module, "parse_reply", make)
+
+
+@mutant("lone-ok-entry-accepted")
+def _lone_ok_entry_accepted() -> None:
+    def make(original: Any) -> Any:
+        def parse(reply: pb.PredictReply, *args: Any) -> Any:
+            errors = reply.error_msg
+            if len(errors) == 1 and errors[0].error_code == 0 and len(reply.instances) != 1:
                 del reply.error_msg[:]
             return original(reply, *args)
 
