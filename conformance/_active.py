@@ -223,6 +223,7 @@ class ConformanceRun:
         message = failure_message(report)
         rerun = self.options.rerun_command(str(requirement_id), self.seed)
         detail = {"test": report.nodeid, "message": message, "request": snippet, "rerun": rerun}
+        detail.update(repro.client_failure())  # a client check's call and testee stderr
         report.user_properties.append((PROPERTY_DETAIL, json.dumps(detail)))
         if self.config.get_verbosity() > 0:
             if snippet is not None:

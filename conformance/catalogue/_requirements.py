@@ -363,14 +363,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a reply of N instances becomes N results in the reply's order, each with exactly its own "
        "outputs."),
     _c("CL-CORE-REPLY-REQUEST-ERROR", "MUST", "client-core", "results",
-       "a reply of no instances and one error with a non-zero code becomes the request-level "
-       "error result carrying the error's text."),
+       "a reply with exactly one error entry, its code non-zero, becomes the request-level "
+       "error result carrying the error's text, whatever its instance count (0 as servers "
+       "send it, or more)."),
     _c("CL-CORE-REPLY-MIXED", "MUST", "client-core", "results",
        "a reply of N instances and N errors becomes N results in order: an error result with the "
        "text where the code is non-zero, the outputs where it is 0."),
     _c("CL-CORE-REPLY-MALFORMED", "MUST", "client-core", "results",
-       "a reply whose error count is neither 0, 1 nor the instance count is refused: an error "
-       "result or a raise, never instance results."),
+       "a reply whose error entries are neither none, one with a non-zero code, nor one per "
+       "instance (for example one entry with code 0 beside 0 or 2 instances) is refused: an "
+       "error result or a raise, never instance results."),
     _c("CL-CORE-RPC-STATUS", "MUST", "client-core", "served",
        "a call the server ends with a non-OK gRPC status becomes an error result or a raise, and "
        "the testee keeps serving calls."),
@@ -395,6 +397,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _c("CL-TLS-REFUSE-WRONG-HOST", "MUST", "client-tls", "served",
        "a server certificate from the trusted CA for another host name is refused: an error "
        "result or a raise, and no request reaches the server.", "tls"),
+    _c("CL-TLS-ROOTS-ENV", "MUST", "client-tls", "roots-env",
+       "a one-way TLS call that names no CA trusts the root certificates in the file "
+       "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names (as gRPC's C core does): the call is made, and a "
+       "certificate from another CA is still refused.", "tls-roots-env"),
     _c("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "served",
        "with a client certificate and key given, the client presents them to a server that "
        "requires one, and the call is made.", "mtls"),

@@ -56,7 +56,7 @@ from conformance.drive._probe import (
     wait_ready,
 )
 from conformance.drive._supervise import Supervised, Supervisor, health_problem
-from conformance.drive._testee import TesteeFailure, TesteeProcess
+from conformance.drive._testee import Hello, TesteeFailure, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 
@@ -101,6 +101,10 @@ class RunContext:
                 return self.supervisor().current_pid(server.name)
         return self.pids.get(endpoint)
 
+    # --client-cmd: the testee's hello as read at the start (Hello.to_dict: client, features,
+    # environment), what the reports say was certified; None without one or without a valid one.
+    testee_hello: dict[str, Any] | None = None
+
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
 
@@ -129,6 +133,7 @@ class RunContext:
                 for name, server in self.supervised.items()
             },
             "ready_timeout_s": self.ready_timeout_s,
+            "testee_hello": self.testee_hello,
         }
 
     @classmethod
@@ -158,6 +163,7 @@ class RunContext:
                 for name, server in data.get("supervised", {}).items()
             },
             ready_timeout_s=data.get("ready_timeout_s", 60.0),
+            testee_hello=data.get("testee_hello"),
         )
 
 
@@ -428,6 +434,7 @@ def start(
         pids: dict[str, int] = {}
         grace_s = None
         supervised: dict[str, Supervised] = {}
+        hello = None
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -464,7 +471,8 @@ def start(
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
             endpoints = {}
-            not_applicable.update(_testee_features(options.client_cmd, wanted, deadline))
+            hello = _testee_hello(options.client_cmd, deadline)
+            not_applicable.update(_testee_features(hello, wanted))
         else:
             endpoints = _target_endpoints(wanted, options)
             say(f"probing the target {options.target}; ready timeout {options.ready_timeout_s:g} s")
@@ -498,6 +506,7 @@ def start(
             grace_s=grace_s,
             supervised=supervised,
             ready_timeout_s=options.ready_timeout_s,
+            testee_hello=None if hello is None else hello.to_dict(),
         )
     except BaseException:
         launched.stop()
@@ -522,16 +531,23 @@ def _supervised(
     return found
 
 
-def _testee_features(command: str, wanted: set[str], deadline: float) -> dict[str, str]:
-    """Profile -> why not, for the client profiles none of whose requirements the testee's
-    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
-    rules nothing out: its checks run, and fail on that."""
+def _testee_hello(command: str, deadline: float) -> Hello | None:
+    """The hello of a testee started just to read it; None when it gives no valid one."""
     try:
         process = TesteeProcess(command, hello_timeout=max(5.0, deadline - time.monotonic()))
     except TesteeFailure:
-        return {}
+        return None
     process.close()
-    features = process.hello.features
+    return process.hello
+
+
+def _testee_features(hello: Hello | None, wanted: set[str]) -> dict[str, str]:
+    """Profile -> why not, for the client profiles none of whose requirements the testee's
+    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
+    rules nothing out: its checks run, and fail on that."""
+    if hello is None:
+        return {}
+    features = hello.features
     reasons: dict[str, str] = {}
     for name in sorted(wanted):
         needed = [r.feature for r in by_profile(name)]
