@@ -290,8 +290,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "ERROR`, with the given error verbatim, beside a succeeding instance or alone (where the "
        "reply collapses to that one error)."),
     _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "truncation",
-       "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
-       "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),
+       "an error text (the whole text sent, counted in UTF-8 bytes, not characters) longer "
+       "than 384 bytes is cut to its first 192 bytes, `...`, and its last 192 bytes, even where "
+       "that splits a character; one of 384 bytes is kept whole."),
     _r("STRICT-ZERO-INSTANCES", "SHOULD", "strict", "step-instances, departures",
        "a request with zero instances is answered promptly with a request-level code 2 error "
        "(upstream never answers it)."),

@@ -40,9 +40,11 @@ MUST: Level = "MUST"
 SHOULD: Level = "SHOULD"
 
 INVALID_INPUTS, SYSTEM_ERROR = 2, 3  # docs/protocol.md#replies
-MAX_TEXT = 384  # docs/protocol.md#truncation: longer texts keep 192 + "..." + 192 characters
+# docs/protocol.md#truncation: a text over 384 UTF-8 bytes keeps its first and last 192 bytes
+# around "...", even where that cuts a character in two.
+MAX_TEXT = 384
 # With the server's own words around ``fail``'s error unknown (MUST level), an error of at most
-# this many characters is still whole in a text of at most MAX_TEXT characters.
+# this many UTF-8 bytes is still whole in a text of at most MAX_TEXT bytes.
 SHORT_ERROR = 64
 
 
@@ -155,10 +157,24 @@ class FailFrame:
     suffix: str
 
 
+def text_of(raw: bytes) -> str:
+    """An error text as the harness compares it: its bytes decoded as UTF-8, losslessly (a byte
+    that is not UTF-8, as where a cut split a character, becomes a lone surrogate)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def byte_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
 def truncate(text: str) -> str:
-    """docs/protocol.md#truncation: over 384 characters, the first 192, ``...``, the last 192."""
+    """docs/protocol.md#truncation: over 384 UTF-8 bytes, the first 192 bytes, ``...``, the last
+    192 bytes (as ``text_of`` decodes them)."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= MAX_TEXT:
+        return text
     half = MAX_TEXT // 2
-    return text if len(text) <= MAX_TEXT else text[:half] + "..." + text[-half:]
+    return text_of(data[:half] + b"..." + data[-half:])
 
 
 # -- docs/protocol.md#error-texts (SHOULD); malformed-input details live in verify.malformed --
@@ -367,9 +383,9 @@ def _fail(
         full = truncate(frame.prefix + text + frame.suffix)
         return Error(code, Text(exact=full), key=full)
     if frame is not None:
-        whole = len(frame.prefix) + len(text) + len(frame.suffix) <= MAX_TEXT
+        whole = byte_size(frame.prefix + text + frame.suffix) <= MAX_TEXT
         return Error(code, Text(contains=text if whole else None), key=("fail", text))
-    if len(text) <= SHORT_ERROR:
+    if byte_size(text) <= SHORT_ERROR:
         return Error(code, Text(contains=text), key=("fail", text))
     return Error(code, Text(), key=None)  # truncation may cut it, or make texts coincide
 

@@ -30,9 +30,9 @@ MIB = 1024 * 1024
 LARGE_BYTES = 4 * MIB
 MAX_RANK = 8
 MANY_INSTANCES = 300
-# Character and UTF-8 byte lengths at which a server that cuts texts would show it:
-# docs/protocol.md#truncation's 384/192 (error texts), and the powers of two a fixed buffer
-# tends to have.
+# Lengths, in characters and in UTF-8 bytes, at which a server that cuts texts would show it:
+# docs/protocol.md#truncation's 384/192 (error texts, counted in bytes), and the powers of two
+# a fixed buffer tends to have.
 TEXT_BOUNDARIES = (0, 1, 191, 192, 193, 255, 256, 257, 383, 384, 385, 386, 387, 511, 512, 513,
                    1023, 1024, 1025, 4095, 4096, 4097, 65535, 65536, 65537)  # fmt: skip
 VERSION_EDGES = (0, 1, 2, 3, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**32 + 2,
@@ -202,10 +202,11 @@ def malformed_tensors() -> st.SearchStrategy[pb.Tensor]:
 
 def error_patterns(count: int, max_error: int = 64) -> st.SearchStrategy[list[str]]:
     """One ``error`` per instance for ``fail``: mostly "", else a short awkward text (at most
-    ``max_error`` characters: within what a MUST-level check can find verbatim)."""
+    ``max_error`` UTF-8 bytes, whole characters: within what a MUST-level check can find
+    verbatim, docs/protocol.md#truncation counting bytes)."""
     errors = st.lists(
         st.sampled_from(AWKWARD) | st.characters(codec="utf-8"), min_size=1, max_size=max_error
-    ).map(lambda parts: "".join(parts)[:max_error])
+    ).map(lambda parts: "".join(parts).encode()[:max_error].decode("utf-8", "ignore"))
     return st.lists(st.one_of(st.just(""), st.just(""), errors), min_size=count, max_size=count)
 
 
