@@ -420,11 +420,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     # --- robustness ---------------------------------------------------------------------------
     _r("ROBUSTNESS-HOSTILE-REQUESTS", "MUST", "robustness", "hostile-traffic",
        "every well-formed PredictRequest built to hurt (dtype codes in and out of the enum; dims "
-       f"huge, negative, or up to {bound.MANY_DIMS:,} of them; data lengths that lie; bytes_val "
-       "counts of 0 and thousands; shm_data and output_buffers set; zero or thousands of "
-       "instances; odd names and versions) is answered within "
-       f"{bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed call is "
-       "answered after it (with --server-cmd, the process still runs)."),
+       "negative, or up to 32 of them; data lengths that lie; bytes_val counts of 0 and "
+       "thousands; shm_data and output_buffers set; thousands of instances; odd names and "
+       f"versions) is answered within {bound.ANSWER_S:g} s with a PredictReply or a gRPC "
+       "status, and a well-formed call is answered after it (with --server-cmd, the process "
+       "still runs); requests that meet one of upstream's documented defects are checked by "
+       "ROBUSTNESS-UPSTREAM-DEFECTS instead."),
+    _r("ROBUSTNESS-UPSTREAM-DEFECTS", "SHOULD", "robustness", "hostile-traffic, departures",
+       "every hostile request that meets one of upstream's documented defects (zero instances; "
+       f"a tensor of more than 32 dims, up to {bound.MANY_DIMS:,}; a dim above 2**31-1, or "
+       "2**32 elements or more, an empty tensor's included; a non-UTF-8 MS_STRING) is answered "
+       f"within {bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed "
+       "call is answered after it (with --server-cmd, the process still runs)."),
     _r("ROBUSTNESS-NOT-PROTOBUF", "MUST", "robustness", "hostile-traffic",
        "every body that is not a PredictRequest (random bytes, truncated or mis-typed fields, "
        f"no message at all) is answered within {bound.ANSWER_S:g} s with a gRPC status or a "
@@ -496,7 +503,9 @@ def render_markdown() -> str:
         "",
         "MUST: the protocol's observable contract. SHOULD (profile `strict`): upstream's exact "
         "texts and codes, and upstream defects a server should not copy; SHOULD in profile "
-        "`robustness`: letting calls in flight finish at SIGTERM. Sources are sections "
+        "`robustness`: letting calls in flight finish at SIGTERM, and surviving requests that "
+        "meet upstream's documented defects. A MUST check never sends such a request. Sources "
+        "are sections "
         "of [protocol.md](protocol.md); `CLIENT-*` check the reference client, a drop-in for "
         "upstream's `mindspore_serving.client`, against the server. How to run the suite: "
         "[certifying.md](certifying.md).",
