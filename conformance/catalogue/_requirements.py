@@ -308,6 +308,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-EMPTY-ELEMENT-LIMIT", "SHOULD", "strict", "step-inputs, departures",
        "an empty tensor whose non-zero dims multiply past 2^60 - 1 elements is refused with "
        "code 2 (request-level); one at 2^60 - 1 is served (upstream accepts any)."),
+    _r("STRICT-HUGE-ELEMENT-COUNT", "SHOULD", "strict", "step-inputs, departures",
+       "a numeric tensor whose dims multiply past 2^64 bytes, to a count that wraps to the data "
+       "length sent ([2^32, 2^32] float32 or [2^61, 1, 2] float64 with no data, [2^62 + 1, 4] "
+       "int8 with 4 bytes), is refused with code 2 (request-level); upstream counts a tensor of "
+       "2^32 elements or more as empty, and its worker dies."),
     # --- resnet ---------------------------------------------------------------------------------
     _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables, kit-resnet50",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "

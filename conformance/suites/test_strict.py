@@ -448,3 +448,28 @@ def test_empty_element_limit(conformance_server: Target, x: pb.Tensor, refused: 
         (instance,) = assertions.assert_all_ok(reply, 1, what)
         kit.assert_echo(instance, x, what)
     _whole(conformance_server, request, reply, what)
+
+
+# Huge dims whose byte count, taken modulo 2**64 (an unsigned or int64 product that wraps),
+# equals the data length sent: a server that multiplies in fixed-width integers passes them.
+# Upstream counts any tensor of 2**32 elements or more as empty, and its worker dies on the
+# first and last (docs/protocol.md#departures): a refusal here is SHOULD, never MUST.
+def _wrapping(dtype: Any, dims: list[int], data_bytes: int) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype, data=bytes(data_bytes))
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+WRAPPING_DIMS = [
+    _wrapping(pb.MS_FLOAT32, [2**32, 2**32], 0),  # 2**66 bytes, 0 mod 2**64
+    _wrapping(pb.MS_INT8, [2**62 + 1, 4], 4),  # 2**64 + 4 bytes, 4 mod 2**64
+    _wrapping(pb.MS_FLOAT64, [2**61, 1, 2], 0),  # 2**65 bytes
+]
+
+
+@requirement("STRICT-HUGE-ELEMENT-COUNT")
+@pytest.mark.parametrize("x", WRAPPING_DIMS, ids=["f32-2^32x2^32", "i8-(2^62+1)x4", "f64-2^61x2"])
+def test_huge_element_count(conformance_server: Target, x: pb.Tensor) -> None:
+    what = f"dims {list(x.shape.dims)} with {len(x.data)} bytes of data"
+    reply = conformance_server.predict(kit.echo_request([x]))
+    assertions.assert_invalid_inputs(reply, what)
