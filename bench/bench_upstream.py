@@ -7,7 +7,7 @@
 Two servers run as subprocesses, each in its own process group, serving the kit's servables:
 * ``reference``: ``python -m reference_server --address 127.0.0.1:0 --device cpu``;
 * ``upstream``: ``PY39 upstream/serve.py --address 127.0.0.1:PORT``, the real MindSpore Serving
-  with the kit's servables as Python stages (docs/upstream.md). PY39 is ``--upstream-python``,
+  with the kit's servables as Python stages (upstream/servables/). PY39 is ``--upstream-python``,
   else $UPSTREAM_PYTHON, else ``.tox/upstream-py39/bin/python`` (made by ``tox -e upstream``)
   if it exists, else ``/tmp/up39/bin/python``; without one that imports mindspore_serving the
   script says so and exits 2.
@@ -72,6 +72,8 @@ class NoUpstream(Exception):
 
 def upstream_python(given: str | None) -> tuple[str, str]:
     """The Python 3.9 to run upstream with, and its mindspore-serving version."""
+    if not SERVE.exists():  # e.g. an sdist that does not ship upstream/
+        raise NoUpstream(f"{SERVE} is missing")
     if given:
         candidate = given
     else:
