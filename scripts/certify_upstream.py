@@ -10,13 +10,16 @@
    requirements listed there (an unexpected failure and an unexpected pass both fail it).
 
 Reports and certificates go to ``--out`` (default: .tox/upstream-reports). docs/upstream.md
-explains every listed failure.
+explains every listed failure. ``--confirm`` instead reruns each listed requirement alone on
+fresh servers, as docs/upstream.md says each verdict was confirmed (it must fail by itself).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
+import json
 import os
 import shlex
 import shutil
@@ -126,12 +129,43 @@ def certify(label: str, drive: list[str], expectations: Path, out: Path) -> int:
     return status
 
 
+def listed(expectations: Path) -> list[str]:
+    lines = expectations.read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def confirm(label: str, drive: list[str], expectations: Path, out: Path) -> int:
+    """Rerun each listed requirement alone, on fresh servers: each must fail by itself."""
+    folder = out / f"{label}-confirm"
+    folder.mkdir(parents=True, exist_ok=True)
+    unconfirmed = []
+    for requirement in listed(expectations):
+        report = folder / f"{requirement}.json"
+        command = [sys.executable, "-m", "conformance", *drive, "--requirement", requirement]
+        command += ["--json-report", str(report), "-q"]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                command, cwd=ROOT, capture_output=True, timeout=RUN_TIMEOUT_S, check=False
+            )
+        failed = json.loads(report.read_text())["failed"] if report.exists() else []
+        verdict = "fails alone" if requirement in failed else "DOES NOT fail alone"
+        print(f"certify_upstream: {label}: {requirement}: {verdict}", flush=True)
+        if requirement not in failed:
+            unconfirmed.append(requirement)
+    return 1 if unconfirmed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", default=str(ROOT / ".tox" / "upstream-py39"))
     parser.add_argument("--out", default=str(ROOT / ".tox" / "upstream-reports"))
     parser.add_argument(
         "--only", choices=("server", "client"), help="certify only upstream's server or client"
+    )
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="instead, rerun each listed requirement alone on fresh servers (it must fail)",
     )
     options = parser.parse_args(argv)
     try:
@@ -141,15 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    run = confirm if options.confirm else certify
     statuses = {}
     if options.only in (None, "server"):
         serve = f"{shlex.quote(python)} {shlex.quote(str(UPSTREAM / 'serve.py'))} {SERVER_ARGS}"
-        statuses["server"] = certify(
+        statuses["server"] = run(
             "server", ["--server-cmd", serve], UPSTREAM / "expected-failures-server.txt", out
         )
     if options.only in (None, "client"):
         testee = f"{shlex.quote(python)} {shlex.quote(str(TESTEE))}"
-        statuses["client"] = certify(
+        statuses["client"] = run(
             "client", ["--client-cmd", testee], UPSTREAM / "expected-failures-client.txt", out
         )
     for label, status in statuses.items():
