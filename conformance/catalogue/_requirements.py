@@ -460,7 +460,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "with --server-cmd: the launched process tree's resident memory (VmRSS from /proc, "
        f"summed) grows by less than {bound.MEMORY_GROWTH_MIB} MiB across "
        f"{bound.MEMORY_CALLS:,} hostile requests and bodies (after {bound.MEMORY_WARMUP_CALLS} "
-       "to warm up), and the process still runs."),
+       "to warm up), and it answers a well-formed echo right before the first reading and right "
+       "after the last (a figure counts only for a server that serves)."),
     _r("ROBUSTNESS-SIGTERM-IN-FLIGHT", "SHOULD", "robustness", "hostile-traffic",
        "with --server-cmd and {grace}: a server that gets SIGTERM with "
        f"{bound.SIGTERM_CALLS} calls in flight, {bound.SIGTERM_CALL_MIB} MiB echoes on open "

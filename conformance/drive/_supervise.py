@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass
 
 import grpc
 
-from conformance.drive import _guard as guard
 from conformance.drive._endpoints import Endpoint
+from conformance.drive._guard import clear as clear_hung
+from conformance.drive._guard import hung as hung_mark
 from conformance.drive._launch import ServerProcess, is_running
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
@@ -183,7 +184,7 @@ class Supervisor:
         pid = self.current_pid(server.name)
         if pid is not None and not is_running(pid):
             return "its process exited"
-        hung = guard.hung(server.health.address)
+        hung = hung_mark(server.health.address)
         if hung is not None:  # a call got no answer: what it left behind may hold the server
             return "a request of this check got no answer: " + hung.removeprefix("not sent: ")
         return health_problem(server.health)
@@ -205,7 +206,7 @@ class Supervisor:
                 break
             why = health_problem(server.health, timeout_s=1.0) or ""
             if not why:
-                guard.clear(server.health.address)
+                clear_hung(server.health.address)
                 return True
             time.sleep(0.2)
         with open(self._dead_mark(server.name), "w", encoding="utf-8") as file:

@@ -10,7 +10,9 @@ testee's stderr, whatever failed: a comparison, a request count, the testee itse
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 from google.protobuf import text_format
 
@@ -30,6 +32,19 @@ def record(endpoint: Endpoint, request: pb.PredictRequest, *, note: bool = True)
         _last[:] = [(endpoint, request)]
     if note:
         attach(endpoint, request)
+
+
+@contextlib.contextmanager
+def kept() -> Iterator[None]:
+    """Requests sent inside do not replace the last one recorded: a follow-up call (the echo
+    after a refusal, say) is not the request a failure report should reproduce."""
+    with _lock:
+        saved = list(_last)
+    try:
+        yield
+    finally:
+        with _lock:
+            _last[:] = saved
 
 
 def attach(endpoint: Endpoint, request: pb.PredictRequest) -> None:

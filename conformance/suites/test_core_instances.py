@@ -161,6 +161,8 @@ def _check_add_common(
                 f"{what}: instance {index} failed with ({outcome.code}, {outcome.text!r}); "
                 f"the expected code is {assertions.INVALID_INPUTS} (INVALID_INPUTS)"
             )
+    if all(bad for _, _, bad in cases):  # refused whole: proof only if the server still serves
+        kit.still_serves(server, f"right after {what} failed every instance")
     compare.check(request, reply, what)
 
 

@@ -1,6 +1,7 @@
 """core: request-level errors — unknown servable, method, version; missing inputs; malformed
 tensors in any instance. Each must reject the whole request: no instances, one error with code 2
-(INVALID_INPUTS, docs/protocol.md#request-handling)."""
+(INVALID_INPUTS, docs/protocol.md#request-handling), and the server must then serve a
+well-formed echo (kit.refused)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, compare, kit
+from conformance.verify import compare, kit
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.malformed import CASES, Case
@@ -30,7 +31,7 @@ def _echo_instances(count: int) -> list[dict[str, pb.Tensor]]:
 def test_unknown_servable(conformance_server: Target, name: str) -> None:
     request = make_request(name, kit.ECHO, _echo_instances(1))
     reply = conformance_server.predict(request)
-    assertions.assert_invalid_inputs(reply, f"servable {name!r} is not deployed")
+    kit.refused(conformance_server, reply, f"servable {name!r} is not deployed")
     compare.check(request, reply, f"servable {name!r} is not deployed")
 
 
@@ -42,7 +43,7 @@ def test_unknown_method(conformance_server: Target, servable: str, method: str) 
         method += "-unknown"
     request = make_request(servable, method, _echo_instances(1))
     reply = conformance_server.predict(request)
-    assertions.assert_invalid_inputs(reply, f"{servable} has no method {method!r}")
+    kit.refused(conformance_server, reply, f"{servable} has no method {method!r}")
     compare.check(request, reply, f"{servable} has no method {method!r}")
 
 
@@ -56,7 +57,7 @@ def test_unknown_version(conformance_server: Target, servable: str, version: int
     method = kit.SERVABLES[servable][0]
     request = make_request(servable, method, _echo_instances(1), version)
     reply = conformance_server.predict(request)
-    assertions.assert_invalid_inputs(reply, f"{servable} version {version} is not deployed")
+    kit.refused(conformance_server, reply, f"{servable} version {version} is not deployed")
     compare.check(request, reply, f"{servable} version {version} is not deployed")
 
 
@@ -76,8 +77,8 @@ def test_missing_input(
         instances[where][missing.upper()] = codec.text_tensor("not it")
     request = make_request(kit.CONFORMANCE, method, instances)
     reply = conformance_server.predict(request)
-    assertions.assert_invalid_inputs(
-        reply, f"input {missing!r} missing from instance {where} of {count}"
+    kit.refused(
+        conformance_server, reply, f"input {missing!r} missing from instance {where} of {count}"
     )
     compare.check(request, reply, f"input {missing!r} missing from instance {where} of {count}")
 
@@ -95,7 +96,7 @@ def test_malformed_tensor(
     xs[where] = data.draw(case.tensors(), "malformed x")
     request = kit.echo_request(xs)
     reply = conformance_server.predict(request)
-    assertions.assert_invalid_inputs(reply, f"malformed x in instance {where} of {count}")
+    kit.refused(conformance_server, reply, f"malformed x in instance {where} of {count}")
     compare.check(request, reply, f"malformed x in instance {where} of {count}")
 
 
@@ -104,7 +105,7 @@ def _assert_refused(server: Target, x: pb.Tensor, what: str) -> None:
     __tracebackhide__ = True
     request = kit.echo_request([x])
     reply = server.predict(request)
-    assertions.assert_invalid_inputs(reply, what)
+    kit.refused(server, reply, what)
     compare.check(request, reply, what)
 
 

@@ -46,11 +46,11 @@ def test_errors(conformance_uds: Target) -> None:
     x = codec.text_tensor("uds")
     unknown_request = make_request("no-such-servable", kit.ECHO, [{"x": x}])
     unknown = conformance_uds.predict(unknown_request)
-    assertions.assert_invalid_inputs(unknown, "an unknown servable over unix")
+    kit.refused(conformance_uds, unknown, "an unknown servable over unix")
     compare.check(unknown_request, unknown, "an unknown servable over unix")
     missing_request = make_request(kit.CONFORMANCE, kit.ECHO, [{"x": x}, {}])
     missing = conformance_uds.predict(missing_request)
-    assertions.assert_invalid_inputs(missing, "a missing input over unix")
+    kit.refused(conformance_uds, missing, "a missing input over unix")
     compare.check(missing_request, missing, "a missing input over unix")
     for errors in (["", "uds failure", ""], ["uds failure"]):
         request = kit.fail_request([x] * len(errors), errors)

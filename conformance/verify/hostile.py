@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
-from conformance.verify import kit, oracle
+from conformance.verify import assertions, kit, oracle
 from conformance.verify.oracle import MUST, SHOULD, Level
 from protos import ms_service_pb2 as pb
 
@@ -310,7 +310,10 @@ class Answer:
     def __str__(self) -> str:
         if self.code == grpc.StatusCode.OK:
             shape = "a PredictReply" if self.reply is not None else "bytes that are no PredictReply"
-            return f"status OK with {shape} ({self.reply_bytes} bytes) after {self.seconds:.2f} s"
+            size = f"{self.reply_bytes} bytes"
+            if self.reply is not None and self.reply.error_msg:  # what it says, not just its size
+                size += f": {assertions.describe(self.reply)}"
+            return f"status OK with {shape} ({size}) after {self.seconds:.2f} s"
         return f"gRPC {self.code.name} ({self.details[:200]!r}) after {self.seconds:.2f} s"
 
 

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from conformance.reporting import repro
 from conformance.verify import assertions
-from conformance.verify.wire import Target, make_request
+from conformance.verify.wire import RpcFailure, Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -72,6 +73,47 @@ def assert_fail_errors(
                 f"{where}: instance {index} failed with ({outcome.code}, {outcome.text!r}){note}; "
                 f"its text must contain the error it was given, {error!r}, verbatim"
             )
+
+
+# The well-formed call that proves a server still serves: float32 values whose bits a server
+# that mangles data would change (a sign on zero, a fraction).
+_PROOF = codec.array_to_tensor(np.array([1.5, -0.0, -10.0], dtype="<f4"))
+
+
+def still_serves(server: Target, when: str) -> None:
+    """``server`` answers a well-formed echo exactly. The failure report still reproduces the
+    request sent before (repro.kept)."""
+    __tracebackhide__ = True
+    with repro.kept():
+        reply = server.call(echo_request([_PROOF]), note=False)
+    if isinstance(reply, RpcFailure):
+        assertions.fail(f"a well-formed echo {when} ended with {reply}")
+    if reply.error_msg or len(reply.instances) != 1:
+        assertions.fail(f"a well-formed echo {when} got {assertions.describe(reply)}")
+    assert_echo(reply.instances[0], _PROOF, f"a well-formed echo {when}")
+
+
+def refused(
+    server: Target, reply: pb.PredictReply, what: str, *, any_code: bool = False
+) -> assertions.Failed:
+    """The request-level error of ``reply`` (code 2, INVALID_INPUTS; any non-zero code with
+    ``any_code``), credited only if ``server`` then answers a well-formed echo exactly."""
+    __tracebackhide__ = True
+    if any_code:
+        error = assertions.assert_request_error(reply, what)
+    else:
+        error = assertions.assert_invalid_inputs(reply, what)
+    # A refusal alone proves no check was made: a server whose worker died refuses everything
+    # (upstream answers code 2 or 5, `servable is not available`, until a new worker serves).
+    # So the same server must serve the very next call; a health check after the whole check
+    # would miss a server that recovers meanwhile.
+    refusal = f"({error.code}, {error.text[:120]!r})"
+    still_serves(
+        server,
+        f"right after the refusal of {what} {refusal} (a refusal counts only from a server that "
+        "still serves)",
+    )
+    return error
 
 
 def as_float32(tensor: pb.Tensor) -> np.ndarray:

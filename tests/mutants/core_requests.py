@@ -324,3 +324,38 @@ def hang_on_fail_3(args: Args, behaviour: Behaviour) -> None:
         if is_call(request, "conformance", "fail") and len(request.instances) >= 3:
             never.wait(300)  # bounded all the same; the harness kills the server long before
         return original(self, request)
+
+
+DEAD_WORKER_CALLS = 3  # calls a dead worker spoils before a new one serves
+
+
+@mutant(
+    "refusal-from-a-dying-worker",
+    "the first malformed tensor kills the worker: that request and the next "
+    f"{DEAD_WORKER_CALLS} calls, whatever they ask, are answered code 2 `servable is not "
+    "available` (a dying upstream's answer), then a new worker serves for good",
+    trips=("CORE-MALFORMED-SHAPE",),
+    says=("after the refusal",),
+)
+def refusal_from_a_dying_worker(args: Args, behaviour: Behaviour) -> None:
+    # The dead window is a few calls of one check: a health echo after the check finds the
+    # server serving again, so only a well-formed call right after the refusal catches it.
+    left: list[int] = []  # calls the dead worker still answers; empty until it dies
+    lock = threading.Lock()
+
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, self: Dispatcher, request: pb.PredictRequest) -> Any:
+        reply = original(self, request)
+        with lock:
+            if not left and is_request_error(reply):
+                text = bytes(reply.error_msg[0].error_msg).decode("utf-8", "replace")
+                if text.startswith(errors.input_check_failed("x", "")):  # echo's x malformed
+                    left.append(DEAD_WORKER_CALLS + 1)
+            dead = bool(left) and left[0] > 0
+            if dead:
+                left[0] -= 1
+        if not dead:
+            return reply
+        spec = request.servable_spec
+        text = errors.servable_unavailable(spec.name, spec.method_name, spec.version_number)
+        return replies.error_reply(spec, INVALID_INPUTS, text)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +25,10 @@ import grpc
 from mutants.catalogue import mutant
 from mutants.seams import Wrapper, around, step
 from protos import ms_service_pb2 as pb
+from reference_server import errors, replies
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
+from reference_server.registry import INVALID_INPUTS
 from reference_server.server import ReferenceServer
 from reference_server.servicer import PredictHandler
 
@@ -169,3 +173,76 @@ def sigterm_drops(args: argparse.Namespace, behaviour: Behaviour) -> None:
     @around(ReferenceServer, "stop")
     def stop(original: Wrapper, self: ReferenceServer, grace: float | None = None) -> Any:
         return original(self, None)
+
+
+WORKER_MIB = 64  # what the worker holds (a model, say): resident, so the tree's RSS shows it
+WORKER_DIES_AFTER = 1_200  # calls: partway through the memory check's 2,000 measured ones
+_WORKER = (
+    "import sys\n"
+    f"held = b'\\x01' * ({WORKER_MIB} << 20)\n"  # written, so resident
+    "sys.stdin.read()\n"  # until the server closes the pipe (or dies)
+)
+
+
+class _Workers:
+    """A worker process per generation; each connection is served by the generation that was
+    current when it first called. A dead generation's connections get `servable is not
+    available`; a new connection starts a new worker."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.generation = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.bound: dict[str, int] = {}
+        self.spawn()
+
+    def spawn(self) -> None:
+        self.generation += 1
+        self.process = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE)
+
+    def die(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def serves(self, peer: str) -> bool:
+        """Whether the call from ``peer`` is served (its worker alive)."""
+        with self.lock:
+            self.calls += 1
+            if peer not in self.bound:
+                if self.process is None:
+                    self.spawn()
+                self.bound[peer] = self.generation
+            if self.calls == WORKER_DIES_AFTER:
+                self.die()
+            return self.process is not None and self.bound[peer] == self.generation
+
+
+@mutant(
+    "robust-memory-worker-dies",
+    f"the {WORKER_MIB} MiB worker process dies after {WORKER_DIES_AFTER} calls: the connections "
+    "it served are answered `servable is not available` from then on, new ones get a new worker",
+    trips=("ROBUSTNESS-MEMORY-BOUNDED",),
+    profiles=ROBUSTNESS,
+    says=("right after the last RSS reading",),
+)
+def memory_worker_dies(args: argparse.Namespace, behaviour: Behaviour) -> None:
+    # The tree's RSS drops by the worker's size mid-measurement, so the growth looks fine; the
+    # health echo after the check comes on a new connection and is served, so only an echo on
+    # the measured connections right after the reading catches it.
+    workers = _Workers()
+
+    @around(PredictHandler, "_predict")
+    def handle(
+        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
+    ) -> Any:
+        if workers.serves(context.peer()):
+            return original(self, bodies, context)
+        try:
+            spec = pb.PredictRequest.FromString(_first_body(bodies) or b"").servable_spec
+        except Exception:  # not protobuf: answered all the same
+            spec = pb.ServableSpec()
+        text = errors.servable_unavailable(spec.name, spec.method_name, spec.version_number)
+        return replies.error_reply(spec, INVALID_INPUTS, text)
