@@ -105,13 +105,14 @@ def flat_matmul(xp: ModuleType, macs: int) -> Callable[[], None]:
     return lambda: xp.matmul(a, b)
 
 
-def measure(backend: ArrayBackend, batch: int, repeats: int) -> dict[str, float]:
+def measure(backend: ArrayBackend, batch: int, repeats: int, size: int = 224) -> dict[str, float]:
+    """One row of the table; ``size`` (image side) below 224 only for tests."""
     xp = backend.xp
     model = seeded_host_model().on(backend)
     images = backend.to_device(
-        np.random.default_rng(0).standard_normal((batch, 224, 224, 3), dtype=np.float32)
+        np.random.default_rng(0).standard_normal((batch, size, size, 3), dtype=np.float32)
     )
-    shapes = gemm_shapes(model, batch)
+    shapes = gemm_shapes(model, batch, size)
     macs = sum(m * k * n for m, k, n in shapes)
     sync = _sync(backend)
     seconds = {

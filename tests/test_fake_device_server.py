@@ -64,6 +64,23 @@ def test_add_common_device_in_device_out(
         np.testing.assert_array_equal(fakecupy.asnumpy(y), host["x1"] + host["x2"])
 
 
+def test_add_common_repeated_requests_cross_once_each_way(
+    fake_device: Device, device_server: ReferenceServer
+) -> None:
+    x = np.arange(4, dtype=F32).reshape(2, 2)
+    with Client(device_server.address, "add", "add_common", timeout=WAIT_S) as client:
+        results = [client.infer({"x1": x, "x2": np.full((2, 2), k, F32)}) for k in range(3)]
+    assert fake_device.transfers is not None
+    one_call = [
+        ("h2d", (2, 1, 2, 2), "float32"),  # both inputs of the call, stacked: one copy up
+        ("d2h", (1, 2, 2), "float32"),  # the sums: one copy back
+    ]
+    assert fake_device.transfers.log == one_call * 3
+    assert set(fake_device.transfers.kernels) == {"float32"}
+    for k, result in enumerate(results):
+        assert isinstance(result, list) and result[0]["y"].tolist() == (x + k).tolist()
+
+
 def test_add_cast_crosses_once_per_shape(
     fake_device: Device, device_server: ReferenceServer
 ) -> None:
@@ -84,7 +101,8 @@ def test_add_cast_crosses_once_per_shape(
 def test_conformance_never_touches_the_device(
     fake_device: Device, device_server: ReferenceServer
 ) -> None:
-    x = fakecupy.asarray(np.array([[1, -2]], ">i2"))  # big-endian on the device
+    x = fakecupy.asarray(np.array([[1, -2]], ">i2"))  # big-endian host data, swapped on upload
+    assert x.dtype == np.dtype("<i2")
     assert fake_device.transfers is not None
     fake_device.transfers.reset()
     with Client(
@@ -102,26 +120,49 @@ def test_conformance_never_touches_the_device(
     assert failed[1]["y"].tolist() == [[1, -2]]
 
 
-def test_resnet50_one_copy_per_chunk(
+def test_resnet50_every_method_within_its_device_budget(
     fake_device: Device, device_server: ReferenceServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The three methods share one model: its parameters go up once, on the first call of any
+    method; after that, every call sends its valid images up once per chunk and brings one
+    result per chunk back (top-1: the class indices; top-5: the logits), and a call without a
+    valid image copies nothing. Only float32 goes up, and only float32 (and top-1's int64
+    indices) is computed on the device."""
     monkeypatch.setattr(resnet_servable, "MAX_BATCH", 1)  # two images: two chunks
-    images = [{"image": path.read_bytes()} for path in IMAGES]
-    with Client(device_server.address, "resnet50", "classify_top1", timeout=60) as client:
-        result = client.infer([*images, {"image": b"not an image"}])
-        built = fake_device.counts()
-        only_bad = client.infer({"image": b"\x00"})
-    # The model's parameters once, on first use; then each chunk up once, its labels down once.
-    assert built == (_parameter_count() + 2, 2)
-    assert fake_device.counts() == built  # a request with no valid image copies nothing
-    assert fake_device.transfers is not None
-    assert [e for e in fake_device.transfers.log if e[1] == (1, 224, 224, 3)] == [
-        ("h2d", (1, 224, 224, 3), "float32")
-    ] * 2
-    # The labels equal NumPy's: test_resnet_gpu.py::test_cupy_servable_answers_as_numpy.
-    assert isinstance(result, list)
-    assert all(r["label"] in imagenet_labels() for r in result[:2])
-    assert "cannot decode image" in result[2]["error"]
+    chelsea, coffee = ({"image": path.read_bytes()} for path in IMAGES)
+    transfers = fake_device.transfers
+    assert transfers is not None
+
+    def call(method: str, instances: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
+        before = len(transfers.log)
+        with Client(device_server.address, "resnet50", method, timeout=60) as client:
+            result = client.infer(instances)
+        return result, transfers.log[before:]
+
+    image = ("h2d", (1, 224, 224, 3), "float32")
+    top1, first = call("classify_top1", [chelsea, coffee, {"image": b"not an image"}])
+    parameters = _parameter_count()
+    assert len(first) == parameters + 4  # the model, then two chunks
+    assert all(direction == "h2d" for direction, _, _ in first[:parameters])
+    assert first[parameters:] == [image, ("d2h", (1,), "int64")] * 2
+    v1, second = call("classify_top1_v1", [chelsea])
+    assert second == [image, ("d2h", (1,), "int64")]  # the parameters stay up
+    top5, third = call("classify_top5", [coffee])
+    assert third == [image, ("d2h", (1, 1000), "float32")]  # the logits, as one copy
+    only_bad, fourth = call("classify_top5", [{"image": b"\x00"}])
+    assert fourth == []
+    assert {dtype for direction, _, dtype in transfers.log if direction == "h2d"} == {"float32"}
+    assert set(transfers.kernels) == {"float32", "int64"}  # no float64 work on the device
+    # The answers, read off each other: the same image gives the same best class everywhere.
+    labels = imagenet_labels()
+    assert isinstance(top1, list) and isinstance(v1, list) and isinstance(top5, list)
+    assert all(r["label"] in labels for r in top1[:2])
+    assert "cannot decode image" in top1[2]["error"]
+    assert v1[0]["label"] == top1[0]["label"]
+    best5 = top5[0]["label"].split(";")
+    assert best5[0] == top1[1]["label"] and len(set(best5)) == 5
+    score = top5[0]["score"]
+    assert score.dtype == F32 and score.shape == (5,) and list(score) == sorted(score)[::-1]
     assert isinstance(only_bad, dict) and "cannot decode image" in only_bad["error"]
 
 

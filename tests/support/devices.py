@@ -18,7 +18,8 @@ from support import fakecupy
 
 @dataclass(frozen=True)
 class Device:
-    """A selected CuPy backend; ``transfers`` counts its copies (None on real CuPy)."""
+    """A selected CuPy backend; ``transfers`` records its copies, kernels and queued work
+    (None on real CuPy)."""
 
     backend: arrays.ArrayBackend
     transfers: fakecupy.Transfers | None
