@@ -208,7 +208,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "over unix:PATH, concurrent requests are each answered with their own data."),
     # --- tls ------------------------------------------------------------------------------------
     _r("TLS-ACCEPT-TRUSTED-CA", "MUST", "tls", "transport",
-       "with one-way TLS, a client that trusts the server's CA and has no certificate is served."),
+       "with one-way TLS, a client that has no certificate and trusts only the root CA of the "
+       "server's chain is served (with --server-cmd the chain is root, intermediate, leaf: the "
+       "certificate file given holds the leaf and the intermediate, and the server presents "
+       "both)."),
     _r("TLS-REFUSE-UNTRUSTED-CA", "MUST", "tls", "transport",
        "the server presents the certificate chain it was given, which a correct client checks "
        "against the CA that signed it: a client trusting only another CA refuses the handshake "
@@ -227,7 +230,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a plaintext client of a TLS server is refused (UNAVAILABLE) and the server still serves."),
     # --- mtls -----------------------------------------------------------------------------------
     _r("MTLS-ACCEPT-TRUSTED-CLIENT", "MUST", "mtls", "transport",
-       "with verify_client, a client certificate issued by custom_ca is served."),
+       "with verify_client, a client certificate issued by custom_ca is served, to a client that "
+       "trusts only the root CA of the server's chain (with --server-cmd the server presents "
+       "the intermediate its certificate file holds too)."),
     _r("MTLS-REFUSE-NO-CLIENT-CERT", "MUST", "mtls", "transport",
        "with verify_client, a client without a certificate is refused (UNAVAILABLE) and the "
        "server still serves."),
@@ -395,7 +400,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _c("CL-UDS-CALL", "MUST", "client-uds", "served",
        "over a `unix:PATH` address the request arrives intact and the reply is decoded.", "uds"),
     _c("CL-TLS-CUSTOM-CA", "MUST", "client-tls", "served",
-       "over one-way TLS, trusting the CA file given, the call is made and its reply decoded.",
+       "over one-way TLS, trusting the CA file given (a root CA; the server presents a leaf "
+       "issued by an intermediate CA, and the intermediate), the call is made and its reply "
+       "decoded.",
        "tls"),
     _c("CL-TLS-REFUSE-OTHER-CA", "MUST", "client-tls", "served",
        "a server certificate from a CA the client was not told to trust is refused: an error "
@@ -409,7 +416,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "certificate from another CA is still refused.", "tls-roots-env"),
     _c("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "served",
        "with a client certificate and key given, the client presents them to a server that "
-       "requires one, and the call is made.", "mtls"),
+       "requires one (and presents a leaf and an intermediate CA under the root given), and "
+       "the call is made.", "mtls"),
     # --- limits ------------------------------------------------------------------------------
     _c("CL-LIMITS-LARGE-REQUEST", "MUST", "client-limits", "served",
        "a request of about 6 MiB (over gRPC's 4 MiB default) is sent intact."),

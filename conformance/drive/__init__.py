@@ -23,8 +23,9 @@ from conformance.drive._launch import (
 )
 from conformance.drive._probe import (
     Probe,
+    chain_refused,
     handshake_once,
-    or_plaintext,
+    or_listening,
     predict_once,
     probe_request,
     wait_ready,
@@ -85,6 +86,7 @@ __all__ = [
     "TesteePool",
     "TesteeProcess",
     "applicability",
+    "chain_refused",
     "choose_seed",
     "command_line",
     "expand",
@@ -95,7 +97,7 @@ __all__ = [
     "is_running",
     "make_scratch",
     "make_tls_files",
-    "or_plaintext",
+    "or_listening",
     "parse_hello",
     "predict_once",
     "probe_request",

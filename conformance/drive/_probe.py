@@ -6,7 +6,9 @@ there yet" (UNAVAILABLE, DEADLINE_EXCEEDED, which also cover a refused connectio
 that answers with the wrong status is then run and fails the checks that say so (exit status
 1), instead of being reported as never ready (2). A server whose own certificate no client can
 accept (the expired one) is ready once it completes a TLS handshake. A server given a
-certificate that answers in plaintext is listening too (``or_plaintext``): its TLS checks fail.
+certificate that answers in plaintext is listening too (``or_listening``), and so is one that
+completes TLS handshakes with a chain its trust root does not verify (an intermediate left
+out): their TLS checks fail.
 """
 
 from __future__ import annotations
@@ -80,9 +82,37 @@ def handshake_once(endpoint: Endpoint, timeout_s: float) -> str | None:
 Probe = Callable[[Endpoint, float], "str | None"]
 
 
-def or_plaintext(probe: Probe) -> Probe:
-    """``probe``, or for a TLS endpoint whose port takes connections but completes no TLS
-    handshake, a plaintext Predict answered there: a server that ignores its certificate is
+def chain_refused(endpoint: Endpoint, timeout_s: float) -> str | None:
+    """Why the endpoint's trust root refuses the certificate chain of a server that completes
+    TLS handshakes (an intermediate left out, say), or None: verified, or no handshake to
+    judge. The host name is not checked (other checks see to that)."""
+    host, _, port = endpoint.address.rpartition(":")
+    context = ssl.create_default_context(cafile=endpoint.root_ca)
+    context.check_hostname = False
+    context.set_alpn_protocols(["h2"])
+    if endpoint.client_cert is not None:
+        context.load_cert_chain(endpoint.client_cert, endpoint.client_key)
+    try:
+        with (
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host.strip("[]")),
+        ):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return (
+            f"its certificate chain does not verify against the trusted root CA alone "
+            f"({exc.verify_message}): does it present the intermediate CA certificate that "
+            "follows the leaf in its certificate file?"
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def or_listening(probe: Probe) -> Probe:
+    """``probe``, or for a TLS endpoint whose port takes connections but that the harness's
+    client cannot use, proof that the server is up all the same: a port that completes no TLS
+    handshake but answers a plaintext Predict (a server that ignores its certificate), or one
+    that completes TLS handshakes with a chain the endpoint's root does not verify. Either is
     listening, and fails the TLS checks. A server that does speak TLS never gets a plaintext
     probe (for a server that may stop after refusing one, that would be the harness's doing)."""
 
@@ -91,6 +121,8 @@ def or_plaintext(probe: Probe) -> Probe:
         if why is None or not endpoint.is_tls or endpoint.is_unix:
             return why
         connected, refused = _handshake(endpoint, timeout_s)
+        if connected and refused is None and chain_refused(endpoint, timeout_s) is not None:
+            return None
         not_tls = connected and refused is not None
         if not_tls and predict_once(endpoint.plaintext(), timeout_s) is None:
             return None

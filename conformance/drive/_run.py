@@ -51,7 +51,7 @@ from conformance.drive._probe import (
     Probe,
     fail_if_refused,
     handshake_once,
-    or_plaintext,
+    or_listening,
     predict_once,
     wait_ready,
 )
@@ -375,7 +375,7 @@ def _wait_all(
     def wait(name: str) -> None:
         config = configs[name]
         # A TLS server that answers in plaintext is listening: its TLS checks fail (exit 1).
-        probe = or_plaintext(config.probe)
+        probe = or_listening(config.probe)
         assert config.probe_endpoint is not None, f"server {name}: no endpoint to probe"
         began = time.monotonic()
         wait_ready(config.probe_endpoint, deadline, processes.get(name), probe)
@@ -476,7 +476,7 @@ def start(
         else:
             endpoints = _target_endpoints(wanted, options)
             say(f"probing the target {options.target}; ready timeout {options.ready_timeout_s:g} s")
-            wait_ready(endpoints[CORE.name], deadline, probe=or_plaintext(predict_once))
+            wait_ready(endpoints[CORE.name], deadline, probe=or_listening(predict_once))
         for name in sorted(wanted):
             # A profile the run did not name may be ruled out by its declared probe.
             profile = PROFILES_BY_NAME[name]

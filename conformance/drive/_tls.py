@@ -1,7 +1,10 @@
 """TLS material made fresh for each run with trustme: never checked in, never reused.
 
-One trusted CA issues the good server and client certificates and the bad ones that must still
-chain to it (expired, wrong host); a second, untrusted CA stands for "someone else". Everything
+One trusted root CA issues the client certificates and an intermediate CA; the intermediate
+issues every server certificate, the bad ones that must still chain to the root included
+(expired, wrong host). Real deployments serve such chains, so a server's certificate file holds
+its leaf and then the intermediate (the server must present both), and a client trusts the root
+alone (it must build the chain). A second, untrusted CA stands for "someone else". Everything
 is written as PEM files into one private temporary folder, because a server under test takes
 file paths on its command line.
 """
@@ -26,9 +29,10 @@ class TLSFiles:
     """Paths of PEM files; pairs are (certificate, private key)."""
 
     directory: str
-    ca: str  # trusted CA: signs the server certificate and good client certificates
+    ca: str  # the trusted root: signs the intermediate (which signs every server certificate)
+    # and the good client certificates
     untrusted_ca: str  # a CA nobody configured
-    server_cert: str
+    server_cert: str  # each *_cert of a server: its leaf, then the intermediate
     server_key: str
     expired_server_cert: str
     expired_server_key: str
@@ -64,11 +68,14 @@ def make_tls_files(directory: str) -> TLSFiles:
     now = dt.datetime.now(dt.UTC)
     long_ago, yesterday = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
     ca = trustme.CA(organization_name="conformance trusted CA")
+    intermediate = ca.create_child_ca()
     other = trustme.CA(organization_name="conformance untrusted CA")
     leaves = {
-        "server": ca.issue_cert(*SERVER_NAMES),
-        "expired_server": ca.issue_cert(*SERVER_NAMES, not_before=long_ago, not_after=yesterday),
-        "wrong_host": ca.issue_cert(WRONG_HOST),
+        "server": intermediate.issue_cert(*SERVER_NAMES),
+        "expired_server": intermediate.issue_cert(
+            *SERVER_NAMES, not_before=long_ago, not_after=yesterday
+        ),
+        "wrong_host": intermediate.issue_cert(WRONG_HOST),
         "client": ca.issue_cert(CLIENT_NAME),
         "expired_client": ca.issue_cert(CLIENT_NAME, not_before=long_ago, not_after=yesterday),
         "foreign_client": other.issue_cert(CLIENT_NAME),
@@ -81,7 +88,9 @@ def make_tls_files(directory: str) -> TLSFiles:
     }
     for name, leaf in leaves.items():
         stem = name.replace("_", "-")
-        paths[f"{name}_cert"] = _write(directory, f"{stem}.pem", leaf.cert_chain_pems[0].bytes())
+        # The whole chain but the root: the leaf, then its intermediate if it has one.
+        chain = b"".join(pem.bytes() for pem in leaf.cert_chain_pems)
+        paths[f"{name}_cert"] = _write(directory, f"{stem}.pem", chain)
         paths[f"{name}_key"] = _write(directory, f"{stem}.key", leaf.private_key_pem.bytes())
     return TLSFiles(**paths)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from conformance.drive import Endpoint, handshake_once
+from conformance.drive import Endpoint, chain_refused, handshake_once
 from conformance.verify import assertions, kit
 from conformance.verify.wire import RpcFailure, Target
 from protos import codec
@@ -15,6 +15,11 @@ TIMEOUT_S = 20.0  # a fresh TLS connection each: handshakes are slow on a loaded
 def assert_served(endpoint: Endpoint, what: str) -> None:
     """A fresh connection to ``endpoint`` gets a correct echo."""
     __tracebackhide__ = True
+    if endpoint.is_tls and not endpoint.is_unix:
+        # Said at once and plainly: gRPC would only wait for a connection it never gets.
+        chain = chain_refused(endpoint, TIMEOUT_S)
+        if chain is not None:
+            assertions.fail(f"{what}: {endpoint.describe()} should be served, but {chain}")
     x = codec.text_tensor(f"{what} over {endpoint.describe()}")
     with Target(endpoint, isolated=True) as server:
         reply = server.call(kit.echo_request([x]), TIMEOUT_S)

@@ -65,6 +65,9 @@ MUTANTS: tuple[ClientMutant, ...] = (
                  "is given (gRPC's bundled roots only)", ("CL-TLS-ROOTS-ENV",)),
     ClientMutant("tls-roots-env-folder", "with no CA given, trusts every certificate in the "
                  "folder of GRPC_DEFAULT_SSL_ROOTS_FILE_PATH's file", ("CL-TLS-ROOTS-ENV",)),
+    ClientMutant("tls-direct-issuer-only", "accepts only a server certificate signed directly "
+                 "by the CA it is given: a leaf under an intermediate is refused",
+                 ("CL-TLS-CUSTOM-CA", "CL-MTLS-CLIENT-CERT")),
     ClientMutant("mtls-no-client-cert", "never presents the client certificate",
                  ("CL-MTLS-CLIENT-CERT",)),
     ClientMutant("grpc-default-limits", "keeps gRPC's 4 MiB message limits",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import socket
 import ssl
 import sys
 import tempfile
@@ -360,6 +361,58 @@ def _tls_no_host_check() -> None:
             )
             extra = [("grpc.ssl_target_name_override", names[0])] if names else []
             return original(address, ssl_config, options=extra)
+
+        return channel
+
+    wrap(client_module, "open_channel", make)
+
+
+def _server_leaf(address: str, ssl_config: Any) -> Any:
+    """The certificate the server presents first (its leaf), from a handshake of our own that
+    verifies nothing (with our client certificate, for a server that asks for one)."""
+    from cryptography import x509
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    if ssl_config.certificate is not None:
+        context.load_cert_chain(ssl_config.certificate, ssl_config.private_key)
+    host, port = address.rsplit(":", 1)
+    with (
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5) as raw,
+        context.wrap_socket(raw) as secured,
+    ):
+        der = secured.getpeercert(binary_form=True)
+    if der is None:
+        raise OSError("the server presented no certificate")
+    return x509.load_der_x509_certificate(der)
+
+
+@mutant("tls-direct-issuer-only")
+def _tls_direct_issuer_only() -> None:
+    # A client that vets the server's certificate itself as "signed by my CA" (cryptography's
+    # verify_directly_issued_by) before gRPC's handshake: a leaf issued by an intermediate of
+    # that CA, as most deployments have, is refused although its chain is sound.
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    def make(original: Any) -> Any:
+        def channel(address: str, ssl_config: Any = None, **options: Any) -> Any:
+            if ssl_config is None or ssl_config.custom_ca is None or address.startswith("unix:"):
+                return original(address, ssl_config, **options)
+            with open(ssl_config.custom_ca, "rb") as file:
+                ca = x509.load_pem_x509_certificate(file.read())
+            try:
+                _server_leaf(address, ssl_config).verify_directly_issued_by(ca)
+            except OSError:
+                pass  # no handshake of our own: gRPC's will say why
+            except (ValueError, TypeError, InvalidSignature):
+                # Refused: a name nothing holds makes gRPC's handshake fail (UNAVAILABLE).
+                refuse = [("grpc.ssl_target_name_override", "refused.invalid")]
+                extra = [*options.pop("options", ()), *refuse]
+                return original(address, ssl_config, options=extra, **options)
+            return original(address, ssl_config, **options)
 
         return channel
 

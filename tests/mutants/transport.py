@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import ssl
+import tempfile
 from typing import Any
 
 import grpc
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from mutants.catalogue import mutant
 from mutants.core_echo import byte_swap
 from mutants.seams import Wrapper, abort_errors, around, on_echo_outputs
-from mutants.tls_front import Front, serve_behind_front
+from mutants.tls_front import Front, serve_behind_front, server_context
 from protos import ms_service_pb2 as pb
 from reference_server import server as server_module
 from reference_server.behaviour import Behaviour
@@ -215,6 +216,36 @@ def _prefer_another_certificate(config: SSLConfig, configured: ssl.SSLContext) -
 )
 def tls_other_certificate(args: Args, behaviour: Behaviour) -> None:
     serve_behind_front(context=_prefer_another_certificate)
+
+
+PEM_END = b"-----END CERTIFICATE-----"
+
+
+def _first_block_only(config: SSLConfig, configured: ssl.SSLContext) -> ssl.SSLContext:
+    """The server's context, loaded from the first PEM block of its certificate file alone
+    (a loader that stops after one certificate: the leaf, without its intermediate)."""
+    with open(config.certificate, "rb") as file:
+        leaf = file.read().split(PEM_END)[0] + PEM_END + b"\n"
+    # Beside the certificate: the harness's TLS folder, removed with it.
+    folder = os.path.dirname(os.path.abspath(config.certificate))
+    handle, path = tempfile.mkstemp(suffix=".leaf", dir=folder)
+    with os.fdopen(handle, "wb") as file:
+        file.write(leaf)
+    return server_context(
+        SSLConfig(path, config.private_key, config.custom_ca, config.verify_client)
+    )
+
+
+@mutant(
+    "tls-intermediate-dropped",
+    "the server presents only the first PEM block of its certificate file: the leaf without "
+    "the intermediate CA certificate that follows it",
+    trips=("TLS-ACCEPT-TRUSTED-CA", "MTLS-ACCEPT-TRUSTED-CLIENT"),
+    profiles=("tls", "mtls"),
+    says=("does it present the intermediate CA certificate",),
+)
+def tls_intermediate_dropped(args: Args, behaviour: Behaviour) -> None:
+    serve_behind_front(context=_first_block_only)
 
 
 @mutant(
