@@ -2,6 +2,8 @@
 options. Pure data and checks of values; importing it costs nothing (the pytest plugin reads it
 in every pytest run)."""
 
+from conformance.catalogue._named import NAMED, Cell, Named
+from conformance.catalogue._named import cells as named_cells
 from conformance.catalogue._options import (
     CERTIFICATE_SUFFIXES,
     DEFAULT_LIMITS_MB,
@@ -73,6 +75,7 @@ __all__ = [
     "LIMITS",
     "MAX_MSG_MB_SIZE",
     "MTLS",
+    "NAMED",
     "OPTIONS",
     "PLACEHOLDERS",
     "PLACEHOLDER_PATTERN",
@@ -86,10 +89,12 @@ __all__ = [
     "TLS_WRONG_HOST",
     "TLS_WRONG_HOST_OK",
     "UDS",
+    "Cell",
     "EndpointSpec",
     "HostCheck",
     "Level",
     "Mode",
+    "Named",
     "Needs",
     "Option",
     "OptionsError",
@@ -102,6 +107,7 @@ __all__ = [
     "Transport",
     "build",
     "by_profile",
+    "named_cells",
     "parse_expectations",
     "placeholders_in",
     "render_markdown",

@@ -110,7 +110,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "an unknown method of a known servable is a request-level error with code 2."),
     _r("CORE-MISSING-INPUT", "MUST", "core", "step-inputs",
        "a declared input missing from any instance rejects the whole request (request-level "
-       "error, code 2)."),
+       "error, code 2), whichever input it is (the method's first or a later one) and whichever "
+       "instance (the first or a later one)."),
     _r("CORE-MALFORMED-STRING-COUNT", "MUST", "core", "step-inputs",
        "an MS_STRING or MS_BYTES tensor whose bytes_val count is not 1, in any instance, rejects "
        "the whole request (request-level "
@@ -148,9 +149,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "add.add_common on two float32 [2,2] inputs returns y = x1 + x2 as float32 [2,2]."),
     _r("CORE-ADD-COMMON-SIZE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose input byte size is not 16 (whatever "
-       "its dtype; larger as well as smaller; an MS_STRING or MS_BYTES input has size 0), each "
-       "with code 2 (also when every instance fails and the reply collapses "
-       "to one error); the others are computed."),
+       "its dtype: bytes are counted, not elements; larger as well as smaller; an MS_STRING or "
+       "MS_BYTES input has size 0), each with code 2 (also when every instance fails and the "
+       "reply collapses to one error); the others are computed."),
     _r("CORE-ADD-COMMON-DTYPE", "MUST", "core", "step-method-runs, kit-servables",
        "add.add_common fails exactly the instances whose 16-byte input is not float32, each "
        "with code 2 (also when every instance fails and the reply collapses to one error); the "
@@ -176,8 +177,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "prefixes, suffixes and look-alikes do not match), and versions over the whole uint64 "
        "range (2**32 + 2, 2**63 and above included) select only a deployed version."),
     _r("CORE-CONCURRENT-MIXED", "MUST", "core", "replies",
-       "concurrent calls mixing servables, methods, versions, payload sizes and error patterns "
-       "are each answered with their own reply, in full."),
+       "concurrent calls mixing servables, methods, versions, payload sizes (several calls of "
+       "tens of KiB to a few MiB in flight at once) and error patterns are each answered with "
+       "their own reply, in full."),
     _r("CORE-CAPACITY-RELEASED", "MUST", "core", "step-capacity",
        f"an answered request no longer counts against the capacity: {CAPACITY_CALLS:,} requests "
        f"(upstream's default limit, 10,000, plus one), at most {CAPACITY_WINDOW} in flight, each "
@@ -263,7 +265,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "available`."),
     _r("STRICT-TEXT-MISSING-INPUT", "SHOULD", "strict", "error-texts",
        "a missing input is answered with code 2 and `Cannot find input NAME in instance input , "
-       "servable S, method M`."),
+       "servable S, method M`, NAME being the input missing: the method's first or a later one."),
     _r("STRICT-TEXT-FIRST-PROBLEM", "SHOULD", "strict", "step-inputs, error-texts",
        "a request with several bad instances is refused with the text of the first problem in "
        "request order (a missing input before a malformed one, and the reverse)."),
@@ -282,9 +284,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a wrong data length is answered with code 2 and upstream's `input data size N invalid` "
        "text."),
     _r("STRICT-TEXT-ADD-COMMON-SIZE", "SHOULD", "strict", "error-texts",
-       "add_common's wrong byte size fails the instance with code 2 and `Given model input I size "
-       "A not match the size 16 defined in model`, beside a good instance or alone; also when "
-       "the dtype is wrong too (the size is checked first); a text input has size 0."),
+       "add_common's wrong byte size (bytes, not elements: a 4-element input of another item "
+       "size is a wrong size) fails the instance with code 2 and `Given model input I size A not "
+       "match the size 16 defined in model`, beside a good instance or alone; also when the "
+       "dtype is wrong too (the size is checked first); a text input has size 0."),
     _r("STRICT-TEXT-ADD-COMMON-DTYPE", "SHOULD", "strict", "error-texts",
        "add_common's wrong dtype fails the instance with code 2 and `Given model input I data "
        "type kMSI_... not match the data type kMSI_Float32 defined in model`, beside a good "

@@ -4,10 +4,10 @@ add.add_common / add.add_cast."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import assertions, compare, kit
+from conformance.verify import assertions, compare, kit, named
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import requirement
@@ -182,24 +182,42 @@ def test_add_common_result(
 _GOOD = codec.array_to_tensor(np.ones([2, 2], "<f4"))
 
 
-@requirement("CORE-ADD-COMMON-SIZE")
-@examples(25)
-# Always sent, whatever the draw: text inputs (size 0 for a model) beside a good instance, and
-# float32 inputs larger than 16 bytes (a check written as "at most 16 bytes" passes them).
-@example(
+def _zeros(dims: list[int], dtype: str) -> pb.Tensor:
+    return codec.array_to_tensor(np.zeros(dims, dtype))
+
+
+# Always sent, whatever the draw: text inputs (size 0 for a model) beside a good instance;
+# float32 inputs larger than 16 bytes, every instance failing (a check written as "at most 16
+# bytes" passes them); 4-element inputs of another item size, 4 and 32 bytes (a check that
+# counts elements passes them), beside a float32 one of 12 bytes.
+ADD_COMMON_SIZE = named.Explicit("CORE-ADD-COMMON-SIZE")
+ADD_COMMON_SIZE.case(
+    ["MS_STRING", "MS_BYTES"],
     cases=[
         (_GOOD, _GOOD, False),
         (codec.text_tensor("a"), _GOOD, True),
         (_GOOD, codec.bytes_tensor(b"0123456789abcdef", [1]), True),
-    ]
+    ],
 )
-@example(
+ADD_COMMON_SIZE.case(
+    ["larger", "every instance"],
+    cases=[(_zeros([5], "<f4"), _GOOD, True), (_GOOD, _zeros([2, 3], "<f4"), True)],
+)
+ADD_COMMON_SIZE.case(
+    ["not elements", "smaller", "larger"],
     cases=[
-        (codec.array_to_tensor(np.zeros([5], "<f4")), _GOOD, True),
-        (_GOOD, codec.array_to_tensor(np.zeros([2, 3], "<f4")), True),
-    ]
+        (_zeros([2, 2], "i1"), _GOOD, True),
+        (_GOOD, _GOOD, False),
+        (_GOOD, _zeros([2, 2], "<f8"), True),
+        (_zeros([3], "<f4"), _GOOD, True),
+    ],
 )
+
+
+@requirement("CORE-ADD-COMMON-SIZE")
+@examples(25)
 @given(cases=st.lists(_add_common_case(_wrong_size_inputs()), min_size=1, max_size=5))
+@ADD_COMMON_SIZE.examples
 def test_add_common_size(
     conformance_server: Target, cases: list[tuple[pb.Tensor, pb.Tensor, bool]]
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.verify import compare, kit
+from conformance.verify import compare, kit, named
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.malformed import CASES, Case
@@ -61,26 +61,62 @@ def test_unknown_version(conformance_server: Target, servable: str, version: int
     compare.check(request, reply, f"{servable} version {version} is not deployed")
 
 
+def _check_missing(
+    server: Target, method: str, count: int, where: int, missing: str, look_alike: bool
+) -> None:
+    """``missing`` left out of instance ``where`` of ``count`` (each with every input of
+    echo and fail), with its upper-case look-alike in its place if ``look_alike``."""
+    instances: list[dict[str, pb.Tensor]] = [
+        {"x": codec.text_tensor(str(i)), "error": codec.text_tensor("")} for i in range(count)
+    ]
+    del instances[where][missing]
+    if look_alike:
+        instances[where][missing.upper()] = codec.text_tensor("not it")
+    request = make_request(kit.CONFORMANCE, method, instances)
+    reply = server.predict(request)
+    what = f"input {missing!r} missing from instance {where} of {count}"
+    kit.refused(server, reply, what)
+    compare.check(request, reply, what)
+
+
 @requirement("CORE-MISSING-INPUT")
 @examples(20)
 @given(data=st.data(), method=st.sampled_from([kit.ECHO, kit.FAIL]), count=gen.instance_counts())
 def test_missing_input(
     conformance_server: Target, data: st.DataObject, method: str, count: int
 ) -> None:
-    instances: list[dict[str, pb.Tensor]] = [
-        {"x": codec.text_tensor(str(i)), "error": codec.text_tensor("")} for i in range(count)
-    ]
     where = data.draw(gen.positions(count), "instance without the input")
     missing = data.draw(st.sampled_from(["x", "error"] if method == kit.FAIL else ["x"]), "input")
-    del instances[where][missing]
-    if data.draw(st.booleans(), "with a look-alike input"):
-        instances[where][missing.upper()] = codec.text_tensor("not it")
-    request = make_request(kit.CONFORMANCE, method, instances)
-    reply = conformance_server.predict(request)
-    kit.refused(
-        conformance_server, reply, f"input {missing!r} missing from instance {where} of {count}"
-    )
-    compare.check(request, reply, f"input {missing!r} missing from instance {where} of {count}")
+    look_alike = data.draw(st.booleans(), "with a look-alike input")
+    _check_missing(conformance_server, method, count, where, missing, look_alike)
+
+
+def _missing_examples() -> named.Explicit:
+    """Always sent: the method's first input and a later one (fail's x, error), each left out
+    of the first instance and of a later one."""
+    missing = named.Explicit("CORE-MISSING-INPUT")
+    for method, name, where in ((kit.ECHO, "x", 0), (kit.FAIL, "x", 2), (kit.FAIL, "error", 0),
+                                (kit.FAIL, "error", 2)):  # fmt: skip
+        which = "the method's first" if name == "x" else "a later one"
+        missing.case(
+            [("input", which), ("instance", "a later one" if where else "the first")],
+            id=f"{method}-{name}-in-{where}",
+            method=method,
+            where=where,
+            missing=name,
+        )
+    return missing
+
+
+MISSING = _missing_examples()
+
+
+@requirement("CORE-MISSING-INPUT")
+@MISSING.parametrize("method", "where", "missing")
+def test_missing_input_named(
+    conformance_server: Target, method: str, where: int, missing: str
+) -> None:
+    _check_missing(conformance_server, method, 3, where, missing, look_alike=False)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from conformance.reporting import repro
-from conformance.verify import compare, kit
+from conformance.verify import compare, kit, named
 from conformance.verify import strategies as gen
 from conformance.verify import wide_strategies as wide
 from conformance.verify.hypo import examples
@@ -173,16 +173,55 @@ def _echo_at(version: int) -> pb.PredictRequest:
     return make_request(kit.CONFORMANCE, kit.ECHO, [{"x": codec.text_tensor("v")}], version)
 
 
+def _variants(name: str) -> dict[str, list[str]]:
+    """Near misses of ``name``, by the class CORE-WIDE-LOOKUP's sentence names them: each
+    both ways where it has two (a letter's case at the start and throughout, whitespace before
+    and after, a name cut short or extended at either end)."""
+    look = next(i for i, char in enumerate(name) if char in wide.LOOK_ALIKES)
+    cut = len(name) > 1  # a one-letter name has no shorter prefix or suffix but ""
+    return {
+        "case": sorted({name.upper(), name.capitalize()} - {name}),
+        "surrounding whitespace": [" " + name, name + "\t"],
+        "prefixes": ["_" + name, *([name[:-1]] if cut else [])],
+        "suffixes": [name + "s", *([name[1:]] if cut else [])],
+        "look-alikes": [name[:look] + wide.LOOK_ALIKES[name[look]] + name[look + 1 :]],
+    }
+
+
+def _lookup_examples() -> named.Explicit:
+    """Every class the sentence names, for every name it names, with the other names exact
+    (so the near miss alone decides): the servable, the method, and the inputs, a method's
+    first (echo's x) and a later one (fail's error); then versions that wrap to deployed ones."""
+    lookup = named.Explicit("CORE-WIDE-LOOKUP")
+    echo_x = {"x": codec.text_tensor("v")}
+    for near, names in _variants(kit.CONFORMANCE).items():
+        for name in names:
+            lookup.case([("servable", near)], request=make_request(name, kit.ECHO, [echo_x]))
+    for near, names in _variants(kit.ECHO).items():
+        for name in names:
+            request = make_request(kit.CONFORMANCE, name, [echo_x])
+            lookup.case([("method", near)], request=request)
+    for method, missed in ((kit.ECHO, "x"), (kit.FAIL, "error")):
+        for near, names in _variants(missed).items():
+            for name in names:
+                items = {"x": codec.text_tensor("v"), "error": codec.text_tensor("")}
+                items = {n: t for n, t in items.items() if n in wide.INPUTS[method]}
+                items[name] = items.pop(missed)
+                request = make_request(kit.CONFORMANCE, method, [items])
+                lookup.case([("input", near)], request=request)
+    for version in (2**63, 2**63 + 2, 2**64 - 1):
+        lookup.case([("versions", "2**63 and above")], request=_echo_at(version))
+    lookup.case([("versions", "2**32 + 2")], request=_echo_at(2**32 + 2))
+    return lookup
+
+
+LOOKUP = _lookup_examples()
+
+
 @requirement("CORE-WIDE-LOOKUP")
 @examples(25)
 @given(request=_lookups())
-@example(request=_echo_at(2**63))
-@example(request=_echo_at(2**63 + 2))
-@example(request=_echo_at(2**32 + 2))
-@example(request=_echo_at(2**64 - 1))
-@example(request=make_request(" conformance", kit.ECHO, [{"x": codec.text_tensor("v")}]))
-@example(request=make_request(kit.CONFORMANCE, "Echo", [{"x": codec.text_tensor("v")}]))
-@example(request=make_request(kit.CONFORMANCE, kit.ECHO, [{"x ": codec.text_tensor("v")}]))
+@LOOKUP.examples
 def test_wide_lookup(conformance_server: Target, request: pb.PredictRequest) -> None:
     spec = request.servable_spec
     _roundtrip(
@@ -211,12 +250,55 @@ def _mixed_calls(draw: st.DrawFn) -> list[pb.PredictRequest]:
     return calls
 
 
+# Large payloads at once: each size from tens of KiB to a few MiB twice (numeric tensors of
+# seeded random bytes, every call's its own), so that two large tensors are in flight together
+# whatever the server's threshold, beside small calls of the other methods. About 9 MiB each
+# way; kit.run_concurrently keeps up to 8 calls in flight.
+LARGE_AT_ONCE = (32 * 1024, 48 * 1024, 256 * 1024, wide.MIB, 3 * wide.MIB)
+LARGE_DTYPES = ("<f4", "<u2", "<i8", "|u1", "<f8")
+
+
+def _large_at_once() -> list[pb.PredictRequest]:
+    calls = []
+    for copy in range(2):
+        for index, (size, dtype) in enumerate(zip(LARGE_AT_ONCE, LARGE_DTYPES, strict=True)):
+            itemsize = np.dtype(dtype).itemsize
+            tensor = pb.Tensor(dtype=codec.dtype_of_numpy(np.dtype(dtype)).code)
+            tensor.data = random.Random(f"large {copy} {index}").randbytes(size)
+            tensor.shape.dims.extend([2, size // itemsize // 2])
+            calls.append(kit.echo_request([tensor], (index + copy) % 3))
+    calls += [
+        kit.fail_request([codec.text_tensor("small")], ["boom"]),
+        kit.fail_request([codec.text_tensor("a"), codec.text_tensor("b")], ["", "x"], 1),
+        kit.add_request(kit.ADD_COMMON, [(_make_tensor("<f4", [2, 2], 7),) * 2]),
+        kit.add_request(
+            kit.ADD_CAST, [(_make_tensor("<i4", [3], 9), _make_tensor("|u1", [3], 11))]
+        ),
+        kit.echo_request([codec.text_tensor("small echo")], 2),
+        make_request(kit.CONFORMANCE, "no-such-method", [{"x": codec.text_tensor("x")}]),
+    ]
+    random.Random(0).shuffle(calls)  # large and small interleaved
+    return calls
+
+
+CONCURRENT = named.Explicit("CORE-CONCURRENT-MIXED")
+CONCURRENT.case(
+    ["tens of KiB to a few MiB in flight at once"],
+    requests=wide.Built("<10 large echoes of 32 KiB to 3 MiB, 6 small calls>", _large_at_once),
+)
+
+
 @requirement("CORE-CONCURRENT-MIXED")
 @examples(2, shrink=False)
 @given(requests=_mixed_calls())
-def test_concurrent_mixed(conformance_server: Target, requests: list[pb.PredictRequest]) -> None:
+@CONCURRENT.examples
+def test_concurrent_mixed(
+    conformance_server: Target,
+    requests: list[pb.PredictRequest] | wide.Built[list[pb.PredictRequest]],
+) -> None:
     # Servables, methods, versions, sizes and error patterns at once: each reply must be its
     # own request's, in full (another request's data or version is a difference).
+    requests = wide.built(requests)
     replies = kit.run_concurrently(conformance_server, requests)
     for call, (request, reply) in enumerate(zip(requests, replies, strict=True)):
         try:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.catalogue import Cell
 from conformance.reporting import repro
-from conformance.verify import assertions, compare, kit, oracle
+from conformance.verify import assertions, compare, kit, named, oracle
 from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.malformed import CASES, Case, input_check_failed
@@ -111,12 +112,25 @@ def test_text_unknown_method(conformance_server: Target) -> None:
     _whole(conformance_server, request, reply, "unknown method")
 
 
+# The text names the input missing: echo's x (a method's first input), fail's error (a later
+# one: a text naming the method's first input whatever is missing fails here).
+MISSING = named.Explicit("STRICT-TEXT-MISSING-INPUT")
+MISSING.case([("input", "the method's first")], id="echo-x", method=kit.ECHO, missing="x")
+MISSING.case([("input", "the method's first")], id="fail-x", method=kit.FAIL, missing="x")
+MISSING.case([("input", "a later one")], id="fail-error", method=kit.FAIL, missing="error")
+
+
 @requirement("STRICT-TEXT-MISSING-INPUT")
-def test_text_missing_input(conformance_server: Target) -> None:
-    request = make_request(kit.CONFORMANCE, kit.ECHO, [_x(), {}])
+@MISSING.parametrize("method", "missing")
+def test_text_missing_input(conformance_server: Target, method: str, missing: str) -> None:
+    every = {"x": codec.text_tensor("strict"), "error": codec.text_tensor("")}
+    whole = {name: every[name] for name in ("x", "error") if method == kit.FAIL or name == "x"}
+    short = {name: tensor for name, tensor in whole.items() if name != missing}
+    request = make_request(kit.CONFORMANCE, method, [whole, short])
     reply = conformance_server.predict(request)
     expected = (
-        f"Cannot find input x in instance input , servable {kit.CONFORMANCE}, method {kit.ECHO}"
+        f"Cannot find input {missing} in instance input , servable {kit.CONFORMANCE}, "
+        f"method {method}"
     )
     _assert_error(
         kit.refused(conformance_server, reply, "missing input", any_code=True),
@@ -206,32 +220,52 @@ def _add_common_error(server: Target, x1: pb.Tensor, x2: pb.Tensor, form: str) -
     return outcome
 
 
-# Wrong-size inputs, with the size the text must give: float32 smaller and larger than 16 bytes
-# (only the size is wrong); int8 (the dtype too: a model checks the size first,
-# docs/protocol.md#step-method-runs, so the size text must win); MS_STRING and MS_BYTES (a text
-# input has size 0 there, even a 16-byte one).
-WRONG_SIZES = {
-    "float32": (codec.array_to_tensor(np.zeros([3], "<f4")), 12),
-    "float32-large": (codec.array_to_tensor(np.zeros([5], "<f4")), 20),
-    "int8": (codec.array_to_tensor(np.zeros([3], "i1")), 3),
-    "string": (codec.text_tensor("a"), 0),
-    "bytes": (codec.bytes_tensor(b"0123456789abcdef"), 0),
-}
+def _wrong_size_examples() -> named.Explicit:
+    """Wrong-size inputs, with the size the text must give, each beside a good instance and
+    alone: float32 smaller and larger than 16 bytes (only the size is wrong); int8 (the dtype
+    too: a model checks the size first, docs/protocol.md#step-method-runs, so the size text
+    must win); 4 elements of int8 and of float64 (bytes count, not elements: a check counting
+    elements gives them the dtype text); MS_STRING and MS_BYTES (a text input has size 0 there,
+    even a 16-byte one)."""
+    sizes: dict[str, tuple[pb.Tensor, int, list[str]]] = {
+        "float32": (_float32([3]), 12, []),
+        "float32-large": (_float32([5]), 20, []),
+        "int8": (codec.array_to_tensor(np.zeros([3], "i1")), 3, ["the dtype is wrong too"]),
+        "int8-4-elements": (
+            codec.array_to_tensor(np.zeros([2, 2], "i1")),
+            4,
+            ["the dtype is wrong too", "not elements"],
+        ),
+        "float64-4-elements": (
+            codec.array_to_tensor(np.zeros([2, 2], "<f8")),
+            32,
+            ["the dtype is wrong too", "not elements"],
+        ),
+        "string": (codec.text_tensor("a"), 0, ["a text input"]),
+        "bytes": (codec.bytes_tensor(b"0123456789abcdef"), 0, ["a text input"]),
+    }
+    explicit = named.Explicit("STRICT-TEXT-ADD-COMMON-SIZE")
+    for form, where in ((MIXED, "beside a good instance"), (ALONE, "alone")):
+        for name, (bad, size, classes) in sizes.items():
+            covers: list[Cell | str] = [where, *classes]
+            explicit.case(covers, id=f"{name}-{form}", bad=bad, size=size, form=form)
+    return explicit
+
+
+WRONG_SIZES = _wrong_size_examples()
 
 
 @requirement("STRICT-TEXT-ADD-COMMON-SIZE")
-@pytest.mark.parametrize("form", [MIXED, ALONE])
 @pytest.mark.parametrize("index", [0, 1])
-@pytest.mark.parametrize("dtype", list(WRONG_SIZES))
+@WRONG_SIZES.parametrize("bad", "size", "form")
 def test_text_add_common_size(
-    conformance_server: Target, dtype: str, index: int, form: str
+    conformance_server: Target, bad: pb.Tensor, size: int, form: str, index: int
 ) -> None:
     pair = [_float32([2, 2]), _float32([2, 2])]
-    bad, size = WRONG_SIZES[dtype]
     pair[index] = bad
     error = _add_common_error(conformance_server, pair[0], pair[1], form)
     expected = f"Given model input {index} size {size} not match the size 16 defined in model"
-    what = f"add_common input {index} of {size} bytes of {dtype} ({form})"
+    what = f"add_common input {index} of {size} bytes of {codec.BY_CODE[bad.dtype].name} ({form})"
     _assert_error(error, INVALID_INPUTS, expected, what)
 
 

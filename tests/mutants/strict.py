@@ -165,6 +165,25 @@ def strict_missing_input_text(args: Args, behaviour: Behaviour) -> None:
 
 
 @mutant(
+    "strict-missing-input-names-first",
+    "the missing-input text names the method's first input, whichever input is missing",
+    trips=("STRICT-TEXT-MISSING-INPUT",),
+    profiles=STRICT,
+)
+def strict_missing_input_names_first(args: Args, behaviour: Behaviour) -> None:
+    def first(request: pb.PredictRequest, registry: Registry, error: checks.RequestError) -> Any:
+        spec = request.servable_spec
+        declared = declared_inputs(registry, spec)
+        for name in declared:
+            if error.message == errors.missing_input(name, spec.name, spec.method_name):
+                text = errors.missing_input(declared[0], spec.name, spec.method_name)
+                return checks.RequestError(error.code, text)
+        return None
+
+    on_request_errors(behaviour, first)
+
+
+@mutant(
     "strict-malformed-no-prefix",
     "a malformed tensor is reported by its detail alone, without 'Instances input x check "
     "failed, detail: '",
@@ -229,6 +248,44 @@ def strict_add_common_dtype_first(args: Args, behaviour: Behaviour) -> None:
                 first = dtype_first((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
                 if first is not None:
                     outcomes[index] = first
+            return outcomes
+
+        return batch
+
+    on_method(behaviour, "add", "add_common", wrap)
+
+
+MODEL_ELEMENTS = 4  # float32 [2, 2]
+
+
+@mutant(
+    "strict-add-common-size-counts-elements",
+    "add_common's size check counts elements (4) instead of bytes (16): a 4-element input of "
+    "another item size gets the dtype text, not the size text",
+    trips=("STRICT-TEXT-ADD-COMMON-SIZE",),
+    profiles=STRICT,
+)
+def strict_add_common_size_counts_elements(args: Args, behaviour: Behaviour) -> None:
+    def by_elements(values: Sequence[Any], model: Sequence[ModelInput]) -> InstanceError | None:
+        for index, (value, expected) in enumerate(zip(values, model, strict=True)):
+            nbytes, dtype = size_and_dtype(value)
+            elements = np.asarray(value).size if isinstance(value, np.ndarray) else 0
+            if elements != MODEL_ELEMENTS:  # the text still gives the byte size
+                text = errors.size_mismatch(index, nbytes, expected.nbytes)
+                return InstanceError(INVALID_INPUTS, text)
+            if dtype != expected.dtype:
+                text = errors.dtype_mismatch(index, dtype, expected.dtype)
+                return InstanceError(INVALID_INPUTS, text)
+        return None
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            # Every instance with a mismatch fails either way; only which text it gets changes.
+            outcomes = list(run(inputs, backend))
+            for index, instance in enumerate(inputs):
+                found = by_elements((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
+                if found is not None:
+                    outcomes[index] = found
             return outcomes
 
         return batch

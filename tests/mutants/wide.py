@@ -116,3 +116,58 @@ def concurrent_version_shared(args: Args, behaviour: Behaviour) -> None:
         finally:
             with lock:
                 in_flight.remove(served)
+
+
+@mutant(
+    "method-name-trimmed",
+    "the method name (only it) is looked up with surrounding whitespace stripped",
+    trips=("CORE-WIDE-LOOKUP",),
+)
+def method_name_trimmed(args: Args, behaviour: Behaviour) -> None:
+    def edit(_: Dispatcher, request: pb.PredictRequest) -> None:
+        request.servable_spec.method_name = request.servable_spec.method_name.strip()
+
+    on_requests(behaviour, edit)
+
+
+LARGE_BYTES = 32 * 1024  # "tens of KiB": where the mutant below starts sharing its buffer
+
+
+def _largest(request: pb.PredictRequest) -> int:
+    sizes = [len(t.data) for i in request.instances for t in i.items.values()]
+    return max(sizes, default=0)
+
+
+@mutant(
+    "large-concurrent-corrupted",
+    "echo stages numeric tensors of 32 KiB or more in one buffer shared by all calls: while "
+    "two such calls are in flight, a byte in the middle of each reply's tensor is the other's",
+    trips=("CORE-CONCURRENT-MIXED",),
+)
+def large_concurrent_corrupted(args: Args, behaviour: Behaviour) -> None:
+    lock = threading.Lock()
+    in_flight = [0]  # echo calls carrying a large tensor, being served
+    window = threading.Event()  # never set: the staging copy's time, so that calls overlap
+
+    @step(behaviour, "predict")
+    def predict(original: Wrapper, dispatcher: Dispatcher, request: pb.PredictRequest) -> Any:
+        if not is_call(request, "conformance", "echo") or _largest(request) < LARGE_BYTES:
+            return original(dispatcher, request)
+        with lock:
+            in_flight[0] += 1
+        try:
+            reply = original(dispatcher, request)
+            window.wait(0.02)
+            with lock:
+                shared = in_flight[0] > 1
+            if shared:
+                for instance in reply.instances:
+                    y = instance.items.get("y")
+                    if y is not None and len(y.data) >= LARGE_BYTES:
+                        data = bytearray(y.data)
+                        data[len(data) // 2] ^= 0x80
+                        y.data = bytes(data)
+            return reply
+        finally:
+            with lock:
+                in_flight[0] -= 1
