@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from protos import ms_service_pb2 as pb
-from reference_server import checks
+from protos.views import WireRequest
+from protos.wire import Payloads
+from reference_server import checks, replies
 from reference_server.behaviour import Behaviour
 from reference_server.errors import FAILED, SYSTEM_ERROR, queue_full, stage_error_text
 from reference_server.registry import InstanceError, Outcome, Registry
@@ -18,6 +22,10 @@ from reference_server.registry import InstanceError, Outcome, Registry
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_LIMIT = 10000  # upstream's default for requests in flight
+
+# The two steps answer() takes from the Behaviour and answer_view() from checks and replies.
+CheckStep = Callable[[Any, Registry], "checks.CheckedRequest | checks.RequestError"]
+ReplyStep = Callable[[pb.ServableSpec, Sequence[str], Sequence[Outcome]], pb.PredictReply]
 
 
 class Dispatcher:
@@ -61,10 +69,30 @@ class Dispatcher:
     def answer(self, request: pb.PredictRequest) -> pb.PredictReply:
         """The reference server's answer to ``request``, step by step."""
         behaviour = self.behaviour
+        return self._answer(request, behaviour.check_request, behaviour.outcomes_reply)
+
+    def answer_view(self, request: WireRequest, payloads: Payloads) -> pb.PredictReply:
+        """``answer`` for a request read by protos.views, with the steps of ``Behaviour()`` as
+        it is (the servicer takes this path only then): the checks and the method read the
+        payloads where they were received, and large output payloads go to ``payloads``
+        instead of the reply (protos.wire.serialize_reply writes them)."""
+        truncate = self.behaviour.truncate
+
+        def outcomes_reply(
+            spec: pb.ServableSpec, outputs: Sequence[str], outcomes: Sequence[Outcome]
+        ) -> pb.PredictReply:
+            return replies.outcomes_reply(spec, outputs, outcomes, truncate, payloads)
+
+        return self._answer(request, checks.check_request, outcomes_reply)
+
+    def _answer(
+        self, request: checks.Request, check: CheckStep, outcomes_reply: ReplyStep
+    ) -> pb.PredictReply:
+        behaviour = self.behaviour
         spec = request.servable_spec
         registry = self._registry
         # protocol.md §3: lookup and input checks first; the queue limit is the last check.
-        checked = behaviour.check_request(request, registry)
+        checked = check(request, registry)
         if isinstance(checked, checks.RequestError):
             return behaviour.error_reply(spec, checked.code, checked.message)
         with self._lock:
@@ -74,13 +102,17 @@ class Dispatcher:
         if full:
             return behaviour.error_reply(spec, FAILED, queue_full(self.queue_limit))
         try:
-            return self._run(spec, checked, registry)
+            return self._run(spec, checked, registry, outcomes_reply)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
     def _run(
-        self, spec: pb.ServableSpec, checked: checks.CheckedRequest, registry: Registry
+        self,
+        spec: pb.ServableSpec,
+        checked: checks.CheckedRequest,
+        registry: Registry,
+        outcomes_reply: ReplyStep,
     ) -> pb.PredictReply:
         method = checked.method
         count = len(checked.instances)
@@ -96,4 +128,4 @@ class Dispatcher:
             detail = f"{type(exc).__name__}: {exc}"
             text = stage_error_text(checked.servable, method.name, method.name, 1, detail)
             outcomes = [InstanceError(SYSTEM_ERROR, text)] * count
-        return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)
+        return outcomes_reply(spec, method.outputs, outcomes)
