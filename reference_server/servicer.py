@@ -48,7 +48,7 @@ NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
 STOPPING = "Serving Error: the server is stopping"
 # From this size a request is read by protos.views rather than parsed by protobuf: below it,
 # protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
-VIEW_MIN = 1 << 16
+VIEW_MIN = 1 << 17
 
 
 class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
@@ -262,7 +262,9 @@ class PredictHandler(grpc.GenericRpcHandler):
             size = len(body)
             large = size >= wire.LARGE_TENSOR
             if large:
-                memory.large_payload()
+                ended = memory.large_payload(size)
+                if ended is not None and not context.add_callback(ended):
+                    ended()  # the call has already ended
             servicer = self._servicer
             # A large body is read in place when the walker takes it (protos.views); else, and
             # for a small body (faster through protobuf), protobuf parses it.
