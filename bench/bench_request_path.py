@@ -55,7 +55,7 @@ def _paths(dispatcher: Dispatcher, body: bytes) -> dict[str, Callable[[], bytes]
         view = views.read_request(body)
         assert view is not None
         payloads: wire.Payloads = {}
-        return wire.serialize_reply(dispatcher.answer_view(view, payloads), payloads)
+        return wire.serialize_reply(dispatcher.answer(view, payloads), payloads)
 
     return {"protobuf": by_protobuf, "views": by_views}
 

@@ -148,7 +148,13 @@ def fill_array_tensor(tensor: pb.Tensor, array: np.ndarray) -> None:
     data again, about 5x the cost of this on a 64 MB array. CodecError for an unmapped dtype,
     raised before the tensor is touched.
     """
-    tensor.data = fill_array_head(tensor, array).tobytes()  # C order whatever the strides
+    # fill_array_head's steps, inline: this runs for every output of every reply (issue 12).
+    dtype = dtype_of_numpy(array.dtype)
+    if array.dtype.byteorder == ">":
+        array = array.astype(dtype.numpy)
+    tensor.dtype = dtype.code
+    tensor.shape.dims.extend(array.shape)  # ints already: no per-dim conversion
+    tensor.data = array.tobytes()  # little-endian now; C order whatever the strides
 
 
 def fill_array_head(tensor: pb.Tensor, array: np.ndarray) -> np.ndarray:

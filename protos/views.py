@@ -11,9 +11,9 @@ fields, shared-memory descriptors, output buffers) is parsed by protobuf itself,
 The walker accepts exactly what protobuf accepts, with the same result (tests/test_views.py
 checks it against protobuf on generated encodings). Where it cannot be sure, it declines
 (``None``) and the caller parses with protobuf: a body that is not well-formed at the walked
-levels, a group (wire types 3 and 4) there, or more fields than ``budget`` (a body made of
-many tiny fields costs the Python walk far more than protobuf's parse). What protobuf does,
-modelled here:
+levels, a group (wire types 3 and 4) there, or one that would cost the walk more than its
+budget (many tiny fields or tensors for its size: protobuf's parse is far cheaper for those).
+What protobuf does, modelled here:
 
 * a message field that occurs more than once is merged: parsing the concatenation of its
   occurrences is the same as parsing each into the same message;
@@ -42,10 +42,13 @@ _ITEMS = 1
 _KEY, _VALUE = 1, 2
 _DATA, _BYTES_VAL, _SHM_DATA = 3, 4, 5
 
-# A body may hold one walked field per this many bytes (plus a base) before the walk gives up:
-# protobuf's parse costs about a copy of the body, and this keeps the walk well under that.
-BYTES_PER_FIELD = 1024
-BASE_FIELDS = 256
+# The walk's budget, in units: a field costs one, a tensor TENSOR_COST more (its parts parsed
+# by protobuf, its view built). A body may spend one unit per BYTES_PER_UNIT bytes, plus a base,
+# before the walk gives up: that keeps a declined walk's cost under about a copy of the body,
+# and leaves to protobuf the bodies of many small tensors, where the walk gains nothing.
+BYTES_PER_UNIT = 4096
+BASE_UNITS = 256
+TENSOR_COST = 8
 
 
 class _Declined(Exception):
@@ -76,6 +79,11 @@ class _Walk:
         self.buf = body
         self.view = memoryview(body)
         self.left = budget
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise _Declined
 
     def fields(self, pos: int, end: int) -> list[tuple[int, int, int, int, int]]:
         """The fields in ``buf[pos:end]``: (number, wire type, field start, value start, end)."""
@@ -231,24 +239,29 @@ class WireRequest:
 
 
 def budget_for(size: int) -> int:
-    """The most fields the walk may visit in a body of ``size`` bytes."""
-    return BASE_FIELDS + size // BYTES_PER_FIELD
+    """The units the walk may spend on a body of ``size`` bytes (see BYTES_PER_UNIT)."""
+    return BASE_UNITS + size // BYTES_PER_UNIT
 
 
 def read_request(body: bytes, budget: int | None = None) -> WireRequest | None:
     """The request in ``body`` as a view over it; None where protobuf must decide (see the
-    module docstring). ``budget``: the most fields to walk (default ``budget_for(len(body))``).
+    module docstring). ``budget``: the units the walk may spend (``budget_for(len(body))``).
     """
     walk = _Walk(body, budget_for(len(body)) if budget is None else budget)
     try:
         rest: list[memoryview] = []
-        instances: list[WireInstance] = []
+        spans: list[tuple[int, int]] = []
         view = walk.view
         for number, kind, start, value, end in walk.fields(0, len(body)):
             if number == _INSTANCES and kind == _LEN:
-                instances.append(_instance(walk, value, end))
+                # Reserved for its tensor (an instance holds one, as a rule): a body of many
+                # small instances gives up here, before any is built.
+                walk.spend(TENSOR_COST)
+                spans.append((value, end))
             else:
                 rest.append(view[start:end])
+        walk.left += len(spans) * TENSOR_COST  # the reservation, now spent tensor by tensor
+        instances = [_instance(walk, pos, end) for pos, end in spans]
         return WireRequest(pb.PredictRequest.FromString(b"".join(rest)), instances)
     except (_Declined, DecodeError, UnicodeDecodeError):
         return None
@@ -288,6 +301,7 @@ def _entry(walk: _Walk, pos: int, end: int) -> tuple[str, WireTensor] | None:
 
 def _tensor(walk: _Walk, spans: list[tuple[int, int]]) -> WireTensor:
     """A Tensor from its occurrences in one map entry (merged, as protobuf merges them)."""
+    walk.spend(TENSOR_COST)
     view = walk.view
     rest: list[memoryview] = []
     data: memoryview | None = None

@@ -10,6 +10,10 @@ its bytes are unchanged.
 The output parses to a message equal to the input (protobuf parsers accept fields in any order;
 a large tensor's ``data`` is written after its other fields). A message, instance or tensor
 carrying unknown fields (kept by protobuf from a parsed request) takes ``SerializeToString``.
+
+``serialize_reply(reply, payloads)`` (issue 21): the reference server's view path leaves large
+payloads out of the reply altogether (a memoryview of the request's body for an echo, an output
+array's buffer) and hands them here, each copied once, into the result.
 """
 
 from __future__ import annotations

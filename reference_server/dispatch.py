@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from protos import ms_service_pb2 as pb
 from protos.views import WireRequest
@@ -22,10 +20,6 @@ from reference_server.registry import InstanceError, Outcome, Registry
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_LIMIT = 10000  # upstream's default for requests in flight
-
-# The two steps answer() takes from the Behaviour and answer_view() from checks and replies.
-CheckStep = Callable[[Any, Registry], "checks.CheckedRequest | checks.RequestError"]
-ReplyStep = Callable[[pb.ServableSpec, Sequence[str], Sequence[Outcome]], pb.PredictReply]
 
 
 class Dispatcher:
@@ -66,33 +60,25 @@ class Dispatcher:
         """The reply to ``request``: the behaviour's ``predict`` step (by default, answer())."""
         return self.behaviour.predict(self, request)
 
-    def answer(self, request: pb.PredictRequest) -> pb.PredictReply:
-        """The reference server's answer to ``request``, step by step."""
-        behaviour = self.behaviour
-        return self._answer(request, behaviour.check_request, behaviour.outcomes_reply)
-
-    def answer_view(self, request: WireRequest, payloads: Payloads) -> pb.PredictReply:
-        """``answer`` for a request read by protos.views, with the steps of ``Behaviour()`` as
-        it is (the servicer takes this path only then): the checks and the method read the
-        payloads where they were received, and large output payloads go to ``payloads``
-        instead of the reply (protos.wire.serialize_reply writes them)."""
-        truncate = self.behaviour.truncate
-
-        def outcomes_reply(
-            spec: pb.ServableSpec, outputs: Sequence[str], outcomes: Sequence[Outcome]
-        ) -> pb.PredictReply:
-            return replies.outcomes_reply(spec, outputs, outcomes, truncate, payloads)
-
-        return self._answer(request, checks.check_request, outcomes_reply)
-
-    def _answer(
-        self, request: checks.Request, check: CheckStep, outcomes_reply: ReplyStep
+    def answer(
+        self, request: pb.PredictRequest | WireRequest, payloads: Payloads | None = None
     ) -> pb.PredictReply:
+        """The reference server's answer to ``request``, step by step.
+
+        With ``payloads`` (the servicer's view path, taken only with the steps of
+        ``Behaviour()`` as it is): ``request`` may be read by protos.views, the checks and the
+        method read its payloads where they were received, and large output payloads go to
+        ``payloads`` instead of the reply (protos.wire.serialize_reply writes them).
+        """
         behaviour = self.behaviour
         spec = request.servable_spec
         registry = self._registry
         # protocol.md §3: lookup and input checks first; the queue limit is the last check.
-        checked = check(request, registry)
+        if payloads is None:
+            # Without payloads the request is protobuf's (the Behaviour seam's type).
+            checked = behaviour.check_request(request, registry)  # type: ignore[arg-type]
+        else:
+            checked = checks.check_request(request, registry)
         if isinstance(checked, checks.RequestError):
             return behaviour.error_reply(spec, checked.code, checked.message)
         with self._lock:
@@ -102,7 +88,7 @@ class Dispatcher:
         if full:
             return behaviour.error_reply(spec, FAILED, queue_full(self.queue_limit))
         try:
-            return self._run(spec, checked, registry, outcomes_reply)
+            return self._run(spec, checked, registry, payloads)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -112,7 +98,7 @@ class Dispatcher:
         spec: pb.ServableSpec,
         checked: checks.CheckedRequest,
         registry: Registry,
-        outcomes_reply: ReplyStep,
+        payloads: Payloads | None,
     ) -> pb.PredictReply:
         method = checked.method
         count = len(checked.instances)
@@ -128,4 +114,7 @@ class Dispatcher:
             detail = f"{type(exc).__name__}: {exc}"
             text = stage_error_text(checked.servable, method.name, method.name, 1, detail)
             outcomes = [InstanceError(SYSTEM_ERROR, text)] * count
-        return outcomes_reply(spec, method.outputs, outcomes)
+        if payloads is None:
+            return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)
+        truncate = self.behaviour.truncate
+        return replies.outcomes_reply(spec, method.outputs, outcomes, truncate, payloads)

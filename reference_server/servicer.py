@@ -15,6 +15,12 @@ hostile traffic costs little (issue 9):
 * Every Predict call is counted from its headers (``CallActivity``), so that stopping can
   first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
   ``stop(grace)`` cancels calls it has not handed to the application yet.
+
+A body of ``VIEW_MIN`` bytes or more is read in place by protos.views (issue 21): its tensors'
+payloads stay in the received bytes, the checks and the servable read them there, and large
+output payloads go to the reply's bytes straight from where they lie (protos.wire), one copy in
+all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
+body of a server whose Behaviour has a step replaced (the seam's steps get protobuf messages).
 """
 
 from __future__ import annotations
@@ -70,14 +76,14 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
             and PredictServicer.Predict is _PREDICT
             and "Predict" not in vars(self)
             and type(dispatcher) is Dispatcher
-            and not {"predict", "answer", "answer_view"} & vars(dispatcher).keys()
+            and not {"predict", "answer"} & vars(dispatcher).keys()
         )
 
     def answer_view(self, request: WireRequest) -> tuple[pb.PredictReply, Payloads]:
         """Predict for a request view: the reply, and the large payloads it is written with."""
         payloads: Payloads = {}
         try:
-            reply = self._dispatcher.answer_view(request, payloads)
+            reply = self._dispatcher.answer(request, payloads)
         except Exception as exc:  # as in Predict
             log.exception("Predict failed")
             payloads.clear()

@@ -136,7 +136,7 @@ def _both_ways(message: pb.PredictRequest) -> tuple[bytes, bytes]:
     view = views.read_request(body)
     assert view is not None
     payloads: wire.Payloads = {}
-    by_view = wire.serialize_reply(dispatcher.answer_view(view, payloads), payloads)
+    by_view = wire.serialize_reply(dispatcher.answer(view, payloads), payloads)
     return by_protobuf, by_view
 
 
@@ -161,7 +161,7 @@ def test_large_outputs_are_written_from_where_they_lie() -> None:
         view = views.read_request(body)
         assert view is not None
         payloads: wire.Payloads = {}
-        reply = Dispatcher(REGISTRY).answer_view(view, payloads)
+        reply = Dispatcher(REGISTRY).answer(view, payloads)
         assert reply.instances[0].items["y"].data == b""  # kept out of the message
         assert set(payloads) == {(0, "y")}
         payload = payloads[0, "y"]
@@ -180,7 +180,7 @@ def test_decoded_inputs_are_as_documented() -> None:
     view = views.read_request(body)
     assert view is not None
     SEEN.clear()
-    Dispatcher(REGISTRY).answer_view(view, {})
+    Dispatcher(REGISTRY).answer(view, {})
     (inputs,) = SEEN
     assert type(inputs["s"]) is str and inputs["s"] == "é" * 9
     assert type(inputs["b"]) is bytes and inputs["b"] == b"\xff" * 9

@@ -10,6 +10,7 @@ it must equal protobuf's message, unknown fields included.
 
 from __future__ import annotations
 
+import pytest
 from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from protos import views
 
 Fields = list[bytes]
 SETTINGS = settings(
-    max_examples=400,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     database=None,
@@ -276,3 +277,31 @@ def test_many_tiny_fields_are_left_to_protobuf() -> None:
     assert protobuf(body) is not None
     assert views.read_request(body) is None
     assert views.read_request(body, budget=10_000) is not None
+
+
+def test_many_instances_are_declined_before_any_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many instances for the body's size: declined from the top level's count alone."""
+    one = ld(2, ld(1, ld(1, b"x") + ld(2, ld(2, b"\x03") + ld(3, b"\x07" * 8192))))
+    body = one * 500
+    assert 500 < views.budget_for(len(body)) < 500 * (1 + views.TENSOR_COST)
+    built: list[int] = []
+    monkeypatch.setattr(views, "_instance", lambda *args: built.append(1))
+    assert views.read_request(body) is None
+    assert built == []
+    monkeypatch.undo()
+    assert views.read_request(body, budget=500 * (views.TENSOR_COST + 8)) is not None
+
+
+def test_many_tensors_are_declined() -> None:
+    """Each tensor costs the walk more than its fields: a body of many mid-sized tensors goes
+    to protobuf, though its fields alone are within the budget."""
+    entries = b"".join(
+        ld(1, ld(1, b"x%d" % i) + ld(2, ld(2, b"\x03") + ld(3, b"\x07" * 32768)))
+        for i in range(100)
+    )
+    body = ld(2, entries)
+    fields = 1 + 100 * 6
+    assert fields < views.budget_for(len(body)) < fields + 100 * views.TENSOR_COST
+    assert views.read_request(body) is None
+    view = views.read_request(body, budget=fields + 100 * views.TENSOR_COST)
+    assert view is not None and len(view.instances[0].items) == 100
