@@ -49,7 +49,7 @@ class OutputError(ValueError):
     """A method returned an output that cannot go on the wire."""
 
 
-def fill_tensor(tensor: pb.Tensor, value: Any, *, defer: bool = False) -> Payload | None:
+def fill_tensor(tensor: pb.Tensor, value: Any, defer: bool = False) -> Payload | None:
     """Write one output value into ``tensor`` (a fresh map entry of the reply).
 
     ``defer``: a numeric payload of protos.wire.LARGE_TENSOR bytes or more is left out of
@@ -115,6 +115,7 @@ def _outputs_instance(
     ``payloads``: where large payloads go (see fill_tensor), keyed by (``index``, output name).
     """
     items = instance.items
+    defer = payloads is not None
     for name in outputs:
         try:
             value = values[name]
@@ -122,7 +123,7 @@ def _outputs_instance(
             instance.Clear()
             return InstanceError(SYSTEM_ERROR, errors.no_output(name))
         try:
-            payload = fill_tensor(items[name], value, defer=payloads is not None)
+            payload = fill_tensor(items[name], value, defer)  # positional: a little cheaper
         except OutputError as exc:
             instance.Clear()  # its payloads already deferred are never looked up
             return InstanceError(SYSTEM_ERROR, errors.bad_output(name, str(exc)))
