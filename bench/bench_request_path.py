@@ -3,8 +3,8 @@
 
     python bench/bench_request_path.py [--rounds 5] [--sizes 4 16 64 256 1024 16384]
 
-In process, no gRPC: the received body -> reply bytes, as the servicer does it
-(reference_server.servicer):
+In process, no gRPC, malloc tuned as the server's command line tunes it: the received body ->
+reply bytes, as the servicer does it (reference_server.servicer):
 * ``protobuf``: ``PredictRequest.FromString``, ``Dispatcher.answer``, then the reply's bytes
   (protos.wire's writer from 64 KiB, protobuf's own below);
 * ``views``: ``protos.views.read_request``, ``Dispatcher.answer_view``, protos.wire's writer
@@ -27,6 +27,7 @@ import numpy as np
 
 from protos import codec, views, wire
 from protos import ms_service_pb2 as pb
+from reference_server import memory
 from reference_server.dispatch import Dispatcher
 from reference_server.servables import kit_registry
 
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sizes", type=int, nargs="+", default=[1, 4, 16, 32, 64, 128, 256, 1024, 16384]
     )
     args = parser.parse_args(argv)
+    memory.tune_malloc()  # as the server's command line does at its first large request
     dispatcher = Dispatcher(kit_registry())
     print("bench_request_path: body -> reply bytes in process, median us per call")
     print(f"{'method':>8} {'KiB':>6} {'protobuf':>10} {'views':>10} {'protobuf/views':>15}")
