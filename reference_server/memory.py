@@ -18,7 +18,10 @@ many small buffers and joins them, so a large request leaves about its own size 
 blocks in the heap, which the settings keep. ``malloc_trim`` hands such memory back:
 
 * once large calls stop: ``IDLE_TRIM_S`` after the last large call ended (its reply sent) with
-  none started since, so a burst of calls keeps its buffers and a quiet server gives them back;
+  none started since, so a burst of calls keeps its buffers and a quiet server gives them back.
+  Then glibc's own trimming returns (``IDLE_SETTINGS``: a thread arena's free top goes back at
+  its next free, which ``malloc_trim`` never releases) and ``malloc_trim`` hands back the free
+  pages of every arena; the next large call restores ``SETTINGS`` first;
 * at once, when a request of ``TRIM_AT_ONCE`` bytes or more arrives: its buffers are mmapped
   whatever the settings (above the mmap threshold), and without the trim the receive path's
   freed blocks stay resident beside the request, the reply and gRPC's copy of it (4x the payload
