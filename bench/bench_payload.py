@@ -19,7 +19,12 @@ machine hits every side alike):
   reference/parse, reference/raw;
 * the reference client's ``infer`` of the same echo against the reference server, against a raw
   generated stub (request built by protos' codec, reply parsed into a PredictReply and viewed as
-  an array): client/stub.
+  an array): client/stub;
+* ``--clients`` clients at once (4), each with its own channel, sending echoes of ``--client-mib``
+  MiB (4) from raw-bytes callers for ``--round-seconds`` per side and round, alternating raw and
+  reference: MB/s of request payload and the 99th percentile latency, reference/raw for both.
+
+Peak memory per call is bench/bench_memory.py's.
 
 The small-call rows are bench/bench_overhead.py's; the ResNet-50 row is bench/bench_resnet.py
 --torch.
@@ -31,6 +36,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
@@ -124,11 +130,80 @@ def rounds(sides: Mapping[str, Callable[[], object]], count: int, calls: int) ->
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def concurrent_round(
+    address: str, payload: bytes, clients: int, seconds: float
+) -> tuple[float, list[float]]:
+    """``clients`` threads calling for ``seconds``: calls per second and every call's latency."""
+    channels = [grpc.insecure_channel(address, options=OPTIONS) for _ in range(clients)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    try:
+        calls = [_raw_caller(channel, payload) for channel in channels]
+        for call in calls:  # connected and warm outside the timed window
+            call()
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        def client(call: Callable[[], bytes]) -> None:
+            mine: list[float] = []
+            while time.perf_counter() < deadline:
+                began = time.perf_counter()
+                call()
+                mine.append(time.perf_counter() - began)
+            with lock:
+                latencies.extend(mine)
+
+        with futures.ThreadPoolExecutor(clients) as pool:
+            list(pool.map(client, calls))
+        return len(latencies) / (time.perf_counter() - start), latencies
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+def p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def concurrent_rows(servers: Mapping[str, Server], args: argparse.Namespace) -> None:
+    size = args.client_mib * 1024 * 1024
+    payload = echo_request(size).SerializeToString()
+    rates: dict[str, list[float]] = {"raw": [], "reference": []}
+    latencies: dict[str, list[float]] = {"raw": [], "reference": []}
+    for index in range(args.rounds):
+        order = ["raw", "reference"] if index % 2 == 0 else ["reference", "raw"]
+        for name in order:
+            rate, seen = concurrent_round(
+                servers[name].address, payload, args.clients, args.round_seconds
+            )
+            rates[name].append(rate)
+            latencies[name].extend(seen)
+    print(
+        f"  {args.clients} clients x {args.client_mib} MiB echo, {args.rounds} rounds of "
+        f"{args.round_seconds:g} s per side, alternating:"
+    )
+    for name in ("raw", "reference"):
+        rate = statistics.median(rates[name])
+        print(
+            f"    {name:>9}: {rate * size / 1e6:7.0f} MB/s  ({rate:.1f} calls/s), "
+            f"p99 {p99(latencies[name]) * 1e3:.0f} ms over {len(latencies[name])} calls"
+        )
+    ratio = statistics.median(rates["reference"]) / statistics.median(rates["raw"])
+    print(f"    throughput reference/raw: {ratio:.2f}x")
+    print(f"    p99 reference/raw: {p99(latencies['reference']) / p99(latencies['raw']):.2f}x")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4, help="timed rounds per side (4)")
     parser.add_argument("--calls", type=int, default=6, help="calls per round (6)")
     parser.add_argument("--mib", type=int, default=16, help="payload size in MiB (16)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (4)")
+    parser.add_argument("--client-mib", type=int, default=4, help="their payload in MiB (4)")
+    parser.add_argument(
+        "--round-seconds", type=float, default=2.0, help="concurrent round per side (2 s)"
+    )
     parser.add_argument(
         "--untuned",
         action="store_true",
@@ -177,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  echo reference/raw:   {medians['raw'] / reference:.2f}x")
         if args.untuned:
             print(f"  echo reference/untuned: {medians['untuned'] / reference:.2f}x")
+        if args.clients:
+            concurrent_rows(servers, args)
 
         address = servers["reference"].address
         array = np.ones(size, np.uint8)

@@ -148,12 +148,25 @@ def fill_array_tensor(tensor: pb.Tensor, array: np.ndarray) -> None:
     data again, about 5x the cost of this on a 64 MB array. CodecError for an unmapped dtype,
     raised before the tensor is touched.
     """
+    # fill_array_head's steps, inline: this runs for every output of every reply (issue 12).
     dtype = dtype_of_numpy(array.dtype)
     if array.dtype.byteorder == ">":
         array = array.astype(dtype.numpy)
     tensor.dtype = dtype.code
     tensor.shape.dims.extend(array.shape)  # ints already: no per-dim conversion
     tensor.data = array.tobytes()  # little-endian now; C order whatever the strides
+
+
+def fill_array_head(tensor: pb.Tensor, array: np.ndarray) -> np.ndarray:
+    """fill_array_tensor without ``data``: dtype and dims written, and the array returned as
+    the little-endian array whose bytes in C order are the data (for writers that put those
+    bytes on the wire themselves: protos.wire). CodecError before touching the tensor."""
+    dtype = dtype_of_numpy(array.dtype)
+    if array.dtype.byteorder == ">":
+        array = array.astype(dtype.numpy)
+    tensor.dtype = dtype.code
+    tensor.shape.dims.extend(array.shape)  # ints already: no per-dim conversion
+    return array
 
 
 def text_tensor(text: str, dims: Sequence[int] = (1,)) -> pb.Tensor:

@@ -10,6 +10,10 @@ its bytes are unchanged.
 The output parses to a message equal to the input (protobuf parsers accept fields in any order;
 a large tensor's ``data`` is written after its other fields). A message, instance or tensor
 carrying unknown fields (kept by protobuf from a parsed request) takes ``SerializeToString``.
+
+``serialize_reply(reply, payloads)`` (issue 21): the reference server's view path leaves large
+payloads out of the reply altogether (a memoryview of the request's body for an echo, an output
+array's buffer) and hands them here, each copied once, into the result.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from protos import ms_service_pb2 as pb
 
 LARGE_TENSOR = 1 << 16  # a tensor's data from this many bytes is written around, not encoded
+
+# A tensor's data kept out of the message (a view of a request's body, of an output array in C
+# order: one byte per item), keyed by (instance index, item name): written where the tensor's
+# data belongs.
+Payload = bytes | memoryview
+Payloads = dict[tuple[int, str], Payload]
 
 _LEN = 2  # wire type of length-delimited fields
 _REQUEST_INSTANCES = 2  # PredictRequest.instances
@@ -50,38 +60,56 @@ def _large_data(tensor: pb.Tensor) -> bytes | None:
     return data
 
 
-def _tensor(tensor: pb.Tensor, data: bytes | None, out: list[bytes]) -> int:
-    """Append ``tensor``'s encoding to ``out``; its length."""
+def _tensor(tensor: pb.Tensor, data: Payload | None, kept_out: bool, out: list[Payload]) -> int:
+    """Append ``tensor``'s encoding to ``out``, ``data`` as its data; its length.
+
+    ``kept_out``: ``data`` is a payload that ``tensor`` does not hold (any other field it has,
+    unknown ones included, is written as it is)."""
     if data is None:
         encoded = tensor.SerializeToString()
         out.append(encoded)
         return len(encoded)
-    rest = pb.Tensor(dtype=tensor.dtype, bytes_val=tensor.bytes_val)
-    if tensor.HasField("shape"):
-        rest.shape.CopyFrom(tensor.shape)  # unknown fields of the shape included
-    head = rest.SerializeToString() + _field(_TENSOR_DATA, len(data))
+    if kept_out:
+        rest = tensor
+    else:
+        rest = pb.Tensor(dtype=tensor.dtype, bytes_val=tensor.bytes_val)
+        if tensor.HasField("shape"):
+            rest.shape.CopyFrom(tensor.shape)  # unknown fields of the shape included
+    size = len(data)
+    head = rest.SerializeToString() + _field(_TENSOR_DATA, size)
     out.append(head)
     out.append(data)
-    return len(head) + len(data)
+    return len(head) + size
 
 
-def _serialize(message: pb.PredictRequest | pb.PredictReply, instances_field: int) -> bytes:
-    if len(UnknownFieldSet(message)):
+def _serialize(
+    message: pb.PredictRequest | pb.PredictReply,
+    instances_field: int,
+    payloads: Payloads | None = None,
+) -> bytes:
+    if not payloads and len(UnknownFieldSet(message)):
         return message.SerializeToString()
     # First pass: the large tensors; none -> protobuf's own bytes, unchanged.
-    plan: list[tuple[pb.Instance, list[tuple[str, pb.Tensor, bytes | None]] | None]] = []
-    large = False
-    for instance in message.instances:
-        if instance.output_buffers or len(UnknownFieldSet(instance)):
+    plan: list[tuple[pb.Instance, list[tuple[str, pb.Tensor, Payload | None, bool]] | None]] = []
+    large = bool(payloads)
+    for index, instance in enumerate(message.instances):
+        if not payloads and (instance.output_buffers or len(UnknownFieldSet(instance))):
             plan.append((instance, None))
             continue
-        entries = [(name, tensor, _large_data(tensor)) for name, tensor in instance.items.items()]
-        large = large or any(data is not None for _, _, data in entries)
+        entries: list[tuple[str, pb.Tensor, Payload | None, bool]] = []
+        for name, tensor in instance.items.items():
+            payload = payloads.get((index, name)) if payloads else None
+            if payload is not None:
+                entries.append((name, tensor, payload, True))
+            else:
+                large_data = _large_data(tensor)
+                large = large or large_data is not None
+                entries.append((name, tensor, large_data, False))
         plan.append((instance, entries))
     if not large:
         return message.SerializeToString()
 
-    out: list[bytes] = []
+    out: list[Payload] = []
     if message.HasField("servable_spec"):
         spec = message.servable_spec.SerializeToString()
         out.append(_field(1, len(spec)) + spec)
@@ -90,12 +118,12 @@ def _serialize(message: pb.PredictRequest | pb.PredictReply, instances_field: in
             encoded = instance.SerializeToString()
             out.append(_field(instances_field, len(encoded)) + encoded)
             continue
-        parts: list[bytes] = []
+        parts: list[Payload] = []
         size = 0
-        for name, tensor, data in walked:
+        for name, tensor, data, kept_out in walked:
             key = name.encode("utf-8")
-            value: list[bytes] = []
-            value_size = _tensor(tensor, data, value)
+            value: list[Payload] = []
+            value_size = _tensor(tensor, data, kept_out, value)
             key_field = _field(1, len(key)) + key
             value_field = _field(2, value_size)
             entry_size = len(key_field) + len(value_field) + value_size
@@ -112,9 +140,13 @@ def _serialize(message: pb.PredictRequest | pb.PredictReply, instances_field: in
     return b"".join(out)
 
 
-def serialize_reply(reply: pb.PredictReply) -> bytes:
-    """``reply.SerializeToString()``, in fewer copies when it carries large tensors."""
-    return _serialize(reply, _REPLY_INSTANCES)
+def serialize_reply(reply: pb.PredictReply, payloads: Payloads | None = None) -> bytes:
+    """``reply.SerializeToString()``, in fewer copies when it carries large tensors.
+
+    ``payloads``: the data of tensors that ``reply`` holds without it (reference_server's
+    replies.outcomes_reply puts them there), written in place, each copied once (into the
+    result). A reply built that way has no unknown fields or output buffers."""
+    return _serialize(reply, _REPLY_INSTANCES, payloads)
 
 
 def serialize_request(request: pb.PredictRequest) -> bytes:

@@ -21,6 +21,11 @@ The steps, in the order a call meets them:
   the bytes sent;
 * ``respond(request, reply, context)``: last, in the gRPC handler, with the call's context (a
   variant may end the call with a gRPC status there instead of the reply).
+
+The steps always see protobuf messages. The reference server as it is (``Behaviour()`` with no
+step replaced) answers a large request without them: read in place by protos.views, checked and
+answered by the same code (reference_server.servicer, ``Dispatcher.answer`` with payloads); a
+variant with any step replaced is never given that path.
 """
 
 from __future__ import annotations

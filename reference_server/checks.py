@@ -30,6 +30,7 @@ import numpy as np
 
 from protos import codec
 from protos import ms_service_pb2 as pb
+from protos.views import WireInstance, WireRequest, WireTensor
 from reference_server import errors
 from reference_server.errors import INVALID_INPUTS
 from reference_server.registry import Method, Registry
@@ -55,6 +56,10 @@ class CheckedRequest:
     instances: list[dict[str, Any]]
 
 
+Tensor = pb.Tensor | WireTensor
+Request = pb.PredictRequest | WireRequest
+
+
 class TensorProblem(ValueError):
     """A malformed tensor; the message is the detail text."""
 
@@ -73,11 +78,13 @@ _LISTED_INSTANCES = 16
 MAX_ELEMENTS = (2**63 - 1) // 8
 
 
-def decode_tensor(tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
+def decode_tensor(tensor: Tensor, *, keep_wire: bool = False) -> Any:
     """Check one input tensor and return its value; TensorProblem with the detail text.
 
     Numeric -> a read-only numpy array over the received bytes, shape as sent; MS_STRING -> str;
     MS_BYTES -> bytes. ``keep_wire``: check the same way but return ``tensor`` itself.
+    ``tensor`` is a protobuf Tensor or a protos.views.WireTensor (the same reads: its payloads
+    are memoryviews of the request's body, and the array is a view of them).
     """
     code = tensor.dtype
     field = tensor.shape.dims  # len() costs nothing; nothing is built per dim before the limit
@@ -86,11 +93,11 @@ def decode_tensor(tensor: pb.Tensor, *, keep_wire: bool = False) -> Any:
             raise TensorProblem(errors.TEXT_VALUE_COUNT)
         if len(field) > 1 or (len(field) == 1 and field[0] != 1):
             raise TensorProblem(errors.text_shape_invalid(field))
-        value: bytes = tensor.bytes_val[0]
+        value = tensor.bytes_val[0]  # bytes, or a memoryview of a WireTensor's
         if code == codec.BYTES.code:
-            return tensor if keep_wire else value
+            return tensor if keep_wire else bytes(value)  # bytes as it is: no copy
         try:
-            text = value.decode("utf-8")
+            text = str(value, "utf-8")
         except UnicodeDecodeError:
             # Upstream's worker crashes here; we refuse the request instead.
             raise TensorProblem(errors.NOT_UTF8) from None
@@ -131,11 +138,12 @@ Decode = Callable[..., Any]  # decode_tensor's signature: (tensor, *, keep_wire)
 
 
 def check_request(
-    request: pb.PredictRequest, registry: Registry, decode: Decode = decode_tensor
+    request: Request, registry: Registry, decode: Decode = decode_tensor
 ) -> CheckedRequest | RequestError:
     """Run §3's checks in order; the decoded instances, or the first failure.
 
     ``decode`` checks and decodes each input tensor (the Behaviour seam passes its own).
+    ``request``: a protobuf PredictRequest, or a protos.views.WireRequest.
     """
     spec = request.servable_spec
     servable, method_name, version = spec.name, spec.method_name, spec.version_number
@@ -157,7 +165,7 @@ def check_request(
     # A small request's instances as one list: upb's iterator costs more per instance. A large
     # one is walked, so that a bad instance early on stops the walk before anything is built
     # for the rest.
-    instances: Sequence[pb.Instance] = request.instances
+    instances: Sequence[pb.Instance | WireInstance] = request.instances
     if len(instances) <= _LISTED_INSTANCES:
         instances = instances[:]
     decoded: list[dict[str, Any]] = []

@@ -10,7 +10,9 @@ import logging
 import threading
 
 from protos import ms_service_pb2 as pb
-from reference_server import checks
+from protos.views import WireRequest
+from protos.wire import Payloads
+from reference_server import checks, replies
 from reference_server.behaviour import Behaviour
 from reference_server.errors import FAILED, SYSTEM_ERROR, queue_full, stage_error_text
 from reference_server.registry import InstanceError, Outcome, Registry
@@ -58,13 +60,25 @@ class Dispatcher:
         """The reply to ``request``: the behaviour's ``predict`` step (by default, answer())."""
         return self.behaviour.predict(self, request)
 
-    def answer(self, request: pb.PredictRequest) -> pb.PredictReply:
-        """The reference server's answer to ``request``, step by step."""
+    def answer(
+        self, request: pb.PredictRequest | WireRequest, payloads: Payloads | None = None
+    ) -> pb.PredictReply:
+        """The reference server's answer to ``request``, step by step.
+
+        With ``payloads`` (the servicer's view path, taken only with the steps of
+        ``Behaviour()`` as it is): ``request`` may be read by protos.views, the checks and the
+        method read its payloads where they were received, and large output payloads go to
+        ``payloads`` instead of the reply (protos.wire.serialize_reply writes them).
+        """
         behaviour = self.behaviour
         spec = request.servable_spec
         registry = self._registry
         # protocol.md §3: lookup and input checks first; the queue limit is the last check.
-        checked = behaviour.check_request(request, registry)
+        if payloads is None:
+            # Without payloads the request is protobuf's (the Behaviour seam's type).
+            checked = behaviour.check_request(request, registry)  # type: ignore[arg-type]
+        else:
+            checked = checks.check_request(request, registry)
         if isinstance(checked, checks.RequestError):
             return behaviour.error_reply(spec, checked.code, checked.message)
         with self._lock:
@@ -74,13 +88,17 @@ class Dispatcher:
         if full:
             return behaviour.error_reply(spec, FAILED, queue_full(self.queue_limit))
         try:
-            return self._run(spec, checked, registry)
+            return self._run(spec, checked, registry, payloads)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
     def _run(
-        self, spec: pb.ServableSpec, checked: checks.CheckedRequest, registry: Registry
+        self,
+        spec: pb.ServableSpec,
+        checked: checks.CheckedRequest,
+        registry: Registry,
+        payloads: Payloads | None,
     ) -> pb.PredictReply:
         method = checked.method
         count = len(checked.instances)
@@ -96,4 +114,7 @@ class Dispatcher:
             detail = f"{type(exc).__name__}: {exc}"
             text = stage_error_text(checked.servable, method.name, method.name, 1, detail)
             outcomes = [InstanceError(SYSTEM_ERROR, text)] * count
-        return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)
+        if payloads is None:
+            return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)
+        truncate = self.behaviour.truncate
+        return replies.outcomes_reply(spec, method.outputs, outcomes, truncate, payloads)

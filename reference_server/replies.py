@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from protos import arrays, codec
+from protos import arrays, codec, wire
 from protos import ms_service_pb2 as pb
+from protos.views import WireTensor
+from protos.wire import Payload, Payloads
 from reference_server import errors
 from reference_server.errors import SUCCESS, SYSTEM_ERROR, truncate
 from reference_server.registry import InstanceError, Outcome
@@ -42,22 +44,36 @@ class OutputError(ValueError):
     """A method returned an output that cannot go on the wire."""
 
 
-def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
-    """Write one output value into ``tensor`` (a fresh map entry of the reply)."""
+def fill_tensor(tensor: pb.Tensor, value: Any, defer: bool = False) -> Payload | None:
+    """Write one output value into ``tensor`` (a fresh map entry of the reply).
+
+    ``defer``: a numeric payload of protos.wire.LARGE_TENSOR bytes or more is left out of
+    ``tensor`` and returned (bytes-like, C order) for protos.wire.serialize_reply to write: no
+    copy of it is made here. Otherwise None.
+    """
     if type(value) is np.ndarray:  # the common case first
-        _fill_array(tensor, value)
-        return
+        return _fill_array(tensor, value, defer)
     if isinstance(value, pb.Tensor):
         tensor.CopyFrom(value)
-        return
+        return None
+    if isinstance(value, WireTensor):  # a request's tensor, echoed (protos.views)
+        tensor.CopyFrom(value.rest)
+        tensor.bytes_val.extend(bytes(item) for item in value.bytes_val)
+        data = value.data_view
+        if data is None:
+            return None
+        if defer and len(data) >= wire.LARGE_TENSOR:
+            return data
+        tensor.data = bytes(data)
+        return None
     if isinstance(value, str):
         tensor.dtype = codec.STRING.code
         tensor.bytes_val.append(value.encode("utf-8"))
-        return
+        return None
     if isinstance(value, bytes | bytearray | memoryview):
         tensor.dtype = codec.BYTES.code
         tensor.bytes_val.append(bytes(value))
-        return
+        return None
     try:
         scalar = codec.python_scalar_array(value)  # Python bool/int/float -> dims []
     except codec.CodecError as exc:
@@ -68,21 +84,33 @@ def fill_tensor(tensor: pb.Tensor, value: Any) -> None:
         value = arrays.to_host(value)
     elif not isinstance(value, np.ndarray | np.generic):
         raise OutputError(f"unsupported output type {type(value).__name__}")
-    _fill_array(tensor, np.asarray(value))
+    return _fill_array(tensor, np.asarray(value), defer)
 
 
-def _fill_array(tensor: pb.Tensor, array: np.ndarray) -> None:
+def _fill_array(tensor: pb.Tensor, array: np.ndarray, defer: bool) -> Payload | None:
     try:
+        if defer and array.nbytes >= wire.LARGE_TENSOR:
+            head = np.ascontiguousarray(codec.fill_array_head(tensor, array))
+            return head.data.cast("B")
         codec.fill_array_tensor(tensor, array)
     except codec.CodecError as exc:
         raise OutputError(str(exc)) from exc
+    return None
 
 
 def _outputs_instance(
-    instance: pb.Instance, outputs: Sequence[str], values: Any
+    instance: pb.Instance,
+    outputs: Sequence[str],
+    values: Any,
+    payloads: Payloads | None,
+    index: int,
 ) -> InstanceError | None:
-    """Fill ``instance`` with the declared outputs; an InstanceError (code 3) if one is bad."""
+    """Fill ``instance`` with the declared outputs; an InstanceError (code 3) if one is bad.
+
+    ``payloads``: where large payloads go (see fill_tensor), keyed by (``index``, output name).
+    """
     items = instance.items
+    defer = payloads is not None
     for name in outputs:
         try:
             value = values[name]
@@ -90,10 +118,13 @@ def _outputs_instance(
             instance.Clear()
             return InstanceError(SYSTEM_ERROR, errors.no_output(name))
         try:
-            fill_tensor(items[name], value)
+            payload = fill_tensor(items[name], value, defer)  # positional: a little cheaper
         except OutputError as exc:
-            instance.Clear()
+            instance.Clear()  # its payloads already deferred are never looked up
             return InstanceError(SYSTEM_ERROR, errors.bad_output(name, str(exc)))
+        if payload is not None:
+            assert payloads is not None
+            payloads[index, name] = payload
     return None
 
 
@@ -102,17 +133,23 @@ def outcomes_reply(
     outputs: Sequence[str],
     outcomes: Sequence[Outcome],
     truncate: Truncate = truncate,
+    payloads: Payloads | None = None,
 ) -> pb.PredictReply:
-    """The reply for one outcome per request instance, in request order (shapes 1-3)."""
+    """The reply for one outcome per request instance, in request order (shapes 1-3).
+
+    ``payloads``: a dict that takes the large numeric payloads instead of the reply (see
+    fill_tensor); the reply is then complete only as protos.wire.serialize_reply(reply,
+    payloads) writes it.
+    """
     reply = pb.PredictReply()
     reply.servable_spec.CopyFrom(spec)
     failures: list[InstanceError | None] = []
-    for outcome in outcomes:
+    for index, outcome in enumerate(outcomes):
         instance = reply.instances.add()
         if isinstance(outcome, InstanceError):
             failures.append(outcome)
         else:
-            failures.append(_outputs_instance(instance, outputs, outcome))
+            failures.append(_outputs_instance(instance, outputs, outcome, payloads, index))
     if failures.count(None) == len(failures):
         return reply  # shape 1
     failed = [f for f in failures if f is not None]

@@ -15,6 +15,12 @@ hostile traffic costs little (issue 9):
 * Every Predict call is counted from its headers (``CallActivity``), so that stopping can
   first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
   ``stop(grace)`` cancels calls it has not handed to the application yet.
+
+A body of ``VIEW_MIN`` bytes or more is read in place by protos.views (issue 21): its tensors'
+payloads stay in the received bytes, the checks and the servable read them there, and large
+output payloads go to the reply's bytes straight from where they lie (protos.wire), one copy in
+all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
+body of a server whose Behaviour has a step replaced (the seam's steps get protobuf messages).
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ from typing import Any
 import grpc
 
 from protos import ms_service_pb2 as pb
-from protos import ms_service_pb2_grpc, wire
+from protos import ms_service_pb2_grpc, views, wire
+from protos.views import WireRequest
+from protos.wire import Payloads
 from reference_server import memory
+from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import SYSTEM_ERROR, internal_error
 
@@ -43,6 +52,9 @@ PREDICT_METHOD = f"/{SERVICE_NAME}/Predict"
 UNDECODABLE = "Exception deserializing request!"
 NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
 STOPPING = "Serving Error: the server is stopping"
+# From this size a request is read by protos.views rather than parsed by protobuf: below it,
+# protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
+VIEW_MIN = 1 << 17
 
 
 class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
@@ -50,6 +62,35 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
+
+    def takes_views(self) -> bool:
+        """Whether requests may be answered from protos.views: only where the server answers
+        as the reference server does (``Behaviour()`` with no step replaced, this class's
+        Predict, the Dispatcher's own predict). A variant gets protobuf messages, always."""
+        behaviour = self._dispatcher.behaviour
+        dispatcher = self._dispatcher
+        return (
+            type(behaviour) is Behaviour
+            and not vars(behaviour)
+            and type(self) is PredictServicer
+            and PredictServicer.Predict is _PREDICT
+            and "Predict" not in vars(self)
+            and type(dispatcher) is Dispatcher
+            and not {"predict", "answer"} & vars(dispatcher).keys()
+        )
+
+    def answer_view(self, request: WireRequest) -> tuple[pb.PredictReply, Payloads]:
+        """Predict for a request view: the reply, and the large payloads it is written with."""
+        payloads: Payloads = {}
+        try:
+            reply = self._dispatcher.answer(request, payloads)
+        except Exception as exc:  # as in Predict
+            log.exception("Predict failed")
+            payloads.clear()
+            reply = self._dispatcher.behaviour.error_reply(
+                request.servable_spec, SYSTEM_ERROR, internal_error(exc)
+            )
+        return reply, payloads
 
     def Predict(self, request: pb.PredictRequest, context: grpc.ServicerContext) -> pb.PredictReply:
         behaviour = self._dispatcher.behaviour
@@ -60,6 +101,9 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
             reply = behaviour.error_reply(request.servable_spec, SYSTEM_ERROR, internal_error(exc))
         # Outside the try: a variant's respond step may end the call with context.abort().
         return behaviour.respond(request, reply, context)
+
+
+_PREDICT = PredictServicer.Predict
 
 
 class CallActivity:
@@ -221,39 +265,54 @@ class PredictHandler(grpc.GenericRpcHandler):
                 watchdog.release(ticket)
             if body is None:
                 context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_MESSAGE)
-            large = len(body) >= wire.LARGE_TENSOR
+            size = len(body)
+            large = size >= wire.LARGE_TENSOR
             if large:
-                memory.large_payload()
-            try:
-                request = pb.PredictRequest.FromString(body)
-            except Exception:  # DecodeError, or anything else the parser raises on garbage
-                context.abort(grpc.StatusCode.INTERNAL, UNDECODABLE)
+                ended = memory.large_payload(size)
+                if ended is not None and not context.add_callback(ended):
+                    ended()  # the call has already ended
+            servicer = self._servicer
+            # A large body is read in place when the walker takes it (protos.views); else, and
+            # for a small body (faster through protobuf), protobuf parses it.
+            view = views.read_request(body) if size >= VIEW_MIN and servicer.takes_views() else None
+            if view is None:
+                try:
+                    request = pb.PredictRequest.FromString(body)
+                except Exception:  # DecodeError, or anything else the parser raises on garbage
+                    context.abort(grpc.StatusCode.INTERNAL, UNDECODABLE)
             # At most max_workers compute at once: a token from a C-level queue, cheaper per
             # call than threading's semaphores (written in Python).
             slot = self._compute.get()
             try:
-                # Looked up per call: test mutants wrap PredictServicer.Predict.
-                reply = self._servicer.Predict(request, context)
+                if view is not None:
+                    return _LargeReply(*servicer.answer_view(view))
+                reply = servicer.Predict(request, context)
             finally:
                 self._compute.put(slot)
             # A large request (an echo, an image) is where a large reply comes from.
-            return _LargeReply(reply) if large else reply
+            return _LargeReply(reply, None) if large else reply
         finally:
             activity.leave()
 
 
 class _LargeReply:
-    """A reply to serialize with protos.wire (fewer copies of large tensors)."""
+    """A reply to serialize with protos.wire (fewer copies of large tensors), and the payloads
+    it holds outside protobuf (views of the request's body, output arrays)."""
 
-    __slots__ = ("reply",)
+    __slots__ = ("payloads", "reply")
 
-    def __init__(self, reply: pb.PredictReply) -> None:
+    def __init__(self, reply: pb.PredictReply, payloads: Payloads | None) -> None:
         self.reply = reply
+        self.payloads = payloads
 
 
 def _serialize(reply: Any) -> bytes:
     if type(reply) is _LargeReply:
-        return wire.serialize_reply(reply.reply)
+        encoded = wire.serialize_reply(reply.reply, reply.payloads)
+        # grpcio holds the reply object while the bytes are sent: let go of the request's
+        # body (the views) now, so that it is not kept alongside them.
+        reply.payloads = None
+        return encoded
     return pb.PredictReply.SerializeToString(reply)  # as grpcio's serializer was
 
 
