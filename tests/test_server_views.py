@@ -195,7 +195,7 @@ def test_variants_get_protobuf_messages() -> None:
     plain = servicer.PredictServicer(Dispatcher(REGISTRY))
     assert plain.takes_views()
     behaviour = Behaviour()
-    behaviour.truncate = lambda text: text  # type: ignore[method-assign]
+    behaviour.truncate = lambda text: text.encode()  # type: ignore[method-assign]
     assert not servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=behaviour)).takes_views()
 
     class Sub(Behaviour):
