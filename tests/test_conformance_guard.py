@@ -4,6 +4,7 @@ bounded by --run-timeout. Against an in-process generic-handler server that hang
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -141,11 +142,24 @@ def test_without_a_run_nothing_is_marked(hanging: HangingServer) -> None:
         assert not isinstance(server.call(kit.echo_request([codec.text_tensor("x")])), RpcFailure)
 
 
-def test_run_timer_interrupts_the_main_thread() -> None:
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler (KeyboardInterrupt), as the command installs it, restored
+    after: what the process inherited varies (a shell that starts a run in the background
+    leaves SIGINT ignored, and Python then installs no handler), and so does what earlier tests
+    in the same xdist worker left."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_run_timer_interrupts_the_main_thread(python_sigint: None) -> None:
     timer = guard.RunTimer(0.2)
     started = time.monotonic()
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
+        timer.start()  # inside: however late a busy machine fires it, the wait is ready
         threading.Event().wait(10)  # a real SIGINT ends even a blocking wait
     assert timer.expired.is_set() and time.monotonic() - started < 5
     cancelled = guard.RunTimer(0.1)
