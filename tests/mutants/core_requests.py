@@ -314,6 +314,7 @@ def request_errors_code_1(args: Args, behaviour: Behaviour) -> None:
     # it this run would pass --run-timeout (exit 2, not caught).
     harness_args=("--run-timeout", "90"),
     says=("hung on an earlier request", "every later call to it fails at once"),
+    waits=True,
 )
 def hang_on_fail_3(args: Args, behaviour: Behaviour) -> None:
     never = threading.Event()
