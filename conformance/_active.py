@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import pytest
 
 from conformance._fixtures import CONTEXT
-from conformance.catalogue import BY_ID, OPTIONS, OptionsError, RunOptions, build
+from conformance.catalogue import BY_ID, OPTIONS, PROFILES_BY_NAME, OptionsError, RunOptions, build
 from conformance.drive import (
     Launched,
     LaunchError,
@@ -52,6 +52,7 @@ from conformance.reporting import (
     Results,
     failure_block,
     failure_message,
+    incident_line,
     repro,
     terminal_lines,
     timeout_line,
@@ -202,11 +203,18 @@ class ConformanceRun:
             why = self.context.server_failures.get(BY_ID[str(requirement_id)].profile)
             if why is not None:  # its server exited with its own message: a failure (exit 1)
                 pytest.fail(why, pytrace=False)
+            supervisor = self.context.supervisor()
+            for server in self._servers_of(str(requirement_id)):
+                gone = supervisor.given_up(server)
+                if gone is not None:  # it stopped serving and a restart did not bring it back
+                    pytest.fail(gone, pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report: pytest.TestReport = yield
         requirement_id = dict(item.user_properties).get(PROPERTY_ID)
+        if requirement_id is not None and report.when == "call" and not report.skipped:
+            self._supervise(str(requirement_id), report)
         if requirement_id is None or not report.failed:
             return report
         report.user_properties.append((PROPERTY_FAILED, report.when))
@@ -215,6 +223,7 @@ class ConformanceRun:
         message = failure_message(report)
         rerun = self.options.rerun_command(str(requirement_id), self.seed)
         detail = {"test": report.nodeid, "message": message, "request": snippet, "rerun": rerun}
+        detail.update(repro.client_failure())  # a client check's call and testee stderr
         report.user_properties.append((PROPERTY_DETAIL, json.dumps(detail)))
         if self.config.get_verbosity() > 0:
             if snippet is not None:
@@ -227,6 +236,29 @@ class ConformanceRun:
             report.outcome = "skipped"
             report.wasxfail = f"{requirement_id} is listed as an expected failure"
         return report
+
+    def _servers_of(self, requirement_id: str) -> list[str]:
+        assert self.context is not None
+        profile = PROFILES_BY_NAME[BY_ID[requirement_id].profile]
+        names = dict.fromkeys(spec.server_name for spec in profile.endpoints)
+        return [n for n in names if n in self.context.supervised]
+
+    def _supervise(self, requirement_id: str, report: pytest.TestReport) -> None:
+        """After a check: each server it used must still serve; one that does not fails this
+        check (not the next ones), is named once in the report, and is started again."""
+        assert self.context is not None
+        servers = self._servers_of(requirement_id)
+        if not servers:
+            return
+        snippet = repro.last_snippet(self.context.server_commands)
+        supervisor = self.context.supervisor()
+        for incident in supervisor.check(servers, requirement_id, report.nodeid, snippet):
+            line = incident_line(incident)
+            if report.passed:
+                report.outcome = "failed"
+                report.longrepr = line
+            else:
+                report.sections.append(("conformance: server incident", line))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -274,6 +306,7 @@ class ConformanceRun:
             exited,
             run_timed_out=timed_out,
             interrupted_by=(self.stopped_by or "SIGINT") if interrupted else None,
+            server_incidents=self.context.supervisor().incidents(),
         )
         for label, path, writer in (
             ("JSON report", self.options.json_report, write_json),

@@ -136,9 +136,8 @@ def predict(call: dict) -> object:
 def main() -> int:
     out = sys.stdout
     sys.stdout = sys.stderr  # stdout is the protocol's alone: any stray print goes to the log
-    hello = {
-        "hello": {"client": "testee_minimal 1.0", "features": ["uds", "tls", "mtls", "deadline"]}
-    }
+    features = ["uds", "tls", "mtls", "deadline", "tls-roots-env"]
+    hello = {"hello": {"client": "testee_minimal 1.0", "features": features}}
     out.write(json.dumps(hello) + "\n")
     out.flush()
     for line in sys.stdin:

@@ -24,11 +24,30 @@ from reference_client.client import DEFAULT_TIMEOUT_S, Client
 from reference_client.transport import SSLConfig
 
 CLIENT_NAME = "reference_client 0.1.0"
-FEATURES = ["uds", "tls", "mtls", "async", "deadline"]
+FEATURES = ["uds", "tls", "mtls", "async", "deadline", "tls-roots-env"]
+
+
+def environment() -> dict[str, str]:
+    """What this client runs on, for the hello (the reports record it as the client's)."""
+    import platform
+
+    import grpc
+    import numpy
+    from google.protobuf import __version__ as protobuf
+
+    return {
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "numpy": numpy.__version__,
+        "protobuf": protobuf,
+        "platform": platform.platform(),
+    }
 
 
 def hello() -> dict[str, Any]:
-    return {"hello": {"client": CLIENT_NAME, "features": list(FEATURES)}}
+    return {
+        "hello": {"client": CLIENT_NAME, "features": list(FEATURES), "environment": environment()}
+    }
 
 
 def make_client(call: Mapping[str, Any]) -> Client:

@@ -17,7 +17,8 @@ The steps, in the order a call meets them:
 * ``check_request(request, registry)``: protocol.md §3's checks, the first failure or the decoded
   instances; it decodes every input tensor with ``decode_tensor(tensor, keep_wire=...)``;
 * ``outcomes_reply(spec, outputs, outcomes)`` and ``error_reply(spec, code, text)``: the reply's
-  shape (protocol.md §2); every error text passes through ``truncate(text)``;
+  shape (protocol.md §2); every error text passes through ``truncate(text)``, which gives
+  the bytes sent;
 * ``respond(request, reply, context)``: last, in the gRPC handler, with the call's context (a
   variant may end the call with a gRPC status there instead of the reply).
 """
@@ -65,7 +66,7 @@ class Behaviour:
     def error_reply(self, spec: pb.ServableSpec, code: int, text: str) -> pb.PredictReply:
         return replies.error_reply(spec, code, text, self.truncate)
 
-    def truncate(self, text: str) -> str:
+    def truncate(self, text: str) -> bytes:
         return errors.truncate(text)
 
     def respond(

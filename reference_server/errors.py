@@ -28,15 +28,19 @@ SERVABLE_UNAVAILABLE = 5
 
 # -- truncation: every text that leaves the server passes through truncate() ----------------
 
-MAX_ERROR_CHARS = 384
-_KEEP = MAX_ERROR_CHARS // 2
+MAX_ERROR_BYTES = 384
+_KEEP = MAX_ERROR_BYTES // 2
 
 
-def truncate(text: str) -> str:
-    """Texts over 384 characters keep their first and last 192, joined by ``...``."""
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    return text[:_KEEP] + "..." + text[-_KEEP:]
+def truncate(text: str) -> bytes:
+    """The bytes an error text is sent as: its UTF-8, and over 384 bytes the first and last 192
+    joined by ``...``. Upstream cuts its std::string by bytes, even inside a character, and so
+    does this server (``error_msg`` is a bytes field). A stage's exception text may hold lone
+    surrogates: they are sent escaped, not turned into a crash."""
+    data = text.encode("utf-8", errors="backslashreplace")
+    if len(data) <= MAX_ERROR_BYTES:
+        return data
+    return data[:_KEEP] + b"..." + data[-_KEEP:]
 
 
 # -- request-level (code 2 unless said otherwise) --------------------------------------------

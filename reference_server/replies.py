@@ -25,7 +25,7 @@ from reference_server import errors
 from reference_server.errors import SUCCESS, SYSTEM_ERROR, truncate
 from reference_server.registry import InstanceError, Outcome
 
-Truncate = Callable[[str], str]
+Truncate = Callable[[str], bytes]  # an error text -> the bytes sent (errors.truncate)
 
 
 def error_reply(
@@ -34,13 +34,8 @@ def error_reply(
     """Shape 2: one error entry, no instance; the request's spec echoed verbatim."""
     reply = pb.PredictReply()
     reply.servable_spec.CopyFrom(spec)
-    reply.error_msg.add(error_code=code, error_msg=_utf8(truncate(text)))
+    reply.error_msg.add(error_code=code, error_msg=truncate(text))
     return reply
-
-
-def _utf8(text: str) -> bytes:
-    # A stage's exception text may hold lone surrogates; they must not turn into a crash.
-    return text.encode("utf-8", errors="backslashreplace")
 
 
 class OutputError(ValueError):
@@ -130,5 +125,5 @@ def outcomes_reply(
         if failure is None:
             reply.error_msg.add(error_code=SUCCESS)
         else:
-            reply.error_msg.add(error_code=failure.code, error_msg=_utf8(truncate(failure.message)))
+            reply.error_msg.add(error_code=failure.code, error_msg=truncate(failure.message))
     return reply

@@ -29,16 +29,22 @@ SPEC = pb.ServableSpec(name="s", method_name="m", version_number=0)
 OK = {"y": np.float32(1.0)}
 
 
-def test_truncate_keeps_short_texts() -> None:
-    text = "x" * 384
-    assert replies.truncate(text) == text
+def test_truncate_keeps_texts_of_384_bytes() -> None:
+    assert replies.truncate("x" * 384) == b"x" * 384
+    assert replies.truncate("é" * 192) == "é".encode() * 192  # 192 characters, 384 bytes
 
 
-def test_truncate_keeps_first_and_last_192() -> None:
-    text = "".join(chr(ord("a") + i % 26) for i in range(385)) + "é" * 10
+def test_truncate_counts_bytes_and_may_split_a_character() -> None:
+    text = "a" + "é" * 192  # 193 characters, 385 bytes
     cut = replies.truncate(text)
-    assert cut == text[:192] + "..." + text[-192:]
+    data = text.encode()
+    assert cut == data[:192] + b"..." + data[-192:]
     assert len(cut) == 387
+    assert cut[191:192] == b"\xc3"  # the first half ends inside an e-acute, as upstream's does
+
+
+def test_truncate_escapes_lone_surrogates() -> None:
+    assert replies.truncate("a\udc80") == b"a\\udc80"
 
 
 def test_all_ok_is_n_instances_and_no_error() -> None:
@@ -82,10 +88,10 @@ def test_mixed_shape_keeps_request_order() -> None:
 def test_every_error_text_is_truncated() -> None:
     long = "L" * 200 + "M" * 100 + "R" * 200
     reply = replies.outcomes_reply(SPEC, ("y",), [InstanceError(3, long), OK])
-    assert errors(reply)[0] == (3, replies.truncate(long))
+    assert errors(reply)[0] == (3, replies.truncate(long).decode())
     assert len(errors(reply)[0][1]) == 387
     reply = replies.error_reply(SPEC, 2, long)
-    assert errors(reply) == [(2, replies.truncate(long))]
+    assert errors(reply) == [(2, replies.truncate(long).decode())]
 
 
 def test_error_reply_echoes_spec_verbatim() -> None:

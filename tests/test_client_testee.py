@@ -3,7 +3,9 @@ and the worked example testee of docs/client-conformance.md passing every client
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -21,6 +23,7 @@ from conformance.drive import (
     TesteeFailure,
     TesteePool,
     TesteeProcess,
+    command_line,
     make_tls_files,
 )
 from conformance.verify.clients import CLIENT_BY_ID, echo
@@ -200,6 +203,7 @@ def test_a_stalled_testee_fails_within_the_timeout(tmp_path: Path) -> None:
         ('{"hi": 1}', "first line must be"),
         ('{"hello": {"client": "", "features": []}}', "non-empty string"),
         ('{"hello": {"client": "c", "features": "tls"}}', "list of strings"),
+        ('{"hello": {"client": "c", "environment": {"python": 3.9}}}', "object of strings"),
     ],
 )
 def test_bad_hellos_are_refused(tmp_path: Path, hello: str, problem: str) -> None:
@@ -213,6 +217,31 @@ def test_bad_hellos_are_refused(tmp_path: Path, hello: str, problem: str) -> Non
     )
     with pytest.raises(TesteeFailure, match=problem):
         TesteeProcess(command, hello_timeout=10)
+
+
+def test_a_pool_starts_its_testees_with_its_environment_and_replays_with_it(
+    tmp_path: Path,
+) -> None:
+    # CL-TLS-ROOTS-ENV's testee: the variable reaches it, and the replay line sets it too.
+    command = script(
+        tmp_path,
+        f"""
+        import json, os, sys
+        {HELLO}
+        for line in sys.stdin:
+            m = json.loads(line)
+            seen = os.environ.get("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", "unset")
+            print(json.dumps({{"id": m["id"], "result": {{"error": seen}}}}), flush=True)
+    """,
+    )
+    pool = TesteePool(command, env={"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": "/the ca.pem"})
+    try:
+        assert pool.call({}, timeout=10).result == {"error": "/the ca.pem"}
+    finally:
+        pool.close()
+    replay = command_line(command, '{"id":1}', env=pool.env)
+    done = subprocess.run(["/bin/sh", "-c", replay], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout.splitlines()[1])["result"] == {"error": "/the ca.pem"}
 
 
 # --- the recording server ---------------------------------------------------------------------
@@ -296,7 +325,7 @@ def test_a_testee_without_tls_is_not_applicable_there(tmp_path: Path) -> None:
     # The example with its hello cut down to no features: the transport profiles are "not
     # applicable" (from its hello, at the start of the run), not passed; client-core still runs.
     source = (ROOT / "examples" / "testee_minimal.py").read_text()
-    bare = source.replace('["uds", "tls", "mtls", "deadline"]', "[]")
+    bare = source.replace('["uds", "tls", "mtls", "deadline", "tls-roots-env"]', "[]")
     assert bare != source
     (tmp_path / "bare.py").write_text(bare)
     done = certify(

@@ -33,8 +33,8 @@ class Variant(Behaviour):
         self.deployed_registries.append(registry)
         return registry
 
-    def truncate(self, text: str) -> str:
-        return text[:10]
+    def truncate(self, text: str) -> bytes:
+        return text[:10].encode()
 
     def decode_tensor(self, tensor: pb.Tensor, *, keep_wire: bool = False) -> object:
         try:

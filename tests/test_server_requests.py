@@ -122,6 +122,14 @@ def test_long_error_texts_are_truncated(kit_stub: MSServiceStub) -> None:
     assert code == 2 and text == full[:192] + "..." + full[-192:]
 
 
+def test_error_texts_are_cut_by_bytes_even_inside_a_character(kit_stub: MSServiceStub) -> None:
+    name = "é" * 300  # "Request servable(" is 17 bytes: byte 192 falls inside an é
+    reply = call(kit_stub, request(name, "echo", [{"x": M}]))
+    full = f"Request servable({name}) method(echo) , servable is not available".encode()
+    assert reply.error_msg[0].error_msg == full[:192] + b"..." + full[-192:]
+    assert full[191:192] == b"\xc3"
+
+
 # -- add ----------------------------------------------------------------------------------
 
 

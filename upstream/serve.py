@@ -30,7 +30,7 @@ def _flag(text):
         return True
     if lowered in ("false", "0", "no", ""):
         return False
-    raise argparse.ArgumentTypeError("expected true or false, got %r" % text)
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def parse(argv):
@@ -39,18 +39,23 @@ def parse(argv):
         description="Serve the conformance kit's servables on the real MindSpore Serving.",
     )
     parser.add_argument("--address", required=True, help="ip:port or unix:PATH")
-    parser.add_argument("--certificate", default="", help="server certificate PEM (empty: plaintext)")
+    parser.add_argument(
+        "--certificate", default="", help="server certificate PEM (empty: plaintext)"
+    )
     parser.add_argument("--private-key", default="", help="server private key PEM")
     parser.add_argument("--custom-ca", default="", help="CA PEM for client certificates")
     parser.add_argument("--verify-client", type=_flag, default=False, help="true: mutual TLS")
     parser.add_argument("--max-msg-mb-size", type=int, default=100, help="1..512 (default 100)")
     parser.add_argument(
-        "--grace", type=float, default=0.0,
+        "--grace",
+        type=float,
+        default=0.0,
         help="accepted for the harness's {grace}; upstream has no grace period and ignores it",
     )
     parser.add_argument(
-        "--workdir", default="",
-        help="where upstream writes serving_logs/ and unix_socket_files/ (default: a new temp folder)",
+        "--workdir",
+        default="",
+        help="where upstream writes serving_logs/ and unix_socket_files/ (default: a new one)",
     )
     return parser.parse_args(argv)
 
@@ -61,8 +66,8 @@ def main(argv=None):
         from mindspore_serving import server
     except ImportError as error:
         sys.stderr.write(
-            "upstream/serve.py: mindspore_serving is not importable here (%s); run this script "
-            "with the Python 3.9 that has 'mindspore-serving==2.0.2' installed\n" % error
+            f"upstream/serve.py: mindspore_serving is not importable here ({error}); run this "
+            "script with the Python 3.9 that has 'mindspore-serving==2.0.2' installed\n"
         )
         return 2
     # Upstream writes its logs and its master/worker sockets under the working directory.
@@ -86,10 +91,10 @@ def main(argv=None):
             options.address, max_msg_mb_size=options.max_msg_mb_size, ssl_config=ssl_config
         )
     except RuntimeError as error:
-        sys.stderr.write("upstream/serve.py: upstream refused to start: %s\n" % error)
+        sys.stderr.write(f"upstream/serve.py: upstream refused to start: {error}\n")
         server.stop()
         return 1
-    sys.stdout.write("upstream/serve.py: serving on %s\n" % options.address)
+    sys.stdout.write(f"upstream/serve.py: serving on {options.address}\n")
     sys.stdout.flush()
     stopping = threading.Event()
 

@@ -217,10 +217,11 @@ class RunOptions:
 
     def rerun_command(self, requirement: str, seed: int | None) -> str:
         """The ``conformance`` command line that checks ``requirement`` again, as this run did
-        (the same server, TLS files, limits and hypothesis seed: derandomized runs repeat
-        their examples, a seeded run needs its --seed)."""
+        (the same server or testee, TLS files, limits and hypothesis seed: derandomized runs
+        repeat their examples, a seeded run needs its --seed)."""
         words = ["conformance"]
-        for name in ("target", "server-cmd", "tls-ca", "tls-cert", "tls-key", "max-msg-mb-size"):
+        names = ("target", "server-cmd", "client-cmd", "tls-ca", "tls-cert", "tls-key")
+        for name in (*names, "max-msg-mb-size"):
             value = self.value_of(name)
             if value is not None:
                 words += [f"--{name}", str(value)]

@@ -290,8 +290,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "ERROR`, with the given error verbatim, beside a succeeding instance or alone (where the "
        "reply collapses to that one error)."),
     _r("STRICT-TEXT-TRUNCATION", "SHOULD", "strict", "truncation",
-       "an error text (the whole text sent, counted in characters, not bytes) longer than 384 "
-       "characters is cut to its first 192, `...`, and its last 192; one of 384 is kept whole."),
+       "an error text (the whole text sent, counted in UTF-8 bytes, not characters) longer "
+       "than 384 bytes is cut to its first 192 bytes, `...`, and its last 192 bytes, even where "
+       "that splits a character; one of 384 bytes is kept whole."),
     _r("STRICT-ZERO-INSTANCES", "SHOULD", "strict", "step-instances, departures",
        "a request with zero instances is answered promptly with a request-level code 2 error "
        "(upstream never answers it)."),
@@ -307,6 +308,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("STRICT-EMPTY-ELEMENT-LIMIT", "SHOULD", "strict", "step-inputs, departures",
        "an empty tensor whose non-zero dims multiply past 2^60 - 1 elements is refused with "
        "code 2 (request-level); one at 2^60 - 1 is served (upstream accepts any)."),
+    _r("STRICT-HUGE-ELEMENT-COUNT", "SHOULD", "strict", "step-inputs, departures",
+       "a numeric tensor whose dims multiply past 2^64 bytes, to a count that wraps to the data "
+       "length sent ([2^32, 2^32] float32 or [2^61, 1, 2] float64 with no data, [2^62 + 1, 4] "
+       "int8 with 4 bytes), is refused with code 2 (request-level); upstream counts a tensor of "
+       "2^32 elements or more as empty, and its worker dies."),
     # --- resnet ---------------------------------------------------------------------------------
     _r("RESNET-LABEL-IN-IMAGENET", "MUST", "resnet", "kit-servables, kit-resnet50",
        "classify_top1 answers a decodable PNG or JPEG with an MS_STRING label that is one of the "
@@ -363,14 +369,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "a reply of N instances becomes N results in the reply's order, each with exactly its own "
        "outputs."),
     _c("CL-CORE-REPLY-REQUEST-ERROR", "MUST", "client-core", "results",
-       "a reply of no instances and one error with a non-zero code becomes the request-level "
-       "error result carrying the error's text."),
+       "a reply with exactly one error entry, its code non-zero, becomes the request-level "
+       "error result carrying the error's text, whatever its instance count (0 as servers "
+       "send it, or more)."),
     _c("CL-CORE-REPLY-MIXED", "MUST", "client-core", "results",
        "a reply of N instances and N errors becomes N results in order: an error result with the "
        "text where the code is non-zero, the outputs where it is 0."),
     _c("CL-CORE-REPLY-MALFORMED", "MUST", "client-core", "results",
-       "a reply whose error count is neither 0, 1 nor the instance count is refused: an error "
-       "result or a raise, never instance results."),
+       "a reply whose error entries are neither none, one with a non-zero code, nor one per "
+       "instance (for example one entry with code 0 beside 0 or 2 instances) is refused: an "
+       "error result or a raise, never instance results."),
     _c("CL-CORE-RPC-STATUS", "MUST", "client-core", "served",
        "a call the server ends with a non-OK gRPC status becomes an error result or a raise, and "
        "the testee keeps serving calls."),
@@ -395,6 +403,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _c("CL-TLS-REFUSE-WRONG-HOST", "MUST", "client-tls", "served",
        "a server certificate from the trusted CA for another host name is refused: an error "
        "result or a raise, and no request reaches the server.", "tls"),
+    _c("CL-TLS-ROOTS-ENV", "MUST", "client-tls", "roots-env",
+       "a one-way TLS call that names no CA trusts the root certificates in the file "
+       "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names (as gRPC's C core does): the call is made, and a "
+       "certificate from another CA is still refused.", "tls-roots-env"),
     _c("CL-MTLS-CLIENT-CERT", "MUST", "client-mtls", "served",
        "with a client certificate and key given, the client presents them to a server that "
        "requires one, and the call is made.", "mtls"),
@@ -419,11 +431,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     # --- robustness ---------------------------------------------------------------------------
     _r("ROBUSTNESS-HOSTILE-REQUESTS", "MUST", "robustness", "hostile-traffic",
        "every well-formed PredictRequest built to hurt (dtype codes in and out of the enum; dims "
-       f"huge, negative, or up to {bound.MANY_DIMS:,} of them; data lengths that lie; bytes_val "
-       "counts of 0 and thousands; shm_data and output_buffers set; zero or thousands of "
-       "instances; odd names and versions) is answered within "
-       f"{bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed call is "
-       "answered after it (with --server-cmd, the process still runs)."),
+       "negative, or up to 32 of them; data lengths that lie; bytes_val counts of 0 and "
+       "thousands; shm_data and output_buffers set; thousands of instances; odd names and "
+       f"versions) is answered within {bound.ANSWER_S:g} s with a PredictReply or a gRPC "
+       "status, and a well-formed call is answered after it (with --server-cmd, the process "
+       "still runs); requests that meet one of upstream's documented defects are checked by "
+       "ROBUSTNESS-UPSTREAM-DEFECTS instead."),
+    _r("ROBUSTNESS-UPSTREAM-DEFECTS", "SHOULD", "robustness", "hostile-traffic, departures",
+       "every hostile request that meets one of upstream's documented defects (zero instances; "
+       f"a tensor of more than 32 dims, up to {bound.MANY_DIMS:,}; a dim above 2**31-1, or "
+       "2**32 elements or more, an empty tensor's included; a non-UTF-8 MS_STRING) is answered "
+       f"within {bound.ANSWER_S:g} s with a PredictReply or a gRPC status, and a well-formed "
+       "call is answered after it (with --server-cmd, the process still runs)."),
     _r("ROBUSTNESS-NOT-PROTOBUF", "MUST", "robustness", "hostile-traffic",
        "every body that is not a PredictRequest (random bytes, truncated or mis-typed fields, "
        f"no message at all) is answered within {bound.ANSWER_S:g} s with a gRPC status or a "
@@ -495,7 +514,9 @@ def render_markdown() -> str:
         "",
         "MUST: the protocol's observable contract. SHOULD (profile `strict`): upstream's exact "
         "texts and codes, and upstream defects a server should not copy; SHOULD in profile "
-        "`robustness`: letting calls in flight finish at SIGTERM. Sources are sections "
+        "`robustness`: letting calls in flight finish at SIGTERM, and surviving requests that "
+        "meet upstream's documented defects. A MUST check never sends such a request. Sources "
+        "are sections "
         "of [protocol.md](protocol.md); `CLIENT-*` check the reference client, a drop-in for "
         "upstream's `mindspore_serving.client`, against the server. How to run the suite: "
         "[certifying.md](certifying.md).",

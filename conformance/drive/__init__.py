@@ -39,6 +39,7 @@ from conformance.drive._run import (
     make_scratch,
     start,
 )
+from conformance.drive._supervise import Incident, Supervised, Supervisor, health_problem
 from conformance.drive._testee import (
     Answer,
     Hello,
@@ -65,6 +66,7 @@ __all__ = [
     "Endpoint",
     "Exchange",
     "Hello",
+    "Incident",
     "LaunchError",
     "Launched",
     "Probe",
@@ -76,6 +78,8 @@ __all__ = [
     "ServerTLS",
     "Stall",
     "Status",
+    "Supervised",
+    "Supervisor",
     "TLSFiles",
     "TesteeFailure",
     "TesteePool",
@@ -87,6 +91,7 @@ __all__ = [
     "free_tcp_address",
     "guard",
     "handshake_once",
+    "health_problem",
     "is_running",
     "make_scratch",
     "make_tls_files",

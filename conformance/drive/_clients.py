@@ -24,6 +24,9 @@ METHOD = "echo"
 LIMIT_BYTES = 1024 * 1024  # the client-limits server's message limit: 1 MiB
 
 SERVER_KINDS = ("tcp", "unix", "tls", "tls-other-ca", "tls-wrong-host", "mtls", "limits")
+# gRPC's C core reads its default trust roots from this file when it is set (client-tls's
+# CL-TLS-ROOTS-ENV): only the testee started for that check gets it.
+ROOTS_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class ClientSession:
         self.seed = seed  # None: derandomized
         self.examples = examples  # multiplies every property's example count
         self.pool = TesteePool(command)
+        # A second testee, started with ROOTS_ENV naming the run's CA, for calls that give none.
+        self.roots_pool = TesteePool(command, env={ROOTS_ENV: tls.ca})
+        self.last_pool = self.pool
+        self.last_replay: str | None = None  # the last call sent, as a replayable command line
         # Its own short folder in the run's scratch (unix socket paths max out at 107 bytes).
         self.scratch = tempfile.mkdtemp(prefix="cc", dir=scratch)
         self._servers: dict[str, RecordingServer] = {}
@@ -96,14 +103,20 @@ class ClientSession:
             self._dead = DeadAddress()
         return self._dead.address
 
-    def tls_for(self, kind: str) -> dict[str, str | None] | None:
-        """The call's ``tls`` object for a server kind: trust our CA; a client cert for mtls."""
+    def tls_for(self, kind: str, *, roots_from_env: bool = False) -> dict[str, str | None] | None:
+        """The call's ``tls`` object for a server kind: trust our CA (or, ``roots_from_env``,
+        name no CA at all); a client cert for mtls."""
         if not kind.startswith(("tls", "mtls")):
             return None
         tls = self.tls
+        ca = None if roots_from_env else tls.ca
         if kind == "mtls":
-            return {"ca": tls.ca, "cert": tls.client_cert, "key": tls.client_key}
-        return {"ca": tls.ca, "cert": None, "key": None}
+            return {"ca": ca, "cert": tls.client_cert, "key": tls.client_key}
+        return {"ca": ca, "cert": None, "key": None}
+
+    def testee_log(self) -> str:
+        """The stderr (tail) of the testee that took the last call."""
+        return self.last_pool.last_log()
 
     # --- calls -------------------------------------------------------------------------------
     def call(
@@ -118,10 +131,13 @@ class ClientSession:
         timeout: float | None = None,
         address: str | None = None,
         read_timeout: float = CALL_TIMEOUT_S,
+        roots_from_env: bool = False,
     ) -> Exchange:
         """Send one call to the testee and collect what the ``kind`` server received.
 
         ``instances``: input name -> value form. ``address`` overrides the server's (a dead one).
+        ``roots_from_env``: the call names no CA, and goes to the testee started with
+        ROOTS_ENV naming the run's CA.
         """
         server = None if address is not None else self.server(kind)
         call: dict[str, Any] = {
@@ -129,21 +145,24 @@ class ClientSession:
             "servable": servable,
             "method": method,
             "version": version,
-            "tls": self.tls_for(kind),
+            "tls": self.tls_for(kind, roots_from_env=roots_from_env),
             "instances": [dict(instance) for instance in instances],
             "async": use_async,
         }
         if timeout is not None:
             call["timeout"] = timeout
-        replay = command_line(self.command, _line(call))
+        pool = self.roots_pool if roots_from_env else self.pool
+        replay = command_line(self.command, _line(call), env=pool.env)
+        self.last_pool, self.last_replay = pool, replay
         if server is not None:
             server.forget()
-        answer = self.pool.call(call, timeout=read_timeout)
+        answer = pool.call(call, timeout=read_timeout)
         requests = [] if server is None else server.taken()
         return Exchange(answer=answer, requests=requests, replay=replay)
 
     def close(self) -> None:
         self.pool.close()
+        self.roots_pool.close()
         for server in self._servers.values():
             server.stop()
         self._servers.clear()

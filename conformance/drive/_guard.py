@@ -12,6 +12,7 @@ stopped and the reports written) when ``--run-timeout`` has passed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -55,6 +56,14 @@ def mark_hung(address: str, why: str) -> None:
             file.write(why)
     except FileExistsError:
         pass
+
+
+def clear(address: str) -> None:
+    """Calls to ``address`` may be made again (its server was restarted)."""
+    path = _mark_path(address)
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 class RunTimer:

@@ -88,6 +88,22 @@ class ServerProcess:
         self.label = label
         self.settings = settings
         self.command_line = expand(command, settings.values())
+        self._spawn(log_dir)
+
+    @classmethod
+    def from_command_line(
+        cls, label: str, command_line: str, address: str, log_dir: str
+    ) -> ServerProcess:
+        """The same server started again from its expanded command line (a restart)."""
+        process = cls.__new__(cls)
+        process.label = label
+        process.settings = ServerSettings(address=address)
+        process.command_line = command_line
+        process._spawn(log_dir)
+        return process
+
+    def _spawn(self, log_dir: str) -> None:
+        label = self.label
         fd, self.log_path = tempfile.mkstemp(prefix=f"{label}-", suffix=".log", dir=log_dir)
         with os.fdopen(fd, "wb") as log:
             self._process = subprocess.Popen(

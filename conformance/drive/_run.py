@@ -55,7 +55,8 @@ from conformance.drive._probe import (
     predict_once,
     wait_ready,
 )
-from conformance.drive._testee import TesteeFailure, TesteeProcess
+from conformance.drive._supervise import Supervised, Supervisor, health_problem
+from conformance.drive._testee import Hello, TesteeFailure, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 
@@ -84,6 +85,25 @@ class RunContext:
     pids: dict[str, int] = field(default_factory=dict)
     # The seconds {grace} gave each launched server; None: the command has no {grace}.
     grace_s: float | None = None
+    # --server-cmd: server name -> how the harness keeps it serving (conformance.drive's
+    # supervisor); only servers that answered the health echo once they were ready.
+    supervised: dict[str, Supervised] = field(default_factory=dict)
+    ready_timeout_s: float = 60.0
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.scratch, self.supervised, self.ready_timeout_s)
+
+    def pid_of(self, endpoint: str) -> int | None:
+        """The process group now serving ``endpoint`` (a supervised server may have been
+        restarted since the run began)."""
+        for server in self.supervised.values():
+            if endpoint in server.endpoints:
+                return self.supervisor().current_pid(server.name)
+        return self.pids.get(endpoint)
+
+    # --client-cmd: the testee's hello as read at the start (Hello.to_dict: client, features,
+    # environment), what the reports say was certified; None without one or without a valid one.
+    testee_hello: dict[str, Any] | None = None
 
     def runs(self, profile: str) -> bool:
         return profile in self.requested and profile not in self.not_applicable
@@ -108,6 +128,12 @@ class RunContext:
             "server_commands": dict(self.server_commands),
             "pids": dict(self.pids),
             "grace_s": self.grace_s,
+            "supervised": {
+                name: {**dataclasses.asdict(server), "health": server.health.to_dict()}
+                for name, server in self.supervised.items()
+            },
+            "ready_timeout_s": self.ready_timeout_s,
+            "testee_hello": self.testee_hello,
         }
 
     @classmethod
@@ -127,6 +153,17 @@ class RunContext:
             server_commands=dict(data.get("server_commands", {})),
             pids={name: int(pid) for name, pid in data["pids"].items()},
             grace_s=data["grace_s"],
+            supervised={
+                name: Supervised(
+                    name=server["name"],
+                    command_line=server["command_line"],
+                    health=Endpoint.from_dict(server["health"]),
+                    endpoints=tuple(server["endpoints"]),
+                )
+                for name, server in data.get("supervised", {}).items()
+            },
+            ready_timeout_s=data.get("ready_timeout_s", 60.0),
+            testee_hello=data.get("testee_hello"),
         )
 
 
@@ -145,16 +182,23 @@ class Launched:
 
     scratch: str
     processes: list[ServerProcess] = field(default_factory=list)
+    supervisor: Supervisor | None = None
 
     def exited(self) -> list[ServerExit]:
-        """The servers that are no longer running (they should run until stop())."""
+        """The servers that are no longer running (they should run until stop()); a server the
+        supervisor restarted is reported as its incident instead."""
+        restarted = set()
+        if self.supervisor is not None:
+            restarted = {n for n in self.supervisor.servers if len(self.supervisor.pids(n)) > 1}
         return [
             ServerExit(process.label, status, process.tail())
             for process in self.processes
-            if (status := process.exit_status()) is not None
+            if process.label not in restarted and (status := process.exit_status()) is not None
         ]
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop_all()
         if self.processes:
             with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:
                 list(pool.map(lambda process: process.stop(), self.processes))
@@ -389,6 +433,8 @@ def start(
         deadline = time.monotonic() + options.ready_timeout_s
         pids: dict[str, int] = {}
         grace_s = None
+        supervised: dict[str, Supervised] = {}
+        hello = None
         if options.server_cmd is not None:
             configs = _server_cmd_configs(wanted, options, files, scratch)
             processes = {
@@ -417,11 +463,16 @@ def start(
             }
             if "grace" in placeholders_in(options.server_cmd):
                 grace_s = DEFAULT_GRACE_S
+            supervised = _supervised(configs, processes, exited)
+            launched.supervisor = Supervisor(scratch, supervised, options.ready_timeout_s)
+            for name in supervised:
+                launched.supervisor.note_pid(name, processes[name].pid)
         elif options.client_cmd is not None:
             # The client's servers are the suites' own recording servers (conformance.drive's
             # ClientSession): nothing to start here but a first testee, for its features.
             endpoints = {}
-            not_applicable.update(_testee_features(options.client_cmd, wanted, deadline))
+            hello = _testee_hello(options.client_cmd, deadline)
+            not_applicable.update(_testee_features(hello, wanted))
         else:
             endpoints = _target_endpoints(wanted, options)
             say(f"probing the target {options.target}; ready timeout {options.ready_timeout_s:g} s")
@@ -453,6 +504,9 @@ def start(
             server_commands={p.settings.address: p.command_line for p in launched.processes},
             pids=pids,
             grace_s=grace_s,
+            supervised=supervised,
+            ready_timeout_s=options.ready_timeout_s,
+            testee_hello=None if hello is None else hello.to_dict(),
         )
     except BaseException:
         launched.stop()
@@ -460,16 +514,40 @@ def start(
     return context, launched
 
 
-def _testee_features(command: str, wanted: set[str], deadline: float) -> dict[str, str]:
-    """Profile -> why not, for the client profiles none of whose requirements the testee's
-    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
-    rules nothing out: its checks run, and fail on that."""
+def _supervised(
+    configs: dict[str, _Config], processes: dict[str, ServerProcess], exited: dict[str, Any]
+) -> dict[str, Supervised]:
+    """The launched servers the harness keeps serving: those reachable by a well-formed call
+    that answer the health echo now (conformance.drive's supervisor says why only those)."""
+    found = {}
+    for name, config in configs.items():
+        health = config.probe_endpoint
+        if name in exited or health is None or config.probe is not predict_once:
+            continue
+        if health_problem(health) is None:
+            found[name] = Supervised(
+                name, processes[name].command_line, health, tuple(config.endpoints)
+            )
+    return found
+
+
+def _testee_hello(command: str, deadline: float) -> Hello | None:
+    """The hello of a testee started just to read it; None when it gives no valid one."""
     try:
         process = TesteeProcess(command, hello_timeout=max(5.0, deadline - time.monotonic()))
     except TesteeFailure:
-        return {}
+        return None
     process.close()
-    features = process.hello.features
+    return process.hello
+
+
+def _testee_features(hello: Hello | None, wanted: set[str]) -> dict[str, str]:
+    """Profile -> why not, for the client profiles none of whose requirements the testee's
+    hello allows (each needs a feature it does not declare). A testee that gives no valid hello
+    rules nothing out: its checks run, and fail on that."""
+    if hello is None:
+        return {}
+    features = hello.features
     reasons: dict[str, str] = {}
     for name in sorted(wanted):
         needed = [r.feature for r in by_profile(name)]

@@ -41,6 +41,16 @@ class TesteeFailure(AssertionError):
 class Hello:
     client: str
     features: frozenset[str]
+    # What the client runs on, as the testee reports it (name -> text: its language runtime,
+    # gRPC library...): the reports' record of what was certified, not the harness's.
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "features": sorted(self.features),
+            "environment": dict(self.environment),
+        }
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,18 @@ def parse_hello(line: str) -> Hello:
     if not isinstance(hello, dict):
         raise TesteeFailure(f'the first line must be {{"hello": {{...}}}}, got: {line[:200]}')
     client, features = hello.get("client"), hello.get("features", [])
+    environment = hello.get("environment", {})
     if not isinstance(client, str) or not client.strip():
         raise TesteeFailure(f'hello: "client" must be a non-empty string, got {client!r}')
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise TesteeFailure(f'hello: "features" must be a list of strings, got {features!r}')
-    return Hello(client=client, features=frozenset(features))
+    if not isinstance(environment, dict) or not all(
+        isinstance(v, str) for v in environment.values()
+    ):
+        raise TesteeFailure(
+            f'hello: "environment" must be an object of strings, got {environment!r:.200}'
+        )
+    return Hello(client=client, features=frozenset(features), environment=environment)
 
 
 def _json(line: str, what: str) -> Any:
@@ -83,9 +100,13 @@ def _json(line: str, what: str) -> Any:
         ) from None
 
 
-def command_line(command: str, *lines: str) -> str:
-    """A shell line that replays ``lines`` to the testee, for failure reports."""
+def command_line(command: str, *lines: str, env: Mapping[str, str] | None = None) -> str:
+    """A shell line that replays ``lines`` to the testee (started with ``env`` added to its
+    environment, if given), for failure reports."""
     quoted = " ".join(shlex.quote(line) for line in lines)
+    if env:
+        settings = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+        command = f"{settings} /bin/sh -c {shlex.quote(command)}"
     return f"printf '%s\\n' {quoted} | {command}"
 
 
@@ -94,10 +115,16 @@ class TesteeProcess:
 
     __test__ = False
 
-    def __init__(self, command: str, *, hello_timeout: float = HELLO_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        command: str,
+        *,
+        hello_timeout: float = HELLO_TIMEOUT_S,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.command = command
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self._process = subprocess.Popen(
             ["/bin/sh", "-c", command],
             stdin=subprocess.PIPE,
@@ -225,16 +252,20 @@ class TesteePool:
 
     command: str
     hello_timeout: float = HELLO_TIMEOUT_S
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the harness's environment
     started: int = 0
     _current: TesteeProcess | None = field(default=None, repr=False)
     _hello: Hello | None = field(default=None, repr=False)
+    _last_log: str = field(default="", repr=False)  # the stderr of the last testee discarded
 
     def process(self) -> TesteeProcess:
         if self._current is not None and not self._current.alive():
             self._discard()
         if self._current is None:
             self.started += 1
-            self._current = TesteeProcess(self.command, hello_timeout=self.hello_timeout)
+            self._current = TesteeProcess(
+                self.command, hello_timeout=self.hello_timeout, env=self.env
+            )
             self._hello = self._current.hello
         return self._current
 
@@ -256,14 +287,17 @@ class TesteePool:
             answer, _ = process.call(call, timeout)
         except TesteeFailure as exc:
             self._discard()
-            raise TesteeFailure(f"{exc}\nthe call: {command_line(self.command, line)}") from None
+            replay = command_line(self.command, line, env=self.env)
+            raise TesteeFailure(f"{exc}\nthe call: {replay}") from None
         return answer
 
     def last_log(self) -> str:
-        return "" if self._current is None else self._current.log()
+        """The stderr (tail) of the running testee, else of the last one discarded."""
+        return self._last_log if self._current is None else self._current.log()
 
     def _discard(self) -> None:
         if self._current is not None:
+            self._last_log = self._current.log()
             self._current.close()
             self._current = None
 

@@ -7,8 +7,15 @@ or that failed; known deviations (expected failures) are listed apart from failu
 from __future__ import annotations
 
 import html
+from typing import Any
 
-from conformance.reporting._outcomes import Report, RequirementReport, figures_text, result_line
+from conformance.reporting._outcomes import (
+    Report,
+    RequirementReport,
+    figures_text,
+    incident_line,
+    result_line,
+)
 
 _VERDICT_WORDS = {
     "passed": "PASSED",
@@ -25,10 +32,12 @@ def _facts(summary: Report) -> list[tuple[str, str]]:
     seed = "derandomized (gating run)" if hypo.derandomized else f"seed {hypo.seed}"
     subject = summary.subject
     env = summary.environment
+    harness = f"grpcio {env.grpc}, Python {env.python}, {env.platform}"
     facts = [
         ("Client" if summary.client_cmd else "Server", f"{summary.mode} {subject}"),
+        *(_testee_facts(summary.testee) if summary.client_cmd else []),
         ("Suite", f"{summary.suite.name} {summary.suite.version}"),
-        ("Environment", f"grpcio {env.grpc}, Python {env.python}, {env.platform}"),
+        ("Harness environment" if summary.client_cmd else "Environment", harness),
         ("Date", summary.finished_at),
         ("Hypothesis", seed + (", thorough" if hypo.thorough else "")),
         ("Result", result_line(summary)),
@@ -36,6 +45,19 @@ def _facts(summary: Report) -> list[tuple[str, str]]:
     if summary.expectation_file:
         facts.append(("Expectation file", summary.expectation_file))
     return facts
+
+
+def _testee_facts(testee: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """What was certified, from the testee's hello: the client, its features, and the
+    environment it runs in as the testee reports it (not the harness's)."""
+    if testee is None:
+        return [("Testee", "gave no valid hello")]
+    features = ", ".join(testee["features"]) or "none"
+    environment = ", ".join(f"{k} {v}" for k, v in testee["environment"].items())
+    return [
+        ("Testee", f"{testee['client']} (features: {features})"),
+        ("Client environment", (environment or "not reported") + " (as the testee reports it)"),
+    ]
 
 
 def _failures(summary: Report) -> list[RequirementReport]:
@@ -66,6 +88,11 @@ def _failure_lines(r: RequirementReport) -> list[str]:
     lines = [f"- {_item(r)}"]
     for failure in r.failures:
         lines += [f"  - `{failure.test}`:", *_fence(failure.message)]
+        if failure.call:
+            lines += ["  - the call (replays it to the testee):", *_fence(failure.call)]
+        if failure.testee_stderr is not None:
+            stderr = failure.testee_stderr or "(empty)"
+            lines += ["  - the testee's stderr (tail):", *_fence(stderr)]
         if failure.request:
             lines += ["  - request sent (runnable):", *_fence(failure.request)]
         lines += ["  - rerun:", *_fence(failure.rerun)]
@@ -95,6 +122,9 @@ def markdown(summary: Report) -> str:
     if measured:
         lines += ["", "## Figures", "", "| requirement | measured |", "|---|---|"]
         lines += [f"| `{r.id}` | {figures_text(r.figures)} |" for r in measured]
+    if summary.server_incidents:
+        lines += ["", "## Server incidents", ""]
+        lines += [f"- {incident_line(incident)}" for incident in summary.server_incidents]
     failures = _failures(summary)
     lines += ["", "## Failed requirements", ""]
     if not failures:
@@ -145,6 +175,12 @@ def html_page(summary: Report) -> str:
         for failure in r.failures:
             part = f"<p class='test'><code>{esc(failure.test)}</code></p>"
             part += f"<pre class='message'>{esc(failure.message)}</pre>"
+            if failure.call:
+                part += "<p>the call (replays it to the testee):</p>"
+                part += f"<pre class='call'>{esc(failure.call)}</pre>"
+            if failure.testee_stderr is not None:
+                part += "<p>the testee's stderr (tail):</p>"
+                part += f"<pre class='stderr'>{esc(failure.testee_stderr or '(empty)')}</pre>"
             if failure.request:
                 part += "<p>request sent (runnable):</p>"
                 part += f"<pre class='request'>{esc(failure.request)}</pre>"
@@ -172,6 +208,10 @@ def html_page(summary: Report) -> str:
             "<h2>Figures</h2>\n<table><tr><th>requirement</th><th>measured</th></tr>"
             f"{figure_rows}</table>\n"
         )
+    if summary.server_incidents:
+        extra += "<h2>Server incidents</h2>\n<ul>"
+        extra += "".join(f"<li>{esc(incident_line(i))}</li>" for i in summary.server_incidents)
+        extra += "</ul>\n"
     if deviations:
         extra += "<h2>Known deviations (listed as expected failures)</h2>\n"
         extra += f"<ul>{items(deviations)}</ul>\n"

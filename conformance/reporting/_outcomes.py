@@ -42,9 +42,11 @@ import pytest
 
 from conformance import __version__
 from conformance.catalogue import PROFILES, REQUIREMENTS, Requirement, RunOptions
-from conformance.drive import RunContext, ServerExit
+from conformance.drive import Incident, RunContext, ServerExit
 
-SCHEMA_VERSION = 1  # of the JSON report; reporting/report.schema.json describes it
+# Of the JSON report; reporting/report.schema.json describes it. 2: ``testee`` (the client's
+# hello, with its own environment) and a failure's ``call`` and ``testee_stderr``.
+SCHEMA_VERSION = 2
 # Skip reasons that start with this are "not applicable", never "passed" nor plain "skipped".
 NOT_APPLICABLE = "not applicable: "
 # report.user_properties keys, carried from xdist workers to the controller.
@@ -102,12 +104,16 @@ UNCHECKED = (_O.NOT_RUN, _O.SKIPPED)  # outcomes that leave a requirement unchec
 class FailureDetail:
     """One failing test of a requirement: what came back against what was expected
     (``message``), what was sent (``request``, runnable, if the test recorded one) and the
-    command that checks the requirement again (``rerun``)."""
+    command that checks the requirement again (``rerun``). A client check (``--client-cmd``)
+    gives instead of ``request`` the ``call`` that replays it to the testee (None if it sent
+    none) and the tail of the testee's stderr (``testee_stderr``)."""
 
     test: str
     message: str
     request: str | None
     rerun: str
+    call: str | None = None
+    testee_stderr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,10 @@ def failure_block(requirement: str, sentence: str, detail: dict[str, Any]) -> st
         return "\n".join("    " + line for line in text.splitlines())
 
     lines = [f"{requirement}: {sentence}", "  failed:", indented(detail["message"])]
+    if detail.get("call"):
+        lines += ["  the call (replays it to the testee):", indented(detail["call"])]
+    if detail.get("testee_stderr") is not None:
+        lines += ["  the testee's stderr (tail):", indented(detail["testee_stderr"] or "(empty)")]
     lines += ["  rerun:", "    " + detail["rerun"]]
     if detail.get("request"):
         lines += ["  reproduce (Python):", indented(detail["request"])]
@@ -221,9 +231,14 @@ class Report:
     started_at: str
     finished_at: str
     duration_s: float
-    environment: Environment
+    environment: Environment  # the harness's
     profiles_not_requested: list[str]
     interrupted_by: str | None = None  # "SIGINT" (Ctrl-C) or "SIGTERM" for an interrupted run
+    # Checks after which a launched server no longer served (conformance.drive's supervisor).
+    server_incidents: list[Incident] = dataclasses.field(default_factory=list)
+    # --client-cmd: the testee's hello (client, features, and the client's own environment as
+    # the testee reports it); None in a server run or when the testee gave no valid hello.
+    testee: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -333,6 +348,7 @@ class Results:
         *,
         run_timed_out: bool = False,
         interrupted_by: str | None = None,
+        server_incidents: list[Incident] | None = None,
     ) -> Report:
         return summarize(
             self,
@@ -342,6 +358,7 @@ class Results:
             servers_exited or [],
             run_timed_out=run_timed_out,
             interrupted_by=interrupted_by,
+            server_incidents=server_incidents or [],
         )
 
 
@@ -374,6 +391,7 @@ def summarize(
     *,
     run_timed_out: bool = False,
     interrupted_by: str | None = None,
+    server_incidents: list[Incident] | None = None,
 ) -> Report:
     """The report. ``exit_status`` is pytest's; the report gives the command's (0, 1 or 2)."""
     exit_status = exit_status if exit_status in (0, 1) else 2
@@ -448,6 +466,8 @@ def summarize(
         environment=environment(),
         profiles_not_requested=[p.name for p in PROFILES if p.name not in context.requested],
         interrupted_by=interrupted_by,
+        server_incidents=list(server_incidents or []),
+        testee=context.testee_hello,
     )
 
 
@@ -506,6 +526,20 @@ def result_line(report: Report) -> str:
     return f"CONFORMANT {scope}"
 
 
+def incident_line(incident: Incident) -> str:
+    """One server incident in words (terminal, certificate, the failing check's report)."""
+    after = "it was restarted" if incident.restarted else "a restart did not bring it back"
+    line = (
+        f"server '{incident.server}' stopped serving during {incident.requirement} "
+        f"({incident.test}): {incident.what}; {after}"
+    )
+    if incident.request:  # the request itself, without the snippet's comments and imports
+        code = [x.strip() for x in incident.request.splitlines()]
+        kept = [x for x in code if x and not x.startswith(("#", "import ", "from "))]
+        line += f"; the check's last request: {' '.join(kept or code)[:400]}"
+    return line
+
+
 def timeout_line(seconds: float) -> str:
     return f"the run exceeded --run-timeout ({seconds:g} s) and was stopped (exit status 2)"
 
@@ -521,6 +555,7 @@ def terminal_lines(report: Report) -> list[str]:
     for gone in report.servers_exited:
         last = (gone.output_tail.splitlines() or ["(no output)"])[-1]
         lines.append(f"server '{gone.server}' exited during the run (status {gone.status}): {last}")
+    lines += [incident_line(incident) for incident in report.server_incidents]
     if report.run_timed_out:
         lines.append(timeout_line(report.run_timeout_s))
     for ids, label in (

@@ -1,9 +1,11 @@
-"""Failing requests as runnable Python, for the failure report.
+"""Failing requests as runnable Python, and failed client checks' calls, for the failure report.
 
 Every request the suite sends is recorded (the last one per test is kept); a failing test's
 report gets a section with it as a snippet for the reference client, or for the raw stub when
 the request is one the client cannot build (a malformed tensor, say). Under hypothesis the
-snippet is also attached with ``note()``, so it sits next to the falsifying example.
+snippet is also attached with ``note()``, so it sits next to the falsifying example. A failed
+client check (``--client-cmd``) records instead the call that replays it to the testee and the
+testee's stderr, whatever failed: a comparison, a request count, the testee itself.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from protos import codec
 from protos import ms_service_pb2 as pb
 
 MAX_PRINTED_BYTES = 16 * 1024
+STDERR_TAIL_LINES = 25  # of a testee's stderr, with a client check's failure
 _lock = threading.Lock()
 _last: list[tuple[Endpoint, pb.PredictRequest]] = []
+_client: dict[str, str | None] = {}  # a failed client check: its last call and testee stderr
 
 
 def record(endpoint: Endpoint, request: pb.PredictRequest, *, note: bool = True) -> None:
@@ -39,6 +43,22 @@ def attach(endpoint: Endpoint, request: pb.PredictRequest) -> None:
 def clear() -> None:
     with _lock:
         _last.clear()
+        _client.clear()
+
+
+def record_client_failure(call: str | None, testee_stderr: str) -> None:
+    """A client check failed: the call it sent last (a command line that replays it to the
+    testee; None if it sent none) and the testee's stderr then, for the failure's details."""
+    lines = testee_stderr.strip().splitlines()[-STDERR_TAIL_LINES:]
+    with _lock:
+        _client.update(call=call, testee_stderr="\n".join(lines))
+
+
+def client_failure() -> dict[str, str | None]:
+    """The FailureDetail fields ``call`` and ``testee_stderr`` of the failed client check, or
+    nothing for a server check."""
+    with _lock:
+        return dict(_client)
 
 
 def last_snippet(server_commands: dict[str, str] | None = None) -> str | None:

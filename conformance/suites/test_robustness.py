@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 from conformance.catalogue import DEFAULT_READY_TIMEOUT_S
 from conformance.catalogue import robustness as bound
@@ -39,21 +39,26 @@ from conformance.drive import (
     wait_ready,
 )
 from conformance.reporting import repro
-from conformance.verify import assertions, hostile, hypo
+from conformance.verify import assertions, hostile, hypo, oracle
 from conformance.verify.marks import not_applicable, requirement
+from conformance.verify.oracle import MUST, SHOULD, Level
 from conformance.verify.wire import Target
 from protos import ms_service_pb2 as pb
 
 Figures = Callable[..., None]
 MIB = 1 << 20
 HOSTILE_EXAMPLES = 25
+DEFECT_EXAMPLES = 10
 BODY_EXAMPLES = 25
 # Hostile traffic cheap to send by the thousand (floods, memory): the hand-made cases whose
 # cost does not grow with their size, and the small hand-made bodies.
 _HEAVY = ("100k", "50k", "5000", "long-name")
+# MUST checks only: none of them meets an upstream defect (hostile.HANDMADE's level tags).
+MUST_CASES = hostile.handmade(MUST)
+DEFECT_CASES = hostile.handmade(SHOULD)
 CHEAP_REQUESTS: tuple[bytes, ...] = tuple(
     request().SerializeToString()
-    for name, request in hostile.HANDMADE
+    for name, request in MUST_CASES.items()
     if not any(heavy in name for heavy in _HEAVY)
 )
 CHEAP_GARBAGE = tuple(body for _, body in hostile.HANDMADE_BODIES if len(body) < 4096)
@@ -118,7 +123,7 @@ class Phase:
     def alive(self, when: str) -> None:
         """With --server-cmd: the launched process still runs."""
         __tracebackhide__ = True
-        pid = self.context.pids.get(self.endpoint.name)
+        pid = self.context.pid_of(self.endpoint.name)
         if pid is not None and not is_running(pid):
             assertions.fail(f"the server's process (pid {pid}) is gone {when}")
 
@@ -131,10 +136,7 @@ def phase(conformance_context: RunContext, robust: Endpoint, conformance_figures
 # -- hostile well-formed requests ---------------------------------------------------------
 
 
-@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
-@pytest.mark.parametrize("case", [name for name, _ in hostile.HANDMADE])
-def test_handmade_hostile_request(phase: Phase, channel: grpc.Channel, case: str) -> None:
-    request = dict(hostile.HANDMADE)[case]()
+def _handmade(phase: Phase, channel: grpc.Channel, request: pb.PredictRequest, case: str) -> None:
     repro.record(phase.endpoint, request)
     try:
         phase.hostile(channel, request.SerializeToString(), f"the hostile request {case}")
@@ -142,13 +144,14 @@ def test_handmade_hostile_request(phase: Phase, channel: grpc.Channel, case: str
         phase.report()
 
 
-@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
-def test_generated_hostile_requests(phase: Phase, channel: grpc.Channel) -> None:
+def _generated(phase: Phase, channel: grpc.Channel, level: Level, count: int) -> None:
     # No shrinking: a server that dies fails every later example, and the first failing one
     # is the one that killed it.
-    @hypo.examples(HOSTILE_EXAMPLES, shrink=False)
-    @given(request=hostile.hostile_requests())
+    @hypo.examples(count, shrink=False)
+    @given(request=hostile.hostile_requests(level))
     def one(request: pb.PredictRequest) -> None:
+        if level == SHOULD:
+            assume(oracle.upstream_defect(request) is not None)  # the others are MUST's
         repro.record(phase.endpoint, request)
         spec = request.servable_spec
         what = f"a hostile request to {spec.name[:40]!r}.{spec.method_name[:40]!r} with " + (
@@ -160,6 +163,31 @@ def test_generated_hostile_requests(phase: Phase, channel: grpc.Channel) -> None
         one()
     finally:
         phase.report()
+
+
+@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
+@pytest.mark.parametrize("case", list(MUST_CASES))
+def test_handmade_hostile_request(phase: Phase, channel: grpc.Channel, case: str) -> None:
+    _handmade(phase, channel, MUST_CASES[case](), case)
+
+
+@requirement("ROBUSTNESS-HOSTILE-REQUESTS")
+def test_generated_hostile_requests(phase: Phase, channel: grpc.Channel) -> None:
+    _generated(phase, channel, MUST, HOSTILE_EXAMPLES)
+
+
+# -- hostile requests that meet upstream's documented defects (SHOULD) ----------------------
+
+
+@requirement("ROBUSTNESS-UPSTREAM-DEFECTS")
+@pytest.mark.parametrize("case", list(DEFECT_CASES))
+def test_handmade_upstream_defect(phase: Phase, channel: grpc.Channel, case: str) -> None:
+    _handmade(phase, channel, DEFECT_CASES[case](), case)
+
+
+@requirement("ROBUSTNESS-UPSTREAM-DEFECTS")
+def test_generated_upstream_defects(phase: Phase, channel: grpc.Channel) -> None:
+    _generated(phase, channel, SHOULD, DEFECT_EXAMPLES)
 
 
 # -- bodies that are not protobuf -----------------------------------------------------------
@@ -267,7 +295,7 @@ def test_flooding_clients_do_not_stop_the_server(phase: Phase, robust: Endpoint)
 
 
 def _pid(phase: Phase) -> int:
-    pid = phase.context.pids.get(phase.endpoint.name)
+    pid = phase.context.pid_of(phase.endpoint.name)
     if pid is None:
         not_applicable("only with --server-cmd: the harness reads the server's memory from /proc")
     return pid

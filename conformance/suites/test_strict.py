@@ -45,7 +45,7 @@ def _learnt_frame(server: Target) -> oracle.FailFrame | None:
     address = server.endpoint.address
     if address not in _frames:
         reply = server.predict(kit.fail_request([codec.text_tensor("f")], [_MARK]))
-        texts = [bytes(e.error_msg).decode("utf-8", "replace") for e in reply.error_msg]
+        texts = [oracle.text_of(bytes(e.error_msg)) for e in reply.error_msg]
         parts = texts[0].split(_MARK) if len(texts) == 1 else []
         _frames[address] = oracle.FailFrame(*parts) if len(parts) == 2 else None
     return _frames[address]
@@ -283,17 +283,18 @@ def test_fail_text(conformance_server: Target, error: str, form: str) -> None:
         )
 
 
-# The truncation rule counts characters of the whole text the server sends (its own words
+# The truncation rule counts UTF-8 bytes of the whole text the server sends (its own words
 # around fail's ``error`` included), so the harness first learns those words, then sizes errors
 # that make the final text exactly as long as each case needs.
 _MARK = "<conformance-truncation-mark>"
+_ASCII = "0123456789abcdefghijklmnopqrstuvwxyz"
 _TRUNCATION_CASES = {
-    # case id: (the final text's length in characters, the characters the error repeats)
-    "384-ascii-kept": (MAX_TEXT, "0123456789abcdefghijklmnopqrstuvwxyz"),
-    "385-ascii-cut": (MAX_TEXT + 1, "0123456789abcdefghijklmnopqrstuvwxyz"),
-    "384-non-ascii-kept": (MAX_TEXT, "é漢😀ß"),
-    "385-non-ascii-cut": (MAX_TEXT + 1, "é漢😀ß"),
-    "600-e-acute-cut": (600, "é"),
+    # case id: (the final text's length in UTF-8 bytes, the characters the error repeats)
+    "384-ascii-kept": (MAX_TEXT, _ASCII),
+    "385-ascii-cut": (MAX_TEXT + 1, _ASCII),
+    "384-non-ascii-kept": (MAX_TEXT, "é漢😀ß"),  # 151 characters: kept whole
+    "385-non-ascii-cut": (MAX_TEXT + 1, "é漢😀ß"),  # 152 characters: cut all the same
+    "600-e-acute-split": (600, "é"),  # each half ends inside an é
 }
 
 
@@ -303,33 +304,45 @@ def _frame(server: Target) -> tuple[str, str]:
     if text.count(_MARK) != 1:
         assertions.fail(f"fail's text {text!r} does not contain the error {_MARK!r} once")
     prefix, suffix = text.split(_MARK)
-    if len(prefix) + len(suffix) >= MAX_TEXT:
-        assertions.fail(
-            f"fail's text leaves no room for an error under {MAX_TEXT} characters: {text!r}"
-        )
+    if oracle.byte_size(prefix + suffix) >= MAX_TEXT:
+        assertions.fail(f"fail's text leaves no room for an error under {MAX_TEXT} bytes: {text!r}")
     return prefix, suffix
 
 
-def _cut(text: str) -> str:
-    half = MAX_TEXT // 2
-    return text if len(text) <= MAX_TEXT else text[:half] + "..." + text[-half:]
+def _sized_error(case: str, prefix: str, suffix: str) -> str:
+    """The error that makes the case's final text exactly as long as it says, in bytes: the
+    alphabet repeated, ASCII after it for the bytes a whole character would overrun. In the
+    split case an ASCII letter before and after the é's puts each cut inside an é."""
+    length, alphabet = _TRUNCATION_CASES[case]
+    frame = oracle.byte_size(prefix), oracle.byte_size(suffix)
+    lead = trail = ""
+    if case.endswith("split"):  # the cuts at byte 192 and at 192 from the end: odd offsets
+        lead = "a" * (1 - frame[0] % 2)
+        trail = "z" * (1 - frame[1] % 2)
+    size = length - sum(frame) - len(lead) - len(trail)
+    body = ""
+    for index in range(size):  # at most ``size`` characters of at least one byte each
+        char = alphabet[index % len(alphabet)]
+        if oracle.byte_size(body + char) > size:
+            break
+        body += char
+    return lead + body + "." * (size - oracle.byte_size(body)) + trail
 
 
 @requirement("STRICT-TEXT-TRUNCATION")
 @pytest.mark.parametrize("case", list(_TRUNCATION_CASES))
 def test_text_truncation(conformance_server: Target, case: str) -> None:
-    length, alphabet = _TRUNCATION_CASES[case]
     prefix, suffix = _frame(conformance_server)
-    size = length - len(prefix) - len(suffix)
-    error = (alphabet * (size // len(alphabet) + 1))[:size]
+    error = _sized_error(case, prefix, suffix)
     full = prefix + error + suffix
+    size, want = oracle.byte_size(full), oracle.truncate(full)
     got = _fail_error(conformance_server, error).text
-    if got != _cut(full):
+    if got != want:
+        rule = "be cut to its first 192 bytes, ..., its last 192" if size > MAX_TEXT else "be kept"
         assertions.fail(
-            f"an error text of {len(full)} characters ({len(full.encode())} UTF-8 bytes) must "
-            f"{'be cut to 192 + ... + 192' if len(full) > MAX_TEXT else 'be kept whole'}; "
-            f"expected {_cut(full)!r} ({len(_cut(full))} characters), got {got!r} "
-            f"({len(got)} characters)"
+            f"an error text of {size} UTF-8 bytes ({len(full)} characters) must {rule}; "
+            f"expected {want!r} ({oracle.byte_size(want)} bytes), got {got!r} "
+            f"({oracle.byte_size(got)} bytes)"
         )
 
 
@@ -435,3 +448,28 @@ def test_empty_element_limit(conformance_server: Target, x: pb.Tensor, refused: 
         (instance,) = assertions.assert_all_ok(reply, 1, what)
         kit.assert_echo(instance, x, what)
     _whole(conformance_server, request, reply, what)
+
+
+# Huge dims whose byte count, taken modulo 2**64 (an unsigned or int64 product that wraps),
+# equals the data length sent: a server that multiplies in fixed-width integers passes them.
+# Upstream counts any tensor of 2**32 elements or more as empty, and its worker dies on the
+# first and last (docs/protocol.md#departures): a refusal here is SHOULD, never MUST.
+def _wrapping(dtype: Any, dims: list[int], data_bytes: int) -> pb.Tensor:
+    tensor = pb.Tensor(dtype=dtype, data=bytes(data_bytes))
+    tensor.shape.dims.extend(dims)
+    return tensor
+
+
+WRAPPING_DIMS = [
+    _wrapping(pb.MS_FLOAT32, [2**32, 2**32], 0),  # 2**66 bytes, 0 mod 2**64
+    _wrapping(pb.MS_INT8, [2**62 + 1, 4], 4),  # 2**64 + 4 bytes, 4 mod 2**64
+    _wrapping(pb.MS_FLOAT64, [2**61, 1, 2], 0),  # 2**65 bytes
+]
+
+
+@requirement("STRICT-HUGE-ELEMENT-COUNT")
+@pytest.mark.parametrize("x", WRAPPING_DIMS, ids=["f32-2^32x2^32", "i8-(2^62+1)x4", "f64-2^61x2"])
+def test_huge_element_count(conformance_server: Target, x: pb.Tensor) -> None:
+    what = f"dims {list(x.shape.dims)} with {len(x.data)} bytes of data"
+    reply = conformance_server.predict(kit.echo_request([x]))
+    assertions.assert_invalid_inputs(reply, what)

@@ -14,6 +14,7 @@ from typing import NoReturn
 from google.protobuf import text_format
 from google.protobuf.message import Message
 
+from conformance.verify.oracle import text_of
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -24,7 +25,7 @@ INVALID_INPUTS = 2
 
 
 def _error_text(error: pb.ErrorMsg) -> str:
-    return bytes(error.error_msg).decode("utf-8", "replace")
+    return text_of(bytes(error.error_msg))  # lossless: a cut may split a character
 
 
 def describe(reply: pb.PredictReply) -> str:

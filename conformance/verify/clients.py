@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
 from conformance.drive import LIMIT_BYTES, ClientSession, Exchange, Stall, Status, TesteeFailure
+from conformance.reporting import repro
 from conformance.verify.marks import not_applicable, requirement
 from protos import codec
 from protos import ms_service_pb2 as pb
@@ -65,12 +66,11 @@ def check(requirement_id: str) -> Callable[[Check], Check]:
 
 
 def fail(exchange: Exchange | None, problem: str) -> None:
+    """Fail the check. The call itself and the testee's stderr reach the report apart from
+    the message (run_check)."""
     lines = [problem]
     if exchange is not None:
-        lines += [
-            f"the call: {exchange.replay}",
-            f"the testee answered: {exchange.answer.line[:600]}",
-        ]
+        lines.append(f"the testee answered: {exchange.answer.line[:600]}")
     raise ClientCheckFailed("\n".join(lines))
 
 
@@ -502,16 +502,25 @@ def reply_order(session: ClientSession) -> None:
 
 @check("CL-CORE-REPLY-REQUEST-ERROR")
 def reply_request_error(session: ClientSession) -> None:
-    def body(case: tuple[int, str, int]) -> None:
-        code, text, sent = case
-        session.server("tcp").respond(reply_of([], [(code, text)]))
+    # Upstream's rule: one error entry with a non-zero code is the request's error, whatever
+    # the reply's instance count (servers send none; a reply may carry some).
+    def body(case: tuple[int, str, int, int]) -> None:
+        code, text, sent, carried = case
+        session.server("tcp").respond(reply_of([None] * carried, [(code, text)]))
         exchange = session.call("tcp", [{"x": {"int": str(i)}} for i in range(sent)])
         answer = exchange.answer
         if answer.result != {"error": text}:
-            fail(exchange, f"expected the request-level error result {{'error': {text!r:.100}}}")
+            fail(
+                exchange,
+                f"a reply of {carried} instances and one error (code {code}): expected the "
+                f"request-level error result {{'error': {text!r:.100}}}",
+            )
 
     strategy = st.tuples(
-        st.integers(1, 2**62).filter(bool), st.text(min_size=1, max_size=40), st.integers(1, 3)
+        st.integers(1, 2**62).filter(bool),
+        st.text(min_size=1, max_size=40),
+        st.integers(1, 3),
+        st.sampled_from([0, 0, 1, 2]),
     )
     run_property(session, 15, strategy, body)
 
@@ -546,7 +555,8 @@ def reply_mixed(session: ClientSession) -> None:
 @check("CL-CORE-REPLY-MALFORMED")
 def reply_malformed(session: ClientSession) -> None:
     ok = {"y": codec.array_to_tensor(np.zeros(1, dtype=np.float32))}
-    for count, errors in ((3, 2), (2, 3), (0, 2), (4, 2)):
+    # One entry with code 0 is no request-level error: beside 0 or 2 instances it is malformed.
+    for count, errors in ((3, 2), (2, 3), (0, 2), (4, 2), (2, 1), (0, 1)):
         session.server("tcp").respond(reply_of([ok] * count, [(0, "")] * errors))
         exchange = session.call("tcp", [{"x": {"int": str(i)}} for i in range(max(count, 1))])
         expect_error(exchange, f"a reply of {count} instances and {errors} error entries")
@@ -646,10 +656,10 @@ def tls_custom_ca(session: ClientSession) -> None:
     ok_call(session, "tls")
 
 
-def _refused(session: ClientSession, kind: str, what: str) -> None:
+def _refused(session: ClientSession, kind: str, what: str, **options: Any) -> None:
     server = session.server(kind)
     server.respond(echo)
-    exchange = session.call(kind, [{"x": {"int": "1"}}])
+    exchange = session.call(kind, [{"x": {"int": "1"}}], **options)
     expect_error(exchange, what)
     if exchange.requests:
         fail(exchange, f"{what}: the server received {len(exchange.requests)} request(s)")
@@ -665,6 +675,19 @@ def tls_refuse_other_ca(session: ClientSession) -> None:
 def tls_refuse_wrong_host(session: ClientSession) -> None:
     _refused(session, "tls-wrong-host", "a server certificate for another host name")
     ok_call(session, "tls")
+
+
+@check("CL-TLS-ROOTS-ENV")
+def tls_roots_env(session: ClientSession) -> None:
+    # A testee of its own, started with GRPC_DEFAULT_SSL_ROOTS_FILE_PATH naming the run's CA;
+    # the calls name no CA. Another CA's certificate must still be refused (no "trust all").
+    ok_call(session, "tls", roots_from_env=True)
+    _refused(
+        session,
+        "tls-other-ca",
+        "with no CA given, a server certificate from a CA the roots file does not hold",
+        roots_from_env=True,
+    )
 
 
 @check("CL-MTLS-CLIENT-CERT")
@@ -790,7 +813,14 @@ def run_check(session: ClientSession, requirement_id: str) -> None:
     feature = BY_ID[requirement_id].feature
     if feature is not None and feature not in session.pool.hello.features:
         not_applicable(f"the testee's hello does not declare the feature {feature}")
-    CHECKS[requirement_id](session)
+    session.last_replay = None
+    try:
+        CHECKS[requirement_id](session)
+    except Exception:
+        # Whatever failed (a comparison, the request count, the testee itself): the report
+        # gets the last call, replayable, and the testee's stderr.
+        repro.record_client_failure(session.last_replay, session.testee_log())
+        raise
 
 
 def _all_registered() -> None:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
-from conformance.verify import kit
+from conformance.verify import kit, oracle
+from conformance.verify.oracle import MUST, SHOULD, Level
 from protos import ms_service_pb2 as pb
 
 PREDICT_METHOD = "/" + pb.DESCRIPTOR.services_by_name["MSService"].full_name + "/Predict"
@@ -48,11 +49,21 @@ def _odd_texts() -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(_ODD_TEXT), st.text(max_size=40))
 
 
+def _meets_no_defect(dims: list[int]) -> bool:
+    return oracle.dims_defect(dims) is None
+
+
 @functools.cache  # built once: hypothesis validates each new strategy
-def _dims() -> st.SearchStrategy[list[int]]:
+def _dims(level: Level) -> st.SearchStrategy[list[int]]:
+    """Dims a check of ``level`` sends: at MUST none that meets an upstream defect (more than
+    32 dims, a dim past int32, 2**32 elements: oracle.dims_defect)."""
     small = st.lists(st.integers(0, 4), max_size=4)
-    huge = st.lists(st.integers(2**31, INT64_MAX), min_size=1, max_size=4)
     negative = st.lists(st.integers(INT64_MIN, -1), min_size=1, max_size=3)
+    mixed = st.lists(st.integers(INT64_MIN, INT64_MAX), max_size=8)
+    if level == MUST:
+        zero_size = st.builds(lambda d: [d, 0], st.integers(1, INT32_MAX))
+        return st.one_of(small, negative, zero_size, mixed.filter(_meets_no_defect))
+    huge = st.lists(st.integers(2**31, INT64_MAX), min_size=1, max_size=4)
     # Many dims, each drawn once and repeated (drawing 100,000 values is too slow).
     many = st.builds(
         lambda count, fill: [fill] * count,
@@ -60,7 +71,6 @@ def _dims() -> st.SearchStrategy[list[int]]:
         st.sampled_from([0, 1, 2, -1, INT64_MAX]),
     )
     zero_size = st.builds(lambda d: [d, 0], st.integers(1, INT64_MAX))
-    mixed = st.lists(st.integers(INT64_MIN, INT64_MAX), max_size=8)
     return st.one_of(small, huge, negative, many, zero_size, mixed)
 
 
@@ -83,9 +93,9 @@ def _shm() -> st.SearchStrategy[pb.ShmTensorData]:
 
 
 @st.composite
-def hostile_tensors(draw: st.DrawFn) -> pb.Tensor:
+def hostile_tensors(draw: st.DrawFn, level: Level = MUST) -> pb.Tensor:
     tensor = pb.Tensor(dtype=draw(_dtype_codes()))  # type: ignore[arg-type]  # open enum
-    tensor.shape.dims.extend(draw(_dims()))
+    tensor.shape.dims.extend(draw(_dims(level)))
     payload = draw(st.sampled_from(["data", "lying data", "bytes_val", "shm_data", "none"]))
     if payload == "data":
         tensor.data = draw(st.binary(max_size=64))
@@ -93,20 +103,24 @@ def hostile_tensors(draw: st.DrawFn) -> pb.Tensor:
         tensor.data = bytes(draw(st.integers(0, 1 << 16)))
     elif payload == "bytes_val":
         count = draw(st.one_of(st.sampled_from([0, 1, 2]), st.integers(*THOUSANDS)))
-        tensor.bytes_val.extend([draw(st.binary(max_size=16))] * count)
+        value = draw(st.binary(max_size=16))
+        if tensor.dtype == pb.MS_STRING and level == MUST:  # non-UTF-8 text: an upstream defect
+            value = value.decode("utf-8", "replace").encode()
+        tensor.bytes_val.extend([value] * count)
     elif payload == "shm_data":
         tensor.shm_data.CopyFrom(draw(_shm()))
     return tensor
 
 
 @functools.cache  # built once: hypothesis validates each new strategy
-def _small_tensors() -> st.SearchStrategy[pb.Tensor]:
+def _small_tensors(level: Level) -> st.SearchStrategy[pb.Tensor]:
     """Hostile in dtype and dims but a few bytes long: for instances repeated thousands of
     times."""
+    dims = st.lists(st.integers(INT64_MIN, INT64_MAX), max_size=4)
     return st.builds(
         lambda code, dims, data: _tensor(code, dims, data),
         _dtype_codes(),
-        st.lists(st.integers(INT64_MIN, INT64_MAX), max_size=4),
+        dims.filter(_meets_no_defect) if level == MUST else dims,
         st.binary(max_size=16),
     )
 
@@ -122,14 +136,11 @@ def _small_names() -> st.SearchStrategy[str]:
     return st.sampled_from(_INPUT_NAMES + [t for t in _ODD_TEXT if len(t) < 100])
 
 
-_TENSORS = hostile_tensors()
-
-
 @st.composite
-def hostile_instances(draw: st.DrawFn, small: bool = False) -> pb.Instance:
+def hostile_instances(draw: st.DrawFn, level: Level, small: bool = False) -> pb.Instance:
     instance = pb.Instance()
     names = _small_names() if small else _names()
-    tensors = _small_tensors() if small else _TENSORS
+    tensors = _small_tensors(level) if small else hostile_tensors(level)
     for name in draw(st.lists(names, max_size=2 if small else 4, unique=True)):
         instance.items[name].CopyFrom(draw(tensors))
     if draw(st.booleans()):
@@ -138,25 +149,28 @@ def hostile_instances(draw: st.DrawFn, small: bool = False) -> pb.Instance:
     return instance
 
 
-_INSTANCES = hostile_instances()
-_SMALL_INSTANCES = hostile_instances(small=True)
+_INSTANCES = {level: hostile_instances(level) for level in (MUST, SHOULD)}
+_SMALL_INSTANCES = {level: hostile_instances(level, small=True) for level in (MUST, SHOULD)}
 
 
 @st.composite
-def hostile_requests(draw: st.DrawFn) -> pb.PredictRequest:
+def hostile_requests(draw: st.DrawFn, level: Level = MUST) -> pb.PredictRequest:
     """A well-formed PredictRequest that breaks as many rules as it likes, mostly aimed at the
-    kit's methods so that it reaches their checks."""
+    kit's methods so that it reaches their checks. At MUST level it meets none of upstream's
+    documented defects (oracle.upstream_defect: no zero instances, no dims past what numpy or
+    upstream can count, no non-UTF-8 MS_STRING); at SHOULD anything goes."""
     if draw(st.integers(0, 3)):
         servable, method = draw(st.sampled_from(_KNOWN_CALLS))
     else:
         servable, method = draw(_odd_texts()), draw(_odd_texts())
     version = draw(st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, UINT64_MAX)))
     request = kit.make_request(servable, method, [], version)
-    count = draw(st.one_of(st.sampled_from([0, 1, 2, 3]), st.integers(*THOUSANDS)))
+    few = [1, 2, 3] if level == MUST else [0, 1, 2, 3]
+    count = draw(st.one_of(st.sampled_from(few), st.integers(*THOUSANDS)))
     if count > 3:  # thousands: one instance repeated (the size stays a few MB at most)
-        request.instances.extend([draw(_SMALL_INSTANCES)] * count)
+        request.instances.extend([draw(_SMALL_INSTANCES[level])] * count)
     else:
-        request.instances.extend([draw(_INSTANCES) for _ in range(count)])
+        request.instances.extend([draw(_INSTANCES[level]) for _ in range(count)])
     return request
 
 
@@ -195,34 +209,50 @@ def _with_output_buffers() -> pb.PredictRequest:
     return request
 
 
+def _non_utf8() -> pb.PredictRequest:
+    return kit.echo_request([pb.Tensor(dtype=pb.MS_STRING, bytes_val=[b"\xff\xfe"])])
+
+
 _MANY_ONES = [1] * bound.MANY_DIMS
+U8, F32, COMMON, CAST = pb.MS_UINT8, pb.MS_FLOAT32, kit.ADD_COMMON, kit.ADD_CAST
 _BIG_DIMS = [2**62] * 50_000  # 450 KB of varints
-# (name, request): the cases a derandomized run must always include, each aimed at a known way
-# servers fall over (costs that grow with the dims count, sizes that overflow, huge repeats).
-HANDMADE: tuple[tuple[str, Callable[[], pb.PredictRequest]], ...] = (
-    ("echo-100k-dims", lambda: _echo(pb.MS_FLOAT32, _MANY_ONES, bytes(4))),
-    ("add-common-100k-dims", lambda: _add(kit.ADD_COMMON, _tensor(pb.MS_FLOAT32, _MANY_ONES))),
-    ("add-cast-65-dims", lambda: _add(kit.ADD_CAST, _tensor(pb.MS_FLOAT32, [1] * 65, bytes(4)))),
-    ("add-common-zero-size", lambda: _add(kit.ADD_COMMON, _tensor(pb.MS_FLOAT32, [2**62, 0]))),
-    ("add-cast-zero-size", lambda: _add(kit.ADD_CAST, _tensor(pb.MS_INT8, [2**62, 0]))),
-    ("echo-dims-overflow", lambda: _echo(pb.MS_FLOAT64, [INT64_MAX, INT64_MAX], bytes(8))),
-    ("echo-negative-dims", lambda: _echo(pb.MS_INT32, [-1, -(2**62)], bytes(4))),
-    ("echo-dtype-int32-max", lambda: _echo(INT32_MAX, [1], bytes(8))),
-    ("echo-dtype-negative", lambda: _echo(-1, [1], bytes(8))),
-    ("echo-data-lies", lambda: _echo(pb.MS_INT64, [1 << 40], bytes(8))),
-    ("echo-5000-bytes-val", lambda: _echo(pb.MS_STRING, [1], values=5_000)),
-    ("echo-no-bytes-val", lambda: _echo(pb.MS_BYTES, [], values=0)),
-    ("echo-5000-instances", lambda: kit.echo_request([_tensor(pb.MS_UINT8, [1], b"\x01")] * 5_000)),
-    ("echo-zero-instances", lambda: kit.echo_request([])),
-    ("echo-shm-data", _with_shm),
-    ("echo-output-buffers", _with_output_buffers),
-    ("long-name", lambda: _named("s" * 100_000)),
-    ("nul-name", lambda: _named("conformance\x00", "echo\x00")),
-    ("version-uint64-max", lambda: _named(kit.CONFORMANCE, version=UINT64_MAX)),
+# (name, level, request): the cases a derandomized run must always include, each aimed at a
+# known way servers fall over (costs that grow with the dims count, sizes that overflow, huge
+# repeats). Level: of the requirements that ask for its answer. SHOULD: it meets one of
+# upstream's documented defects (oracle.upstream_defect), so only ROBUSTNESS-UPSTREAM-DEFECTS
+# sends it, never a MUST check.
+HANDMADE: tuple[tuple[str, Level, Callable[[], pb.PredictRequest]], ...] = (
+    ("echo-32-dims", MUST, lambda: _echo(F32, [1] * 32, bytes(4))),
+    ("echo-negative-dims", MUST, lambda: _echo(pb.MS_INT32, [-1, -(2**62)], bytes(4))),
+    ("echo-dtype-int32-max", MUST, lambda: _echo(INT32_MAX, [1], bytes(8))),
+    ("echo-dtype-negative", MUST, lambda: _echo(-1, [1], bytes(8))),
+    ("echo-data-lies", MUST, lambda: _echo(pb.MS_INT64, [1 << 30], bytes(8))),
+    ("echo-5000-bytes-val", MUST, lambda: _echo(pb.MS_STRING, [1], values=5_000)),
+    ("echo-no-bytes-val", MUST, lambda: _echo(pb.MS_BYTES, [], values=0)),
+    ("echo-5000-instances", MUST, lambda: kit.echo_request([_tensor(U8, [1], b"\x01")] * 5_000)),
+    ("echo-shm-data", MUST, _with_shm),
+    ("echo-output-buffers", MUST, _with_output_buffers),
+    ("long-name", MUST, lambda: _named("s" * 100_000)),
+    ("nul-name", MUST, lambda: _named("conformance\x00", "echo\x00")),
+    ("version-uint64-max", MUST, lambda: _named(kit.CONFORMANCE, version=UINT64_MAX)),
+    ("echo-100k-dims", SHOULD, lambda: _echo(F32, _MANY_ONES, bytes(4))),
+    ("add-common-100k-dims", SHOULD, lambda: _add(COMMON, _tensor(F32, _MANY_ONES))),
+    ("add-cast-65-dims", SHOULD, lambda: _add(CAST, _tensor(F32, [1] * 65, bytes(4)))),
+    ("add-common-zero-size", SHOULD, lambda: _add(COMMON, _tensor(F32, [2**62, 0]))),
+    ("add-cast-zero-size", SHOULD, lambda: _add(CAST, _tensor(pb.MS_INT8, [2**62, 0]))),
+    ("echo-dims-overflow", SHOULD, lambda: _echo(pb.MS_FLOAT64, [INT64_MAX, INT64_MAX], bytes(8))),
+    ("echo-dims-past-2**32", SHOULD, lambda: _echo(pb.MS_FLOAT64, [2**61, 2])),
+    ("echo-zero-instances", SHOULD, lambda: kit.echo_request([])),
+    ("echo-non-utf8-string", SHOULD, _non_utf8),
     # Last: a server whose cost grows with the square of the dims count (a product of big
     # integers, say) is busy with this one for long.
-    ("add-common-50k-big-dims", lambda: _add(kit.ADD_COMMON, _tensor(11, _BIG_DIMS, bytes(16)))),
+    ("add-common-50k-big-dims", SHOULD, lambda: _add(COMMON, _tensor(11, _BIG_DIMS, bytes(16)))),
 )  # fmt: skip
+
+
+def handmade(level: Level) -> dict[str, Callable[[], pb.PredictRequest]]:
+    """The hand-made cases tagged ``level``, by name."""
+    return {name: build for name, tag, build in HANDMADE if tag == level}
 
 
 # -- bodies that are not protobuf -----------------------------------------------------------

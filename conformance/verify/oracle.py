@@ -17,7 +17,8 @@ conformance.verify.compare honours exactly that freedom:
   all-instance failures collapse.
 * string/bytes outputs may carry dims ``[]`` or ``[1]``; add's float results compare as values
   (NaN equal to NaN: the payload of a computed NaN is the hardware's).
-* a non-UTF-8 MS_STRING input is refused with code 2, for the request or for its instance.
+* a non-UTF-8 MS_STRING input is refused with code 2, for the request or for its instance
+  (SHOULD level only, as every request that meets an upstream defect: ``upstream_defect``).
 * what the kit does not specify (add_cast on non-numeric inputs or unequal shapes, ``fail``
   with a non-string ``error``) fails that instance with any non-zero code and any text.
 """
@@ -40,9 +41,11 @@ MUST: Level = "MUST"
 SHOULD: Level = "SHOULD"
 
 INVALID_INPUTS, SYSTEM_ERROR = 2, 3  # docs/protocol.md#replies
-MAX_TEXT = 384  # docs/protocol.md#truncation: longer texts keep 192 + "..." + 192 characters
+# docs/protocol.md#truncation: a text over 384 UTF-8 bytes keeps its first and last 192 bytes
+# around "...", even where that cuts a character in two.
+MAX_TEXT = 384
 # With the server's own words around ``fail``'s error unknown (MUST level), an error of at most
-# this many characters is still whole in a text of at most MAX_TEXT characters.
+# this many UTF-8 bytes is still whole in a text of at most MAX_TEXT bytes.
 SHORT_ERROR = 64
 
 
@@ -155,10 +158,24 @@ class FailFrame:
     suffix: str
 
 
+def text_of(raw: bytes) -> str:
+    """An error text as the harness compares it: its bytes decoded as UTF-8, losslessly (a byte
+    that is not UTF-8, as where a cut split a character, becomes a lone surrogate)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def byte_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
 def truncate(text: str) -> str:
-    """docs/protocol.md#truncation: over 384 characters, the first 192, ``...``, the last 192."""
+    """docs/protocol.md#truncation: over 384 UTF-8 bytes, the first 192 bytes, ``...``, the last
+    192 bytes (as ``text_of`` decodes them)."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= MAX_TEXT:
+        return text
     half = MAX_TEXT // 2
-    return text if len(text) <= MAX_TEXT else text[:half] + "..." + text[-half:]
+    return text_of(data[:half] + b"..." + data[-half:])
 
 
 # -- docs/protocol.md#error-texts (SHOULD); malformed-input details live in verify.malformed --
@@ -238,6 +255,59 @@ def _malformation(tensor: pb.Tensor) -> str | None:
     return None
 
 
+# -- levels: the inputs whose expected reply only SHOULD-level requirements ask for ----------
+
+NUMPY_MAX_DIMS = 32
+INT32_MAX = 2**31 - 1
+UPSTREAM_COUNT_LIMIT = 2**32  # past it, upstream's element_cnt() gives up
+
+
+class LevelError(RuntimeError):
+    """A harness bug: a MUST check drew an input whose expected reply only SHOULD asks for."""
+
+
+def dims_defect(dims: Sequence[int]) -> str | None:
+    """The upstream defect a tensor of these dims may meet (docs/protocol.md#departures), or
+    None: numpy cannot build it, upstream miscounts its elements, or drops a dim from a reply."""
+    if len(dims) > NUMPY_MAX_DIMS:
+        return f"a tensor of {len(dims)} dims (numpy builds at most {NUMPY_MAX_DIMS})"
+    if any(d < 0 for d in dims):
+        return None  # refused by the shape check before anything is built
+    if any(d > INT32_MAX for d in dims):
+        return "a dim above 2**31-1"
+    if math.prod(d for d in dims if d) >= UPSTREAM_COUNT_LIMIT:
+        return "a tensor of 2**32 elements or more"
+    return None
+
+
+def upstream_defect(request: pb.PredictRequest) -> str | None:
+    """Which of upstream's documented defects ``request`` may meet (it hangs, its worker dies,
+    or it answers wrong: docs/protocol.md#departures), or None. What such a request should get
+    is asked for at SHOULD level only (STRICT-ZERO-INSTANCES, STRICT-NON-UTF8-STRING,
+    STRICT-EMPTY-ELEMENT-LIMIT, ROBUSTNESS-UPSTREAM-DEFECTS), so that a server copying one of
+    these defects can still pass every MUST: a MUST check never sends one (``expect`` refuses
+    it, and tests/test_conformance_levels.py holds every generator to its level tags).
+    Conservative: every tensor counts, declared input or not, whatever an earlier check does."""
+    if not request.instances:
+        return "zero instances"
+    for instance in request.instances:
+        for tensor in instance.items.values():
+            found = dims_defect(tensor.shape.dims)
+            if found is not None:
+                return found
+            if tensor.dtype == codec.STRING.code and not all(map(_is_utf8, tensor.bytes_val)):
+                return "a non-UTF-8 MS_STRING"
+    return None
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # -- the model --------------------------------------------------------------------------------
 
 
@@ -248,7 +318,10 @@ def _request_error(text: str, level: Level) -> Error:
 def expect(
     request: pb.PredictRequest, level: Level = MUST, frame: FailFrame | None = None
 ) -> Expected:
-    """The reply a conforming server sends to ``request``; OutsideModel for resnet50."""
+    """The reply a conforming server sends to ``request``; OutsideModel for resnet50;
+    LevelError for a request that meets an upstream defect at MUST level."""
+    if level == MUST and (defect := upstream_defect(request)) is not None:
+        raise LevelError(f"a MUST check drew a request with {defect}, which only SHOULD covers")
     spec = pb.ServableSpec()
     spec.CopyFrom(request.servable_spec)
     if spec.name in UNMODELLED_SERVABLES:
@@ -367,9 +440,9 @@ def _fail(
         full = truncate(frame.prefix + text + frame.suffix)
         return Error(code, Text(exact=full), key=full)
     if frame is not None:
-        whole = len(frame.prefix) + len(text) + len(frame.suffix) <= MAX_TEXT
+        whole = byte_size(frame.prefix + text + frame.suffix) <= MAX_TEXT
         return Error(code, Text(contains=text if whole else None), key=("fail", text))
-    if len(text) <= SHORT_ERROR:
+    if byte_size(text) <= SHORT_ERROR:
         return Error(code, Text(contains=text), key=("fail", text))
     return Error(code, Text(), key=None)  # truncation may cut it, or make texts coincide
 

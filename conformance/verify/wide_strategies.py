@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from conformance.verify import malformed
 from conformance.verify import strategies as gen
+from conformance.verify.oracle import MUST, SHOULD, Level
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -30,9 +31,9 @@ MIB = 1024 * 1024
 LARGE_BYTES = 4 * MIB
 MAX_RANK = 8
 MANY_INSTANCES = 300
-# Character and UTF-8 byte lengths at which a server that cuts texts would show it:
-# docs/protocol.md#truncation's 384/192 (error texts), and the powers of two a fixed buffer
-# tends to have.
+# Lengths, in characters and in UTF-8 bytes, at which a server that cuts texts would show it:
+# docs/protocol.md#truncation's 384/192 (error texts, counted in bytes), and the powers of two
+# a fixed buffer tends to have.
 TEXT_BOUNDARIES = (0, 1, 191, 192, 193, 255, 256, 257, 383, 384, 385, 386, 387, 511, 512, 513,
                    1023, 1024, 1025, 4095, 4096, 4097, 65535, 65536, 65537)  # fmt: skip
 VERSION_EDGES = (0, 1, 2, 3, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**32 + 2,
@@ -202,10 +203,11 @@ def malformed_tensors() -> st.SearchStrategy[pb.Tensor]:
 
 def error_patterns(count: int, max_error: int = 64) -> st.SearchStrategy[list[str]]:
     """One ``error`` per instance for ``fail``: mostly "", else a short awkward text (at most
-    ``max_error`` characters: within what a MUST-level check can find verbatim)."""
+    ``max_error`` UTF-8 bytes, whole characters: within what a MUST-level check can find
+    verbatim, docs/protocol.md#truncation counting bytes)."""
     errors = st.lists(
         st.sampled_from(AWKWARD) | st.characters(codec="utf-8"), min_size=1, max_size=max_error
-    ).map(lambda parts: "".join(parts)[:max_error])
+    ).map(lambda parts: "".join(parts).encode()[:max_error].decode("utf-8", "ignore"))
     return st.lists(st.one_of(st.just(""), st.just(""), errors), min_size=count, max_size=count)
 
 
@@ -219,8 +221,24 @@ INPUTS = {
 }
 
 
-DEFECTS = ("none", "none", "none", "none", "servable", "method", "version", "zero", "missing",
-           "near-input", "malformed", "non-utf8")  # fmt: skip
+# The classes of request requests() draws, each tagged with the level of the requirements
+# that ask for its expected reply. "zero" and "non-utf8" meet upstream's documented defects
+# (oracle.upstream_defect: upstream hangs, its worker dies), so only SHOULD checks draw them.
+DEFECTS: dict[str, Level] = {"none": MUST, "servable": MUST, "method": MUST, "version": MUST,
+                             "missing": MUST, "near-input": MUST, "malformed": MUST,
+                             "zero": SHOULD, "non-utf8": SHOULD}  # fmt: skip
+
+
+def admitted(tag: Level, level: Level) -> bool:
+    """A check of ``level`` draws the inputs tagged ``tag``: MUST ones always (what MUST asks
+    for, SHOULD asks for too), SHOULD ones only at SHOULD."""
+    return tag == MUST or level == SHOULD
+
+
+def defects(level: Level) -> list[str]:
+    """The classes a check of ``level`` draws, "none" (a valid request) four times as often."""
+    drawn = [name for name, tag in DEFECTS.items() if admitted(tag, level)]
+    return ["none"] * 3 + drawn
 
 
 def _good_input(draw: st.DrawFn, method: str, name: str, max_bytes: int) -> pb.Tensor:
@@ -235,13 +253,19 @@ def _good_input(draw: st.DrawFn, method: str, name: str, max_bytes: int) -> pb.T
 
 
 @st.composite
-def requests(draw: st.DrawFn, max_bytes: int = 4097, max_instances: int = 8) -> pb.PredictRequest:
-    """Any request to the kit's servables: valid ones, and ones with one defect of
-    docs/protocol.md#request-handling (a near-miss servable or method name, a version not
-    deployed, no instance, a missing or near-miss input, a malformed or non-UTF-8 input)
-    somewhere; extra inputs at random."""
+def requests(
+    draw: st.DrawFn,
+    max_bytes: int = 4097,
+    max_instances: int = 8,
+    level: Level = MUST,
+    only: str | None = None,
+) -> pb.PredictRequest:
+    """Any request to the kit's servables a check of ``level`` may send: valid ones, and ones
+    with one defect of docs/protocol.md#request-handling (a near-miss servable or method name,
+    a version not deployed, a missing or near-miss input, a malformed input; at SHOULD also no
+    instance, or a non-UTF-8 input) somewhere; extra inputs at random. ``only``: that class."""
     servable, method = draw(st.sampled_from(SERVABLE_METHODS))
-    defect = draw(st.sampled_from(DEFECTS))
+    defect = only if only is not None else draw(st.sampled_from(defects(level)))
     spec = pb.ServableSpec(
         name=draw(near_misses(servable)) if defect == "servable" else servable,
         method_name=draw(near_misses(method)) if defect == "method" else method,

@@ -26,6 +26,8 @@ MUTANTS: tuple[ClientMutant, ...] = (
                  ("CL-CORE-REQUEST-ARRAYS", "CL-STRICT-SCALAR-DIMS")),
     ClientMutant("scalar-widened", "sends numpy scalars widened to 64 bits",
                  ("CL-CORE-REQUEST-SCALARS",)),
+    ClientMutant("bool-scalar-refused", "refuses a numpy.bool_ scalar, as upstream's client does",
+                 ("CL-CORE-REQUEST-SCALARS", "CL-STRICT-SCALAR-DIMS")),
     ClientMutant("byte-order-flipped", "sends numeric data big-endian",
                  ("CL-CORE-REQUEST-ARRAYS",)),
     ClientMutant("instances-reversed", "sends the instances in reverse order",
@@ -43,6 +45,10 @@ MUTANTS: tuple[ClientMutant, ...] = (
                  ("CL-CORE-REPLY-MIXED",)),
     ClientMutant("malformed-accepted", "ignores a reply's error entries when their count is wrong",
                  ("CL-CORE-REPLY-MALFORMED",)),
+    ClientMutant("one-error-per-instance", "reads one failed entry beside N instances as N "
+                 "failed instances", ("CL-CORE-REPLY-REQUEST-ERROR",)),
+    ClientMutant("lone-ok-entry-accepted", "takes one code-0 entry beside 0 or 2 instances as "
+                 "no errors", ("CL-CORE-REPLY-MALFORMED",)),
     ClientMutant("status-swallowed", "returns an empty result for a failed RPC",
                  ("CL-CORE-RPC-STATUS", "CL-CORE-SERVER-DOWN")),
     ClientMutant("hang-on-dead-server", "waits for a server to come up, without a deadline",
@@ -58,6 +64,10 @@ MUTANTS: tuple[ClientMutant, ...] = (
                  ("CL-TLS-REFUSE-OTHER-CA",)),
     ClientMutant("tls-no-host-check", "accepts whatever host name the server's certificate has",
                  ("CL-TLS-REFUSE-WRONG-HOST",)),
+    ClientMutant("tls-roots-env-ignored", "ignores GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when no CA "
+                 "is given (gRPC's bundled roots only)", ("CL-TLS-ROOTS-ENV",)),
+    ClientMutant("tls-roots-env-folder", "with no CA given, trusts every certificate in the "
+                 "folder of GRPC_DEFAULT_SSL_ROOTS_FILE_PATH's file", ("CL-TLS-ROOTS-ENV",)),
     ClientMutant("mtls-no-client-cert", "never presents the client certificate",
                  ("CL-MTLS-CLIENT-CERT",)),
     ClientMutant("grpc-default-limits", "keeps gRPC's 4 MiB message limits",

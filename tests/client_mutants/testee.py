@@ -100,6 +100,21 @@ def _scalar_widened() -> None:
     wrap(values_module, "fill_tensor", make)
 
 
+@mutant("bool-scalar-refused")
+def _bool_scalar_refused() -> None:
+    # Upstream's own defect: numpy.bool_ is not an np.number, so it is refused before sending.
+    def make(original: Any) -> Any:
+        def fill(tensor: pb.Tensor, value: Any) -> None:
+            if isinstance(value, np.bool_):
+                print(f"refusing {type(value)}", file=sys.stderr, flush=True)
+                raise RuntimeError(f"Not support value type {type(value)}")
+            original(tensor, value)
+
+        return fill
+
+    wrap(values_module, "fill_tensor", make)
+
+
 @mutant("byte-order-flipped")
 def _byte_order_flipped() -> None:
     def make(original: Any) -> Any:
@@ -195,6 +210,35 @@ def _malformed_accepted() -> None:
     wrap(client_module, "parse_reply", make)
 
 
+@mutant("one-error-per-instance")
+def _one_error_per_instance() -> None:
+    # Reads one failed entry beside N instances as N failed instances, not as upstream does.
+    def make(original: Any) -> Any:
+        def parse(reply: pb.PredictReply, *args: Any) -> Any:
+            errors, count = reply.error_msg, len(reply.instances)
+            if len(errors) == 1 and errors[0].error_code != 0 and count:
+                return [{"error": errors[0].error_msg.decode("utf-8", "replace")}] * count
+            return original(reply, *args)
+
+        return parse
+
+    wrap(client_module, "parse_reply", make)
+
+
+@mutant("lone-ok-entry-accepted")
+def _lone_ok_entry_accepted() -> None:
+    def make(original: Any) -> Any:
+        def parse(reply: pb.PredictReply, *args: Any) -> Any:
+            errors = reply.error_msg
+            if len(errors) == 1 and errors[0].error_code == 0 and len(reply.instances) != 1:
+                del reply.error_msg[:]
+            return original(reply, *args)
+
+        return parse
+
+    wrap(client_module, "parse_reply", make)
+
+
 @mutant("status-swallowed")
 def _status_swallowed() -> None:
     wrap(client_module, "rpc_failure_result", lambda original: lambda code, details: [])
@@ -265,20 +309,38 @@ def _tls_ignores_ca() -> None:
     _wrap_tls(lambda tls: {**tls, "ca": None})
 
 
+def _every_pem_beside(path: str) -> str:
+    """A CA bundle of every PEM file in ``path``'s folder (the run's other CA included)."""
+    pems = sorted(glob.glob(os.path.join(os.path.dirname(path), "*.pem")))
+    handle, bundle = tempfile.mkstemp(suffix=".pem")
+    with os.fdopen(handle, "wb") as out:
+        for pem in pems:
+            with open(pem, "rb") as file:
+                out.write(file.read())
+    return bundle
+
+
 @mutant("tls-trusts-any-ca")
 def _tls_trusts_any_ca() -> None:
-    def bundle(tls: dict[str, Any]) -> dict[str, Any]:
-        if not tls.get("ca"):
-            return tls
-        pems = sorted(glob.glob(os.path.join(os.path.dirname(tls["ca"]), "*.pem")))
-        handle, path = tempfile.mkstemp(suffix=".pem")
-        with os.fdopen(handle, "wb") as out:
-            for pem in pems:
-                with open(pem, "rb") as file:
-                    out.write(file.read())
-        return {**tls, "ca": path}
+    _wrap_tls(lambda tls: {**tls, "ca": _every_pem_beside(tls["ca"])} if tls.get("ca") else tls)
 
-    _wrap_tls(bundle)
+
+ROOTS_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
+
+
+@mutant("tls-roots-env-ignored")
+def _tls_roots_env_ignored() -> None:
+    # Gone before gRPC first computes its default roots: its bundled ones serve instead.
+    os.environ.pop(ROOTS_ENV, None)
+
+
+@mutant("tls-roots-env-folder")
+def _tls_roots_env_folder() -> None:
+    def widen(tls: dict[str, Any]) -> dict[str, Any]:
+        roots = os.environ.get(ROOTS_ENV)
+        return {**tls, "ca": _every_pem_beside(roots)} if roots and not tls.get("ca") else tls
+
+    _wrap_tls(widen)
 
 
 @mutant("tls-no-host-check")

@@ -227,7 +227,8 @@ def _wrapped_size_matches(tensor: pb.Tensor, detail: str) -> bool:
     "malformed-dims-product-wraps",
     "the data size check multiplies dims in 64-bit integers: dims whose byte count wraps to "
     "the data length sent (e.g. [2**32, 2**32] float32 with no data) are accepted",
-    trips=("CORE-MALFORMED-DATA-SIZE",),
+    trips=("STRICT-HUGE-ELEMENT-COUNT",),
+    profiles=("strict",),
 )
 def malformed_dims_product_wraps(args: Args, behaviour: Behaviour) -> None:
     on_decode(behaviour, _wrapped_size_matches)

@@ -66,7 +66,7 @@ def crash_on_hostile(args: argparse.Namespace, behaviour: Behaviour) -> None:
 @mutant(
     "robust-hang-on-many-dims",
     "a tensor of more than 64 dims is never answered",
-    trips=("ROBUSTNESS-HOSTILE-REQUESTS",),
+    trips=("ROBUSTNESS-UPSTREAM-DEFECTS",),
     profiles=ROBUSTNESS,
     waits=True,
 )

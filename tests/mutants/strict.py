@@ -280,27 +280,44 @@ def fail_text_generic(args: Args, behaviour: Behaviour) -> None:
 
 @mutant(
     "strict-no-truncation",
-    "error texts over 384 characters are sent whole",
+    "error texts over 384 bytes are sent whole",
     trips=("STRICT-TEXT-TRUNCATION",),
     profiles=STRICT,
 )
 def strict_no_truncation(args: Args, behaviour: Behaviour) -> None:
-    behaviour.truncate = lambda text: text  # type: ignore[method-assign]
+    behaviour.truncate = lambda text: text.encode()  # type: ignore[method-assign]
 
 
 @mutant(
-    "strict-truncate-bytes",
-    "error texts over 200 characters are cut by UTF-8 bytes (192 + '...' + 192), not over 384 "
-    "characters",
+    "strict-truncate-chars",
+    "error texts are cut by characters (over 384 characters: 192 + '...' + 192), not by UTF-8 "
+    "bytes",
     trips=("STRICT-TEXT-TRUNCATION",),
     profiles=STRICT,
 )
-def strict_truncate_bytes(args: Args, behaviour: Behaviour) -> None:
-    def truncate(text: str) -> str:
-        if len(text) <= 200:
-            return text
+def strict_truncate_chars(args: Args, behaviour: Behaviour) -> None:
+    def truncate(text: str) -> bytes:
+        cut = text if len(text) <= 384 else text[:192] + "..." + text[-192:]
+        return cut.encode()
+
+    behaviour.truncate = truncate  # type: ignore[method-assign]
+
+
+@mutant(
+    "strict-truncate-whole-characters",
+    "error texts over 384 bytes are cut by bytes, but never inside a character (each half "
+    "stops at the character boundary before)",
+    trips=("STRICT-TEXT-TRUNCATION",),
+    profiles=STRICT,
+)
+def strict_truncate_whole_characters(args: Args, behaviour: Behaviour) -> None:
+    def truncate(text: str) -> bytes:
         data = text.encode()
-        return (data[:192] + b"..." + data[-192:]).decode("utf-8", "replace")
+        if len(data) <= 384:
+            return data
+        head = data[:192].decode("utf-8", "ignore").encode()
+        tail = data[-192:].decode("utf-8", "ignore").encode()
+        return head + b"..." + tail
 
     behaviour.truncate = truncate  # type: ignore[method-assign]
 
@@ -329,6 +346,20 @@ def strict_zero_instances_hang(args: Args, behaviour: Behaviour) -> None:
     def answer(request: pb.PredictRequest) -> pb.PredictReply:
         never.wait(8.0)  # bounded: longer than the harness's 5 s, shorter than forever
         return pb.PredictReply(servable_spec=request.servable_spec)
+
+    _on_zero_instances(behaviour, answer)
+
+
+@mutant(
+    "strict-zero-instances-crash",
+    "the process exits on a request with zero instances (as upstream's worker dies on what it "
+    "cannot build)",
+    trips=("STRICT-ZERO-INSTANCES",),
+    profiles=STRICT,
+)
+def strict_zero_instances_crash(args: Args, behaviour: Behaviour) -> None:
+    def answer(request: pb.PredictRequest) -> pb.PredictReply:
+        os._exit(70)
 
     _on_zero_instances(behaviour, answer)
 

@@ -9,7 +9,6 @@ worker process per deployed version and imports this file in each; the worker's 
 import sys
 
 import numpy as np
-
 from mindspore_serving.server import register
 
 
@@ -19,7 +18,7 @@ def _served_version():
             return int(argument.split("=", 1)[1])
         if argument == "--version_number" and index + 1 < len(sys.argv):
             return int(sys.argv[index + 1])
-    raise RuntimeError("no --version_number on this worker's command line: %r" % (sys.argv,))
+    raise RuntimeError(f"no --version_number on this worker's command line: {sys.argv!r}")
 
 
 _VERSION = np.int64(_served_version())
@@ -31,7 +30,7 @@ def echo_stage(x):
 
 def fail_stage(x, error):
     if not isinstance(error, str):
-        raise RuntimeError("input error should be a string, but actually %s" % type(error).__name__)
+        raise RuntimeError(f"input error should be a string, but actually {type(error).__name__}")
     if error:
         raise RuntimeError(error)
     return x
