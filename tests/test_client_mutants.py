@@ -5,7 +5,7 @@ certified by the harness (``conformance --client-cmd``) on the requirements its 
 run must exit 1 with each of them failed. The same script unbroken (``none``) must pass every
 client profile, so the failures come from the mutations. The meta-test requires every MUST
 client requirement to be tripped by some mutant. The runs of the mutants that hang (``waits``)
-are started together on one worker (support.ahead).
+start with the session, in the background (support.ahead).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
-from client_mutants.catalogue import BY_NAME, MUTANTS, ClientMutant
-from support.ahead import Ahead, grouped, selected_ids
+from client_mutants.catalogue import MUTANTS, ClientMutant
+from support import ahead
 
 from conformance.api import Certification, certify
 from conformance.catalogue import CLIENT_PROFILE_NAMES
@@ -38,32 +38,20 @@ def test_control_passes_every_client_profile() -> None:
     assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
 
 
-WAITING = "client-mutants-that-hang"  # the xdist group of the waiting mutants' tests
-
-
 def run(mutant: ClientMutant) -> Certification:
     args = [word for i in mutant.trips for word in ("--requirement", i)]
     return certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
 
 
-@pytest.fixture(scope="module")
-def waiting_runs(request: pytest.FixtureRequest) -> Iterator[Ahead[Certification]]:
-    """The waiting mutants' runs, the selected ones started together at the first taken."""
-    chosen = [BY_NAME[name] for name in selected_ids(request.session, test_mutant_is_caught)]
-    runs = {m.name: functools.partial(run, m) for m in chosen if m.waits}
-    ahead = Ahead(runs, together=grouped(request.config))
-    yield ahead
-    ahead.close()
-
-
 def _param(mutant: ClientMutant) -> object:
-    marks = [pytest.mark.xdist_group(WAITING)] if mutant.waits else []
+    # A run that mostly waits starts with the session, in the background (support.ahead).
+    marks = [pytest.mark.ahead.with_args(functools.partial(run, mutant))] if mutant.waits else []
     return pytest.param(mutant, id=mutant.name, marks=marks)
 
 
 @pytest.mark.parametrize("mutant", [_param(m) for m in MUTANTS])
-def test_mutant_is_caught(mutant: ClientMutant, waiting_runs: Ahead[Certification]) -> None:
-    done = waiting_runs.take(mutant.name, lambda: run(mutant))
+def test_mutant_is_caught(mutant: ClientMutant, request: pytest.FixtureRequest) -> None:
+    done = cast(Certification, ahead.result(request)) if mutant.waits else run(mutant)
     assert done.exit_status == 1, done.output[-3000:]
     outcomes = {r["id"]: r["outcome"] for r in done.report["requirements"]}
     survived = [i for i in mutant.trips if outcomes.get(i) != "failed"]

@@ -9,8 +9,8 @@ some mutant that is caught.
 
 A mutant run keeps only the tests of the requirements it names (the harness's
 ``--requirement``), which keeps the module within CI's time. The runs of the mutants that hang
-(entries marked ``waits``) mostly wait out the harness's deadlines: one worker starts them all
-together (support.ahead) rather than each keeping a worker idle in turn.
+(entries marked ``waits``) mostly wait out the harness's deadlines: they start with the session,
+in the background (support.ahead), rather than each keeping a worker idle in turn.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mutants.catalogue import Mutant, controls, everything, mutants
-from support.ahead import Ahead, grouped, selected_ids
+from support import ahead
 
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, REQUIREMENTS
 
@@ -105,8 +106,13 @@ class NotCaught(AssertionError):
     """The harness did not report what a mutant breaks."""
 
 
-WAITING = "runs-that-wait"  # the xdist group of the tests whose runs mostly wait
 WAITING_PROFILES = ("robustness",)  # a control's run over these waits too (floods, stalls)
+
+
+def certify_ahead(entry: Mutant, profiles: tuple[str, ...], requirements: tuple[str, ...]) -> Run:
+    """``certify`` in a folder of its own: for a run started before its test (support.ahead)."""
+    with tempfile.TemporaryDirectory(prefix="mutant-") as out:
+        return certify(entry, profiles, requirements, Path(out))
 
 
 def _param(entry: Mutant) -> Any:
@@ -115,14 +121,15 @@ def _param(entry: Mutant) -> Any:
     marks: list[Any] = []
     if entry.missed:
         marks.append(pytest.mark.xfail(strict=True, raises=NotCaught, reason=entry.missed))
-    if entry.waits:
-        marks.append(pytest.mark.xdist_group(WAITING))
+    if entry.waits:  # mostly waits: started with the session, in the background
+        run = functools.partial(certify_ahead, entry, entry.profiles, entry.trips)
+        marks.append(pytest.mark.ahead.with_args(run))
     return pytest.param(entry, id=entry.name, marks=marks)
 
 
 def _control_runs() -> list[Any]:
     """Each control over the profiles its mutants use; the big one split for xdist: core, the
-    profiles whose checks wait, and the others."""
+    profiles whose checks wait (started with the session, in the background), the others."""
     runs = []
     for control in controls():
         profiles = control.profiles
@@ -130,46 +137,23 @@ def _control_runs() -> list[Any]:
         rest = tuple(p for p in profiles if p != "core" and p not in WAITING_PROFILES)
         groups = [("core",) if "core" in profiles else (), waiting, rest]
         for group in filter(None, groups):
-            marks = [pytest.mark.xdist_group(WAITING)] if group == waiting else []
+            run = functools.partial(certify_ahead, control, group, ())
+            marks = [pytest.mark.ahead.with_args(run)] if group == waiting else []
             name = f"{control.name}-{'-'.join(group)}"
             runs.append(pytest.param(control, group, id=name, marks=marks))
     return runs
 
 
-@pytest.fixture(scope="module")
-def waiting_runs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Ahead[Run]]:
-    """The runs of the selected tests of the WAITING group, started together at the first
-    taken (a test's parameter id is its key)."""
-    table = everything()
-    runs: dict[str, Callable[[], Run]] = {}
-    for key in selected_ids(request.session, test_mutant_is_caught):
-        entry = table[key]
-        if entry.waits:
-            folder = tmp_path_factory.mktemp(key)
-            runs[key] = functools.partial(certify, entry, entry.profiles, entry.trips, folder)
-    controls_selected = selected_ids(request.session, test_control_passes)
-    for param in _control_runs():
-        key = param.id
-        if key in controls_selected and WAITING in _groups(param):
-            control, profiles = param.values
-            folder = tmp_path_factory.mktemp(key)
-            runs[key] = functools.partial(certify, control, profiles, (), folder)
-    ahead = Ahead(runs, together=grouped(request.config))
-    yield ahead
-    ahead.close()
-
-
-def _groups(param: Any) -> set[str]:
-    return {m.args[0] for m in param.marks if m.name == "xdist_group"}
+def _run(request: pytest.FixtureRequest, make: Callable[[], Run]) -> Run:
+    """The test's run: started ahead (its outcome), or made here."""
+    if request.node.get_closest_marker(ahead.MARK) is not None:
+        return cast(Run, ahead.result(request))
+    return make()
 
 
 @pytest.mark.parametrize("entry", [_param(m) for m in mutants()])
-def test_mutant_is_caught(entry: Mutant, tmp_path: Path, waiting_runs: Ahead[Run]) -> None:
-    run = waiting_runs.take(
-        entry.name, lambda: certify(entry, entry.profiles, entry.trips, tmp_path)
-    )
+def test_mutant_is_caught(entry: Mutant, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    run = _run(request, lambda: certify(entry, entry.profiles, entry.trips, tmp_path))
     what = f"{entry.name} ({entry.description})"
     if run.status != 1:
         raise NotCaught(f"{what}: expected exit status 1; {run.explain()}")
@@ -186,14 +170,9 @@ def test_mutant_is_caught(entry: Mutant, tmp_path: Path, waiting_runs: Ahead[Run
 
 @pytest.mark.parametrize(("control", "profiles"), _control_runs())
 def test_control_passes(
-    control: Mutant,
-    profiles: tuple[str, ...],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    waiting_runs: Ahead[Run],
+    control: Mutant, profiles: tuple[str, ...], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    key = request.node.callspec.id
-    run = waiting_runs.take(key, lambda: certify(control, profiles, (), tmp_path))
+    run = _run(request, lambda: certify(control, profiles, (), tmp_path))
     assert run.status == 0, f"control {control.name} is not conformant: {run.explain()}"
     verdicts = {name: p["verdict"] for name, p in run.report["profiles"].items()}
     assert verdicts == dict.fromkeys(profiles, "passed"), verdicts
