@@ -122,7 +122,8 @@ def configure(config: pytest.Config) -> None:
 
 
 def collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_KEY].start(session.items)
+    if not session.config.option.collectonly:  # a listing runs nothing
+        session.config.stash[_KEY].start(session.items)
 
 
 def unconfigure(config: pytest.Config) -> None:
