@@ -11,6 +11,9 @@
                    support.devices.Device: its backend, and its transfer counts from zero
 * ``device``       parametrized: ``fake`` (that fake) everywhere, and ``cupy`` (real CuPy,
                    marked ``gpu``, skipped without a working GPU)
+
+Tests marked ``ahead(run)`` have their slow, mostly waiting run started in the background when
+the session starts (support.ahead).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import devices
+from support import ahead, devices
 from support.paths import short_tmp_dir
 from support.rpc import stub_for
 from support.servers import running_server
@@ -30,6 +33,18 @@ from support.tls import TLSFiles, make_tls_files
 from protos import ms_service_pb2_grpc
 from protos.arrays import gpu_problem
 from reference_server import ReferenceServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ahead.configure(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    ahead.collection_finish(session)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    ahead.unconfigure(config)
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def test_thirty_thousand_dims_are_refused_at_once() -> None:
     start = time.perf_counter()
     with pytest.raises(checks.TensorProblem) as problem:
         checks.decode_tensor(bad)
-    assert time.perf_counter() - start < 1.0  # microseconds now; seconds before
+    # Microseconds now; 7.5 s before on a quiet machine (more on a busy one): a bound that a
+    # busy machine cannot reach and the old code cannot meet.
+    assert time.perf_counter() - start < 3.0
     assert str(problem.value) == texts.too_many_dims(30_000)
     assert str(problem.value) == (
         "Tensor check failed: input shape has 30000 dims, more than the limit 64"

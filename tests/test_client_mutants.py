@@ -4,19 +4,23 @@ Every mutant of tests/client_mutants (the reference client's testee with one rul
 certified by the harness (``conformance --client-cmd``) on the requirements its entry names: the
 run must exit 1 with each of them failed. The same script unbroken (``none``) must pass every
 client profile, so the failures come from the mutations. The meta-test requires every MUST
-client requirement to be tripped by some mutant.
+client requirement to be tripped by some mutant. The runs of the mutants that hang (``waits``)
+start with the session, in the background (support.ahead).
 """
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 from client_mutants.catalogue import MUTANTS, ClientMutant
+from support import ahead
 
-from conformance.api import certify
+from conformance.api import Certification, certify
 from conformance.catalogue import CLIENT_PROFILE_NAMES
 from conformance.verify.clients import CLIENT_BY_ID
 
@@ -34,10 +38,20 @@ def test_control_passes_every_client_profile() -> None:
     assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
-def test_mutant_is_caught(mutant: ClientMutant) -> None:
+def run(mutant: ClientMutant) -> Certification:
     args = [word for i in mutant.trips for word in ("--requirement", i)]
-    done = certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
+    return certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
+
+
+def _param(mutant: ClientMutant) -> object:
+    # A run that mostly waits starts with the session, in the background (support.ahead).
+    marks = [pytest.mark.ahead.with_args(functools.partial(run, mutant))] if mutant.waits else []
+    return pytest.param(mutant, id=mutant.name, marks=marks)
+
+
+@pytest.mark.parametrize("mutant", [_param(m) for m in MUTANTS])
+def test_mutant_is_caught(mutant: ClientMutant, request: pytest.FixtureRequest) -> None:
+    done = cast(Certification, ahead.result(request)) if mutant.waits else run(mutant)
     assert done.exit_status == 1, done.output[-3000:]
     outcomes = {r["id"]: r["outcome"] for r in done.report["requirements"]}
     survived = [i for i in mutant.trips if outcomes.get(i) != "failed"]

@@ -24,6 +24,7 @@ import xmlschema
 
 from conformance.catalogue import REQUIREMENTS
 from conformance.drive import free_tcp_address, make_scratch
+from reference_server import ReferenceServer
 
 HERE = Path(__file__).resolve()
 BROKEN_SERVER = HERE.parent / "test_plugin_exit_codes.py"
@@ -180,6 +181,21 @@ def test_junit_xml_has_no_testcase_properties(tmp_path: Path) -> None:
     JUNIT_SCHEMA.validate(str(junit))  # what CI systems parse: no testcase <properties>
 
 
+def test_the_suite_keeps_its_order_beside_pytest_randomly(
+    tmp_path: Path, kit_server: ReferenceServer
+) -> None:
+    # The test extra installs pytest-randomly, as a CI user's environment may: the command's
+    # own run must neither shuffle the checks nor reseed them (a gating run is derandomized).
+    pytest.importorskip("pytest_randomly")
+    report = tmp_path / "r.json"
+    args = ("--target", kit_server.address, "--requirement", "CORE-SPEC-ECHO")
+    status, output = conformance(*args, "--json-report", str(report), cwd=tmp_path)
+    assert status == 0, output
+    assert "randomly" not in output  # neither its seed line nor its name among the plugins
+    hypothesis = json.loads(report.read_text())["hypothesis"]
+    assert hypothesis == {"derandomized": True, "seed": None, "thorough": False}
+
+
 def test_junit_schema_refuses_testcase_properties(tmp_path: Path) -> None:
     # The schema itself has teeth: the shape pytest's record_property writes is refused.
     bad = tmp_path / "bad.xml"
@@ -204,20 +220,26 @@ def test_sigterm_is_reported_as_an_interruption(tmp_path: Path) -> None:
             "core",
             "--json-report",
             str(report),
+            "-v",  # a line per test, so that the first test's end can be seen
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Unbuffered: through a pipe, the lines would otherwise come in blocks, maybe only at
+        # the end of the run (too late to interrupt it).
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
     assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    line = ""
-    while "ready" not in line and time.monotonic() < deadline:
-        line = process.stdout.readline()
-    time.sleep(3)  # into the tests
+    # Into the tests, however fast or slow the machine: after the first of its 83 tests.
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.rstrip().endswith("]") and ("PASSED" in line or "FAILED" in line):
+            break
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
+    output = "".join(seen) + output
     assert process.returncode == 2, output
     assert "interrupted (SIGTERM)" in output
     data = json.loads(report.read_text())
@@ -287,18 +309,21 @@ def test_a_check_waits_for_a_connection_that_is_slow_to_come() -> None:
     from protos import codec
 
     address = free_tcp_address()
-    started = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def start_late() -> None:
         time.sleep(1.5)
         with running_server(address=address):
             started.set()
-            time.sleep(10)
+            answered.wait(30)  # up until the call is answered, not a fixed while
 
     thread = threading.Thread(target=start_late, daemon=True)
     thread.start()
-    with Target(Endpoint("core", address)) as server:
-        reply = server.call(kit.echo_request([codec.text_tensor("late")]), 20.0)
+    try:
+        with Target(Endpoint("core", address)) as server:
+            reply = server.call(kit.echo_request([codec.text_tensor("late")]), 20.0)
+    finally:
+        answered.set()
     assert started.is_set() and not isinstance(reply, RpcFailure), reply
     thread.join(timeout=30)
 

@@ -99,7 +99,7 @@ def test_stop_reaches_the_whole_group_and_kills_a_stubborn_one() -> None:
     child_pid = int(process.tail().split()[0])
     started = time.monotonic()
     process.stop(grace_s=0.5)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # the grace, then SIGKILL: not a wait for the child
     deadline = time.monotonic() + 5
     while _alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -126,7 +126,7 @@ def test_a_target_that_never_answers_times_out() -> None:
         started = time.monotonic()
         with pytest.raises(LaunchError, match="did not answer a Predict"):
             wait_ready(Endpoint("core", address), time.monotonic() + 1.0)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # its 1 s deadline, however busy the machine
 
 
 def test_a_target_that_refuses_connections_fails_at_once() -> None:

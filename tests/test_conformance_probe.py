@@ -89,8 +89,8 @@ def test_any_answer_but_not_there_yet_is_ready(code: grpc.StatusCode) -> None:
         assert server.calls == 1
         # wait_ready returns at once instead of waiting out its deadline.
         started = time.monotonic()
-        wait_ready(Endpoint("core", server.address), time.monotonic() + 10)
-        assert time.monotonic() - started < 5
+        wait_ready(Endpoint("core", server.address), time.monotonic() + 60)
+        assert time.monotonic() - started < 30  # well before the deadline, even when busy
 
 
 def test_unavailable_is_not_ready() -> None:

@@ -54,6 +54,7 @@ def test_test_extra_is_everything() -> None:
     test = PROJECT["optional-dependencies"]["test"]
     assert f"{PROJECT['name']}[server,harness]" in test
     assert "pytest-xdist" in _names(test)
+    assert "pytest-randomly" in _names(test)  # the README's command runs in a random order
 
 
 def test_lowest_constraints_pin_every_floor() -> None:

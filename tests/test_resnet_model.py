@@ -222,7 +222,9 @@ def test_weights_are_read_on_first_call_not_at_construction(seeded_npz: pathlib.
     shutil.copyfile(seeded_npz, copy)
     start = time.perf_counter()
     method = resnet50_servable(copy).versions[1]["classify_top1"]
-    assert time.perf_counter() - start < 0.5  # headers only
+    # Headers only (the whole file takes seconds); the missing file below is what proves it,
+    # this bound only that nothing slow runs at construction, however busy the machine.
+    assert time.perf_counter() - start < 2.0
     copy.unlink()  # after the start-up check, before the first call
     outcomes = classify(method, CHELSEA, b"")
     assert isinstance(outcomes[0], InstanceError) and outcomes[0].code == SYSTEM_ERROR

@@ -134,6 +134,11 @@ def test_corrupt_pixel_data_is_a_decode_error() -> None:
         preprocess(bytes(good))
 
 
+# A refusal from the header alone takes milliseconds; allocating the pixels first (hundreds of
+# MB, or far more) would take far longer. Generous, so that a busy machine does not fail it.
+BEFORE_DECODING_S = 2.0
+
+
 def timed_rejection(data: bytes) -> tuple[str, float]:
     start = time.perf_counter()
     with pytest.raises(ImageRejected) as info:
@@ -145,7 +150,7 @@ def test_bomb_over_our_cap_is_refused_before_decoding() -> None:
     # 60 Mpx: over MAX_PIXELS, under Pillow's own limits.
     text, seconds = timed_rejection(png_header_only(10_000, 6_000))
     assert text == (f"image too large: 10000x6000 is 60000000 pixels, the limit is {MAX_PIXELS}")
-    assert seconds < 0.5
+    assert seconds < BEFORE_DECODING_S
 
 
 def test_bomb_pillow_warns_about_is_refused() -> None:
@@ -165,7 +170,7 @@ def test_bomb_pillow_refuses_is_refused() -> None:
     text, seconds = timed_rejection(png_header_only(100_000, 100_000))
     assert text.startswith("image too large: ")
     assert "10000000000 pixels" in text
-    assert seconds < 0.5
+    assert seconds < BEFORE_DECODING_S
 
 
 # -- image bombs under the cap (issue 9, defect 5) ---------------------------------------------
@@ -176,7 +181,7 @@ def test_the_cap_is_4096_squared_for_lossless_formats() -> None:
     assert MAX_PIXELS == 4096 * 4096
     text, seconds = timed_rejection(png_header_only(4097, 4096))
     assert text == f"image too large: 4097x4096 is {4097 * 4096} pixels, the limit is {MAX_PIXELS}"
-    assert seconds < 0.5
+    assert seconds < BEFORE_DECODING_S
 
 
 def test_a_large_jpeg_decodes_at_a_reduced_scale() -> None:

@@ -287,7 +287,7 @@ def test_exit_within_the_grace_while_handlers_still_compute(
         status, stderr, waited = cli.exit()
         outcomes = {_outcome(future) for future in futures}
     # Before: the process waited for its handlers (here 60 s) whatever the grace.
-    assert waited < 5.0, stderr
+    assert waited < 20.0, stderr  # the grace (0.5 s), however busy the machine; not 60 s
     assert status == 0, stderr
     assert outcomes <= {"CANCELLED", "UNAVAILABLE"}
 
@@ -314,8 +314,8 @@ def test_stop_with_nothing_in_flight_is_quick(start_server: Callable[..., Refere
     with stub_for(server.address) as stub:
         assert not predict(stub, ECHO).error_msg
     start = time.monotonic()
-    server.stop(grace=5.0)
-    assert time.monotonic() - start < 2.0
+    server.stop(grace=30.0)
+    assert time.monotonic() - start < 10.0  # not the grace: nothing to wait for
     assert server.active_calls == 0
 
 

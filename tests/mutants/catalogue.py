@@ -10,7 +10,9 @@ server's arguments and the ``Behaviour`` the server will run with (see seams.py)
 * ``missed``       set when the harness is known not to catch it: the reason (the test is a
                    strict xfail, so a harness that starts catching it is noticed);
 * ``harness_args`` extra options for the harness run (e.g. a short --run-timeout);
-* ``says``         texts the harness's output must contain (how it explains the failure).
+* ``says``         texts the harness's output must contain (how it explains the failure);
+* ``waits``        set when its run mostly waits out one of the harness's deadlines (it
+                   hangs): tests/test_mutants.py starts such runs together, in the background.
 
 ``CONTROLS`` are the unbroken servers the same script serves (``none``: the reference server
 as is; ``tls-front``: the same behind the Python TLS terminator the TLS mutants use).
@@ -38,6 +40,7 @@ class Mutant:
     missed: str | None = None
     harness_args: tuple[str, ...] = ()
     says: tuple[str, ...] = ()
+    waits: bool = False
 
 
 _REGISTRY: dict[str, Mutant] = {}
@@ -63,6 +66,7 @@ def mutant(
     missed: str | None = None,
     harness_args: tuple[str, ...] = (),
     says: tuple[str, ...] = (),
+    waits: bool = False,
 ) -> Callable[[Install], Install]:
     """Register the decorated function as the mutant ``name``."""
 
@@ -70,7 +74,7 @@ def mutant(
         if name in _REGISTRY:
             raise ValueError(f"mutant {name!r} registered twice")
         _REGISTRY[name] = Mutant(
-            name, description, trips, profiles, install, missed, harness_args, says
+            name, description, trips, profiles, install, missed, harness_args, says, waits
         )
         return install
 

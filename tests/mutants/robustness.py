@@ -72,6 +72,7 @@ def crash_on_hostile(args: argparse.Namespace, behaviour: Behaviour) -> None:
     "a tensor of more than 64 dims is never answered",
     trips=("ROBUSTNESS-UPSTREAM-DEFECTS",),
     profiles=ROBUSTNESS,
+    waits=True,
 )
 def hang_on_many_dims(args: argparse.Namespace, behaviour: Behaviour) -> None:
     @step(behaviour, "predict")
@@ -125,6 +126,7 @@ def leaks(args: argparse.Namespace, behaviour: Behaviour) -> None:
     "a call waiting for its request holds one of 4 slots, with no bound on the wait",
     trips=("ROBUSTNESS-STALLED-CLIENTS",),
     profiles=ROBUSTNESS,
+    waits=True,
 )
 def stalls(args: argparse.Namespace, behaviour: Behaviour) -> None:
     slots = threading.BoundedSemaphore(4)
@@ -143,6 +145,7 @@ def stalls(args: argparse.Namespace, behaviour: Behaviour) -> None:
     "past 50 calls in a second every call waits 6 s (a flood starves everyone)",
     trips=("ROBUSTNESS-FLOOD",),
     profiles=ROBUSTNESS,
+    waits=True,
 )
 def flood_starves(args: argparse.Namespace, behaviour: Behaviour) -> None:
     recent: collections.deque[float] = collections.deque()

@@ -395,6 +395,7 @@ def _on_zero_instances(behaviour: Behaviour, answer: Any) -> None:
     "a request with zero instances is answered only after 8 s (upstream never answers it)",
     trips=("STRICT-ZERO-INSTANCES",),
     profiles=STRICT,
+    waits=True,
 )
 def strict_zero_instances_hang(args: Args, behaviour: Behaviour) -> None:
     never = threading.Event()

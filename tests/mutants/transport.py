@@ -104,6 +104,7 @@ def uds_instance_errors_as_status(args: Args, behaviour: Behaviour) -> None:
     "the TLS options are ignored: the server listens in plaintext",
     trips=("TLS-ACCEPT-TRUSTED-CA", "TLS-REFUSE-PLAINTEXT-CLIENT"),
     profiles=("tls",),
+    waits=True,
 )
 def tls_ignored(args: Args, behaviour: Behaviour) -> None:
     _start_with(lambda size, config: (size, None))
@@ -131,6 +132,7 @@ def tls_echo_altered(args: Args, behaviour: Behaviour) -> None:
     # succeeded, so the server sees no refusal there.
     trips=TLS_REFUSALS + MTLS_REFUSALS,
     profiles=("tls", "mtls"),
+    waits=True,
 )
 def tls_stops_after_refusal(args: Args, behaviour: Behaviour) -> None:
     serve_behind_front(on_refused=Front.close)
