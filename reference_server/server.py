@@ -45,6 +45,9 @@ DEFAULT_GRACE_S = 5.0
 # Stopping waits until no Predict call is in a handler and none started for this long: a call
 # whose headers gRPC has not yet handed over shows up within it.
 QUIET_SETTLE_S = 0.2
+# The same, when calls were running as stop() began: traffic in progress means more may be in
+# transit, and on a busy machine a message sent as the signal went can take longer to arrive.
+BUSY_SETTLE_S = 1.0
 # Past the grace, stop() waits this much longer for gRPC to finish cancelling; handlers that
 # still compute are abandoned (ReferenceServer.active_calls).
 STOP_SLACK_S = 0.25
@@ -262,7 +265,8 @@ class ReferenceServer:
         """Stop within ``grace`` seconds (plus STOP_SLACK_S), in three steps:
 
         1. health turns NOT_SERVING; calls are still admitted until the server is quiet (no
-           call running, none started for QUIET_SETTLE_S) or half the grace is over: a call
+           call running, none started for QUIET_SETTLE_S, or BUSY_SETTLE_S if calls were
+           running as stop() began) or half the grace is over: a call
            whose headers arrived before stop() may reach the handler only now, and grpcio's
            ``stop(grace)`` would cancel it;
         2. ``running`` turns False and new Predict calls are refused (UNAVAILABLE); the calls
@@ -285,7 +289,8 @@ class ReferenceServer:
         begin = time.monotonic()
         deadline = begin + (grace or 0.0)
         if grace is not None:
-            activity.wait_quiet(begin + grace / 2, QUIET_SETTLE_S)
+            settle = BUSY_SETTLE_S if activity.active else QUIET_SETTLE_S
+            activity.wait_quiet(begin + grace / 2, settle)
         activity.close()
         with self._lock:
             executor, listen, inode = self._executor, self._listen, self._socket_inode
