@@ -34,6 +34,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 
 from protos import ms_service_pb2 as pb
+from protos.wire import field_header
 
 _LEN = 2  # wire type of length-delimited fields
 # PredictRequest.instances; Instance.items; map entry key and value; Tensor fields.
@@ -125,25 +126,11 @@ class _Walk:
         return found
 
 
-def _key(number: int, length: int) -> bytes:
-    """Tag and length of a length-delimited field."""
-    return _encode_varint(number << 3 | _LEN) + _encode_varint(length)
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _nested(parts: list[memoryview], *numbers: int) -> bytes:
     """``parts`` (one message's fields) inside fields ``numbers``, outermost first."""
     body = b"".join(parts)
     for number in reversed(numbers):
-        body = _key(number, len(body)) + body
+        body = field_header(number, len(body)) + body
     return body
 
 

@@ -45,7 +45,7 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _field(number: int, length: int) -> bytes:
+def field_header(number: int, length: int) -> bytes:
     """Key and length of a length-delimited field."""
     return _varint(number << 3 | _LEN) + _varint(length)
 
@@ -76,7 +76,7 @@ def _tensor(tensor: pb.Tensor, data: Payload | None, kept_out: bool, out: list[P
         if tensor.HasField("shape"):
             rest.shape.CopyFrom(tensor.shape)  # unknown fields of the shape included
     size = len(data)
-    head = rest.SerializeToString() + _field(_TENSOR_DATA, size)
+    head = rest.SerializeToString() + field_header(_TENSOR_DATA, size)
     out.append(head)
     out.append(data)
     return len(head) + size
@@ -112,11 +112,11 @@ def _serialize(
     out: list[Payload] = []
     if message.HasField("servable_spec"):
         spec = message.servable_spec.SerializeToString()
-        out.append(_field(1, len(spec)) + spec)
+        out.append(field_header(1, len(spec)) + spec)
     for instance, walked in plan:
         if walked is None:
             encoded = instance.SerializeToString()
-            out.append(_field(instances_field, len(encoded)) + encoded)
+            out.append(field_header(instances_field, len(encoded)) + encoded)
             continue
         parts: list[Payload] = []
         size = 0
@@ -124,19 +124,19 @@ def _serialize(
             key = name.encode("utf-8")
             value: list[Payload] = []
             value_size = _tensor(tensor, data, kept_out, value)
-            key_field = _field(1, len(key)) + key
-            value_field = _field(2, value_size)
+            key_field = field_header(1, len(key)) + key
+            value_field = field_header(2, value_size)
             entry_size = len(key_field) + len(value_field) + value_size
-            head = _field(1, entry_size) + key_field + value_field  # Instance.items entry
+            head = field_header(1, entry_size) + key_field + value_field  # Instance.items entry
             parts.append(head)
             parts.extend(value)
             size += len(head) + value_size
-        out.append(_field(instances_field, size))
+        out.append(field_header(instances_field, size))
         out.extend(parts)
     if isinstance(message, pb.PredictReply):
         for error in message.error_msg:
             encoded = error.SerializeToString()
-            out.append(_field(4, len(encoded)) + encoded)
+            out.append(field_header(4, len(encoded)) + encoded)
     return b"".join(out)
 
 

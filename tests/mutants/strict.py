@@ -221,6 +221,27 @@ def strict_add_common_one_based(args: Args, behaviour: Behaviour) -> None:
     on_method(behaviour, "add", "add_common", _each_outcome(one_based))
 
 
+ModelCheck = Callable[[Sequence[Any], Sequence[ModelInput]], InstanceError | None]
+
+
+def _add_common_checked_by(behaviour: Behaviour, check: ModelCheck) -> None:
+    """add_common's per-instance model checks replaced by ``check``: an instance with any
+    mismatch fails either way; only which text it gets changes."""
+
+    def wrap(run: BatchFunction) -> BatchFunction:
+        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
+            outcomes = list(run(inputs, backend))
+            for index, instance in enumerate(inputs):
+                found = check((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
+                if found is not None:
+                    outcomes[index] = found
+            return outcomes
+
+        return batch
+
+    on_method(behaviour, "add", "add_common", wrap)
+
+
 @mutant(
     "strict-add-common-dtype-first",
     "add_common checks an input's dtype before its byte size (a wrong-size int8 input gets "
@@ -240,19 +261,7 @@ def strict_add_common_dtype_first(args: Args, behaviour: Behaviour) -> None:
                 return InstanceError(INVALID_INPUTS, text)
         return None
 
-    def wrap(run: BatchFunction) -> BatchFunction:
-        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
-            # An instance with any mismatch fails either way; only which text it gets changes.
-            outcomes = list(run(inputs, backend))
-            for index, instance in enumerate(inputs):
-                first = dtype_first((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
-                if first is not None:
-                    outcomes[index] = first
-            return outcomes
-
-        return batch
-
-    on_method(behaviour, "add", "add_common", wrap)
+    _add_common_checked_by(behaviour, dtype_first)
 
 
 MODEL_ELEMENTS = 4  # float32 [2, 2]
@@ -278,19 +287,7 @@ def strict_add_common_size_counts_elements(args: Args, behaviour: Behaviour) -> 
                 return InstanceError(INVALID_INPUTS, text)
         return None
 
-    def wrap(run: BatchFunction) -> BatchFunction:
-        def batch(inputs: Sequence[Inputs], backend: Any) -> Sequence[Outcome]:
-            # Every instance with a mismatch fails either way; only which text it gets changes.
-            outcomes = list(run(inputs, backend))
-            for index, instance in enumerate(inputs):
-                found = by_elements((instance["x1"], instance["x2"]), (add.MATRIX, add.MATRIX))
-                if found is not None:
-                    outcomes[index] = found
-            return outcomes
-
-        return batch
-
-    on_method(behaviour, "add", "add_common", wrap)
+    _add_common_checked_by(behaviour, by_elements)
 
 
 def _fail_codes(code: int) -> Any:
