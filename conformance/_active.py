@@ -26,6 +26,7 @@ import shutil
 import signal
 import sys
 import threading
+from collections.abc import Generator
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -98,12 +99,28 @@ def activate(config: pytest.Config) -> None:
     else:
         seed, scratch = choose_seed(options), make_scratch()
     # Before collection: the suites read the hypothesis mode when they are imported.
-    hypo.configure(seed, options.thorough, os.path.join(scratch, "hypothesis"))
+    hypo.configure(
+        seed,
+        options.thorough,
+        os.path.join(scratch, "hypothesis"),
+        shrink=not options.no_shrink,
+    )
     run = ConformanceRun(config, options, seed, scratch, given)
     config.pluginmanager.register(run, "conformance-run")
     from conformance import _fixtures
 
     config.pluginmanager.register(_fixtures, "conformance-fixtures")
+
+
+def has_line_number(entry: Any) -> bool:
+    """False for a traceback entry without a line number: an interrupt (Ctrl-C, SIGTERM,
+    --run-timeout) can land on such an instruction (Python 3.11), and pytest's report of the
+    interrupt then fails with a TypeError, ending the run with status 1 instead of 2."""
+    try:
+        entry.lineno  # noqa: B018 (None - 1 raises here)
+    except TypeError:
+        return False
+    return True
 
 
 class ConformanceRun:
@@ -341,6 +358,13 @@ class ConformanceRun:
                 terminalreporter.write_line(f"{option}: {path}")
         for error in self.write_errors:
             terminalreporter.write_line(f"ERROR: {error}", red=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_keyboard_interrupt(
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> Generator[None, None, None]:
+        excinfo.traceback = excinfo.traceback.filter(has_line_number)
+        return (yield)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._previous_term is not None:

@@ -158,6 +158,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("seed", "N", "explore with this hypothesis seed (an integer >= 0)", "run", kind=int),
     Option(
+        "no-shrink",
+        None,
+        "report each failing example as found, not minimised: a faster verdict, a bigger "
+        "example (the rerun command minimises it)",
+        "run",
+    ),
+    Option(
         "expect-failures",
         "FILE",
         "requirement IDs (one per line, # comments) allowed to fail; a listed ID that passes "
@@ -190,6 +197,7 @@ class RunOptions:
     run_timeout_s: float = DEFAULT_RUN_TIMEOUT_S
     thorough: bool = False
     seed: int | None = None
+    no_shrink: bool = False
     json_report: str | None = None
     certificate: str | None = None
     expect_failures_file: str | None = None
@@ -405,6 +413,7 @@ def build(values: dict[str, Any]) -> RunOptions:
         run_timeout_s=run_timeout,
         thorough=bool(values.get("thorough")),
         seed=seed,
+        no_shrink=bool(values.get("no_shrink")),
         json_report=writable("--json-report", values.get("json_report")),
         certificate=writable("--certificate", certificate),
         expect_failures_file=expect_file,

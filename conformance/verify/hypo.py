@@ -28,16 +28,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Mode:
     seed: int | None = None  # None: derandomized
     thorough: bool = False
+    shrink: bool = True  # False (--no-shrink): a failing example is reported as found
 
 
 _mode = Mode()
 
 
-def configure(seed: int | None, thorough: bool, home: str | None = None) -> None:
+def configure(
+    seed: int | None, thorough: bool, home: str | None = None, *, shrink: bool = True
+) -> None:
     """Set the mode; ``home``: where hypothesis keeps its files (else ./.hypothesis of the
     caller's folder, which a certification run should leave alone)."""
     global _mode
-    _mode = Mode(seed=seed, thorough=thorough)
+    _mode = Mode(seed=seed, thorough=thorough, shrink=shrink)
     set_hypothesis_home_dir(home)
 
 
@@ -57,7 +60,7 @@ def examples(count: int, *, shrink: bool = True) -> Callable[[F], F]:
     """
     mode = _mode
     phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
-    if shrink:
+    if shrink and mode.shrink:
         phases.append(Phase.shrink)
     chosen = settings(
         max_examples=count * THOROUGH_FACTOR if mode.thorough else count,
