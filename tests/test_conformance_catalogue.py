@@ -97,8 +97,7 @@ def test_every_suite_test_names_one_requirement_and_every_requirement_is_tested(
 def test_docs_requirements_is_current() -> None:
     path = ROOT / "docs" / "requirements.md"
     assert path.read_text(encoding="utf-8") == catalogue.render_markdown(), (
-        "docs/requirements.md is stale: run "
-        "`python -m conformance --write-requirements docs/requirements.md`"
+        "docs/requirements.md is stale: run `python scripts/regenerate_docs.py`"
     )
     for req in REQUIREMENTS:
         assert f"| `{req.id}` | {req.level} |" in path.read_text(encoding="utf-8")
@@ -131,7 +130,7 @@ def test_cli_doc_shows_the_current_help() -> None:
         timeout=60,
     )
     assert _help_words(block.group(1)) == _help_words(done.stdout), (
-        "docs/cli.md is stale: paste `COLUMNS=100 conformance --help` between its help markers"
+        "docs/cli.md is stale: run `python scripts/regenerate_docs.py`"
     )
 
 
