@@ -168,7 +168,9 @@ class Profile:
     summary: str
     drives: dict[str, Needs]  # Mode -> what it needs there
     endpoints: tuple[EndpointSpec, ...]
-    suites: tuple[str, ...]  # modules of conformance.suites holding its tests
+    # Modules of conformance.suites holding its tests: a run collects exactly the requested
+    # profiles' suites.
+    suites: tuple[str, ...]
     # A probe (module:function, called with an Endpoint and seconds) that may rule the profile
     # out when the run did not name it: it returns why not, or None.
     applies_if: str | None = None
@@ -179,7 +181,9 @@ class Profile:
     # its checks must catch. Client profiles' broken clients are tests/client_mutants' table.
     mutants: tuple[str, ...] = ()
     order: int = 1000  # its place in listings (docs, reports); ties go by name
-    quick: bool = True  # False: its run is long, and bench/'s timing runs leave it out
+    # False: its run is long (floods, stalls): bench/'s timing runs leave it out, and the
+    # repository's mutant tests start its runs in the background.
+    quick: bool = True
 
     @property
     def is_client(self) -> bool:
