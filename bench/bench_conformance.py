@@ -24,13 +24,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.catalogue import PROFILES
+
 REFERENCE_SERVER = (
     f"{sys.executable} -m reference_server --address {{address}} --certificate {{certificate}} "
     "--private-key {private_key} --custom-ca {custom_ca} --verify-client {verify_client} "
     "--max-msg-mb-size {max_msg_mb_size} --device cpu"
 )
-ALL_BUT_RESNET = ["core", "uds", "tls", "mtls", "limits", "strict"]
-BUDGETS_S = {"all but resnet": 60.0, "core": 20.0}
+# The server profiles, from their declarations; robustness (not quick) is timed by
+# bench_robustness.py, and an optional one (resnet: applies only where deployed) apart.
+_TIMED = [p for p in PROFILES if not p.is_client and p.quick]
+OPTIONAL = [p.name for p in _TIMED if p.applies_if is not None]
+ALL_BUT_OPTIONAL = [p.name for p in _TIMED if p.applies_if is None]
+ALL_BUT = "all but " + ", ".join(OPTIONAL)
+BUDGETS_S = {ALL_BUT: 60.0, "core": 20.0}
 
 
 def run(server_cmd: str, args: list[str], expect: int) -> tuple[float, dict[str, Any]]:
@@ -60,10 +67,10 @@ def main() -> int:
     configurations: list[tuple[str, list[str], int]] = [
         # No test selected: pytest exits 5, the command 2. Start-up and shutdown only.
         ("floor (no test)", [*profiles(["core"]), "-k", "no_test_matches_this"], 2),
-        ("all but resnet", profiles(ALL_BUT_RESNET), 0),
-        ("all but resnet, -n 2", [*profiles(ALL_BUT_RESNET), "-n", "2"], 0),
+        (ALL_BUT, profiles(ALL_BUT_OPTIONAL), 0),
+        (f"{ALL_BUT}, -n 2", [*profiles(ALL_BUT_OPTIONAL), "-n", "2"], 0),
         ("default (resnet if it answers)", [], 0),
-        *((name, profiles([name]), 0) for name in [*ALL_BUT_RESNET, "resnet"]),
+        *((name, profiles([name]), 0) for name in [*ALL_BUT_OPTIONAL, *OPTIONAL]),
     ]
     floor = None
     print(f"{'configuration':<32} {'wall s':>7} {'x floor':>8}  suite time per profile (s)")

@@ -7,7 +7,8 @@ Lifecycle (the controller, or the only process without xdist):
   does), start or probe the servers (a failure is a pytest usage error: status 4, which the
   conformance command reports as 2), keep hang marks in the scratch folder
   (conformance.drive.guard);
-* collection: deselect unrequested profiles and requirements, mark inapplicable ones;
+* collection: only the requested profiles' declared suites (Profile.suites); deselect
+  unrequested requirements, mark inapplicable ones;
 * each test: fails at setup if its profile's server exited at start (its own message);
 * each report: its requirement's outcome; a failure as one compact block (the traceback with
   -v) and its details for the reports; the requirement ID to JUnit as system-out;
@@ -27,6 +28,7 @@ import signal
 import sys
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -65,6 +67,7 @@ from conformance.verify.marks import requirement_of
 
 _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
+_SUITES_FOLDER = Path(__file__).resolve().parent / "suites"
 
 
 class CommandLine:
@@ -182,6 +185,17 @@ class ConformanceRun:
         node.workerinput[_WORKER_KEY] = json.dumps(self.context.to_dict())
 
     # -- collection ----------------------------------------------------------------------------
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        """A suite module is collected only when a requested profile declares it: a profile's
+        declaration, not the suites folder, says what runs."""
+        if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+            return None
+        if collection_path.resolve().parent != _SUITES_FOLDER:
+            return None
+        assert self.context is not None
+        declared = {s for name in self.context.requested for s in PROFILES_BY_NAME[name].suites}
+        return True if collection_path.stem not in declared else None
+
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:

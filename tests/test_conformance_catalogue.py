@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance import catalogue
-from conformance.catalogue import BY_ID, PROFILE_NAMES, REQUIREMENTS
+from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, PROFILE_NAMES, PROFILES, REQUIREMENTS
 from conformance.verify.marks import requirement_of
 from protos import labels
 
@@ -38,10 +38,51 @@ def test_ids_are_stable_words_with_their_profile_prefix() -> None:
         assert req.level == ("SHOULD" if should else "MUST"), req.id
         assert req.sentence.endswith(".") and req.source, req.id
     assert len(BY_ID) == len(REQUIREMENTS)
-    servers = {"core", "uds", "tls", "mtls", "limits", "strict", "resnet", "robustness"}
-    clients = {f"client-{p}" for p in ("core", "uds", "tls", "mtls", "limits", "strict")}
-    assert set(PROFILE_NAMES) == servers | clients
     assert {r.profile for r in REQUIREMENTS} == set(PROFILE_NAMES)
+
+
+# Published profiles never disappear (a new one needs no edit here: its declaration is enough).
+PUBLISHED = {"core", "uds", "tls", "mtls", "limits", "strict", "resnet", "robustness"} | {
+    f"client-{p}" for p in ("core", "uds", "tls", "mtls", "limits", "strict")
+}
+
+
+def test_profiles_are_servers_or_clients_by_their_declaration() -> None:
+    assert set(PROFILE_NAMES) >= PUBLISHED
+    for profile in PROFILES:
+        # A client profile runs only with --client-cmd, and only it; its name says so.
+        assert profile.is_client == profile.name.startswith("client-"), profile.name
+        assert profile.is_client == (set(profile.drives) == {"client-cmd"}), profile.name
+        assert profile.suites and profile.requirements, profile.name
+    assert len(CLIENT_PROFILE_NAMES) == 6 and "robustness" in PROFILE_NAMES
+
+
+def test_every_suite_and_mutant_module_is_declared_by_a_profile() -> None:
+    # A suite or mutant module no declaration names would silently never run.
+    suites = {p.stem for p in (ROOT / "conformance" / "suites").glob("test_*.py")}
+    assert suites == {suite for profile in PROFILES for suite in profile.suites}
+    registering = {
+        p.stem
+        for p in (ROOT / "tests" / "mutants").glob("*.py")
+        if re.search(r"^@mutant\(", p.read_text(encoding="utf-8"), re.MULTILINE)
+    }
+    assert registering - {"controls"} == {m for profile in PROFILES for m in profile.mutants}
+
+
+def test_a_run_collects_only_the_requested_profiles_suites(tmp_path: Path) -> None:
+    # The declaration says what runs: the other suites are not even imported (no deselection).
+    server = f"{sys.executable} -m reference_server --address {{address}} --device cpu"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
+         "conformance.suites", "--conformance-server-cmd", server, "--conformance-profile",
+         "uds", "--collect-only", "-q"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert collected, done.stdout + done.stderr
+    assert {line.split("::")[0] for line in collected} == {"test_uds.py"}, collected
+    assert len(collected) == len(catalogue.by_profile("uds"))
+    assert "deselected" not in done.stdout, done.stdout[-2000:]
 
 
 def test_every_suite_test_names_one_requirement_and_every_requirement_is_tested(
@@ -56,8 +97,7 @@ def test_every_suite_test_names_one_requirement_and_every_requirement_is_tested(
 def test_docs_requirements_is_current() -> None:
     path = ROOT / "docs" / "requirements.md"
     assert path.read_text(encoding="utf-8") == catalogue.render_markdown(), (
-        "docs/requirements.md is stale: run "
-        "`python -m conformance --write-requirements docs/requirements.md`"
+        "docs/requirements.md is stale: run `python scripts/regenerate_docs.py`"
     )
     for req in REQUIREMENTS:
         assert f"| `{req.id}` | {req.level} |" in path.read_text(encoding="utf-8")
@@ -90,7 +130,7 @@ def test_cli_doc_shows_the_current_help() -> None:
         timeout=60,
     )
     assert _help_words(block.group(1)) == _help_words(done.stdout), (
-        "docs/cli.md is stale: paste `COLUMNS=100 conformance --help` between its help markers"
+        "docs/cli.md is stale: run `python scripts/regenerate_docs.py`"
     )
 
 
@@ -131,8 +171,6 @@ def test_every_requirement_source_is_an_anchor_of_the_protocol_document() -> Non
 
 
 def test_each_profile_declares_the_suites_that_test_it(pytester: pytest.Pytester) -> None:
-    from conformance.catalogue import PROFILES
-
     items, _ = pytester.inline_genitems("-p", "no:cacheprovider", "--pyargs", "conformance.suites")
     declared = {suite: p.name for p in PROFILES for suite in p.suites}
     for item in items:

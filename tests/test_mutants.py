@@ -31,7 +31,7 @@ import pytest
 from mutants.catalogue import Mutant, controls, everything, mutants
 from support import ahead
 
-from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, REQUIREMENTS
+from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, PROFILES, REQUIREMENTS
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -109,7 +109,8 @@ class NotCaught(AssertionError):
     """The harness did not report what a mutant breaks."""
 
 
-WAITING_PROFILES = ("robustness",)  # a control's run over these waits too (floods, stalls)
+# A control's run over the long profiles waits too (robustness: floods, stalls).
+WAITING_PROFILES = tuple(p.name for p in PROFILES if not p.quick)
 
 
 def certify_ahead(entry: Mutant, profiles: tuple[str, ...], requirements: tuple[str, ...]) -> Run:

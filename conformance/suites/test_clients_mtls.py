@@ -1,18 +1,17 @@
 """client-mtls: mutual TLS: the client presents the certificate it is given.
 
 A client certified through its testee (``--client-cmd``): one test per requirement, each
-running that requirement's check (conformance.verify.clients) against the testee, whose calls
-go to the harness's own recording servers.
+scripting the harness's recording servers, calling through the testee and comparing what
+arrived and what the testee answered. ``@client_check`` (conformance.verify.clients) makes each
+check a test of its requirement, given the run's client session.
 """
 
 from __future__ import annotations
 
-import pytest
-
 from conformance.drive import ClientSession
-from conformance.verify.clients import requirement_params, run_check
+from conformance.verify.clients import client_check, ok_call
 
 
-@pytest.mark.parametrize("requirement_id", requirement_params("client-mtls"))
-def test_client_mtls(conformance_client_session: ClientSession, requirement_id: str) -> None:
-    run_check(conformance_client_session, requirement_id)
+@client_check("CL-MTLS-CLIENT-CERT")
+def test_mtls_client_cert(session: ClientSession) -> None:
+    ok_call(session, "mtls")

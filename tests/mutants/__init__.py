@@ -7,8 +7,8 @@ report as failed every requirement the mutant's entry names, and to pass the unb
 * ``seams``      how a mutant breaks the reference server: by replacing steps of the
                  server's Behaviour (reference_server.behaviour), its documented seam
 * ``controls``   the unbroken servers (``none``, ``tls-front``)
-* ``core_echo``, ``core_requests``, ``core_replies``, ``transport``, ``strict``, ``wide``,
-  ``robustness``  the mutants, a few lines each
+* the mutants, a few lines each, in the modules the profiles' declarations name
+  (``Profile.mutants`` in conformance/catalogue/profiles/: ``core_echo``, ``transport``, ...)
 * ``tls_front``  a small Python TLS terminator in front of the server, for TLS mutants
 * ``serve.py``   the script the harness launches: ``serve.py --mutant NAME <server args>``
 """

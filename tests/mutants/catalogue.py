@@ -25,6 +25,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conformance.catalogue import PROFILES
 from reference_server.behaviour import Behaviour
 
 Install = Callable[[argparse.Namespace, Behaviour], None]
@@ -44,15 +45,10 @@ class Mutant:
 
 
 _REGISTRY: dict[str, Mutant] = {}
+# The controls, then the mutant modules the profiles' declarations name (Profile.mutants).
 _MODULES = (
     "mutants.controls",
-    "mutants.core_echo",
-    "mutants.core_requests",
-    "mutants.core_replies",
-    "mutants.transport",
-    "mutants.strict",
-    "mutants.wide",
-    "mutants.robustness",
+    *dict.fromkeys(f"mutants.{module}" for p in PROFILES for module in p.mutants),
 )
 CONTROL_NAMES = ("none", "tls-front")
 
