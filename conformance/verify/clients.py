@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
 from conformance.drive import ClientSession, Exchange, TesteeFailure
 from conformance.reporting import repro
+from conformance.verify import hypo
 from conformance.verify.marks import not_applicable, requirement
 from protos import codec
 from protos import ms_service_pb2 as pb
@@ -228,7 +229,8 @@ def run_property(
         database=None,
         deadline=None,
         print_blob=True,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        phases=[Phase.explicit, Phase.reuse, Phase.generate]
+        + ([Phase.shrink] if hypo.current().shrink else []),
         suppress_health_check=list(HealthCheck),
     )
     test = chosen(given(strategy)(prop))
