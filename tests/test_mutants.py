@@ -15,10 +15,10 @@ in the background (support.ahead), rather than each keeping a worker idle in tur
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import pytest
 from mutants.catalogue import Mutant, controls, everything, mutants
-from support import ahead
+from support import ahead, zygote
 
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, PROFILES, REQUIREMENTS
 
@@ -49,6 +49,10 @@ STOP_GRACE_S = 15.0  # the harness stops its servers on SIGTERM within ~8 s
 # MUST requirements no mutant can trip, each with the reason. Empty: every MUST requirement,
 # the purely client-side ones included, has a server that breaks it (see the meta-test).
 EXEMPT: dict[str, str] = {}
+
+# The harness runs: forks of one process that has imported the harness's libraries once.
+_ZYGOTE = zygote.Zygote(ROOT)
+atexit.register(_ZYGOTE.close)
 
 
 @dataclass
@@ -76,33 +80,23 @@ def certify(
     """Run the harness against serve.py --mutant NAME: ``profiles``, or only ``requirements``
     (their profiles, as a user rerunning them would; resnet's decided by its probe)."""
     report = out / "report.json"
-    argv = [sys.executable, "-m", "conformance", "--server-cmd", server_command(entry.name)]
+    argv = ["--server-cmd", server_command(entry.name)]
     if requirements:
         argv += [f"--requirement={requirement}" for requirement in requirements]
     else:
         argv += [f"--profile={profile}" for profile in profiles]
     # Unminimised failing examples: the verdict is the same, minimising costs calls.
     argv += ["--json-report", str(report), "-q", "--no-shrink", *entry.harness_args]
-    process = subprocess.Popen(
-        argv,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        # SIGTERM first: the harness then stops the servers it started (their own sessions).
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    pid = _ZYGOTE.start(argv, out)
+    finished = _ZYGOTE.wait(pid, out, RUN_TIMEOUT_S)
+    if finished is None:
+        zygote.stop(pid, STOP_GRACE_S)  # SIGTERM first: the harness stops its servers
+        output = (out / "harness-output.txt").read_text(errors="replace")
         pytest.fail(f"the harness ran over {RUN_TIMEOUT_S} s:\n{output[-3000:]}")
+    if finished.status is None:
+        pytest.fail(f"the harness was killed:\n{finished.output[-3000:]}")
     data = json.loads(report.read_text()) if report.exists() else {}
-    return Run(process.returncode, data, output)
+    return Run(finished.status, data, finished.output)
 
 
 class NotCaught(AssertionError):
