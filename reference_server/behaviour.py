@@ -31,7 +31,7 @@ variant with any step replaced is never given that path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -39,8 +39,16 @@ from protos import ms_service_pb2 as pb
 from reference_server import checks, errors, replies
 from reference_server.registry import Outcome, Registry
 
-if TYPE_CHECKING:
-    from reference_server.dispatch import Dispatcher
+
+class Answerer(Protocol):
+    """What the ``predict`` step is handed: the server's answer to a request, and the registry
+    it answers from. reference_server.dispatch.Dispatcher is the one the server hands over;
+    this module names only what the step uses, so that the seam does not depend on it."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+    def answer(self, request: pb.PredictRequest) -> pb.PredictReply: ...
 
 
 class Behaviour:
@@ -49,7 +57,7 @@ class Behaviour:
     def deployed(self, registry: Registry) -> Registry:
         return registry
 
-    def predict(self, dispatcher: Dispatcher, request: pb.PredictRequest) -> pb.PredictReply:
+    def predict(self, dispatcher: Answerer, request: pb.PredictRequest) -> pb.PredictReply:
         return dispatcher.answer(request)
 
     def check_request(

@@ -37,8 +37,8 @@ from reference_server.registry import (
     stage_error_text,
 )
 
-from .cache import cache_dir, cached_model, model_key
-from .model import ResNet50, fold_resnet50, seeded_host_model
+from .cache import cache_dir, cached_model, model_key, seeded_host_model
+from .model import ResNet50, fold_resnet50
 from .preprocess import ImageRejected, preprocess
 from .weights import load_weights_file, validate_weights_file
 
