@@ -63,6 +63,10 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
 
+    @property
+    def behaviour(self) -> Behaviour:
+        return self._dispatcher.behaviour
+
     def takes_views(self) -> bool:
         """Whether requests may be answered from protos.views: only where the server answers
         as the reference server does (``Behaviour()`` with no step replaced, this class's
@@ -71,7 +75,7 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
         dispatcher = self._dispatcher
         return (
             type(behaviour) is Behaviour
-            and not vars(behaviour)
+            and not vars(behaviour).keys() - _BEFORE_THE_ANSWER
             and type(self) is PredictServicer
             and PredictServicer.Predict is _PREDICT
             and "Predict" not in vars(self)
@@ -104,6 +108,9 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
 
 
 _PREDICT = PredictServicer.Predict
+# Behaviour steps that run before the answer (around the call, at start): replacing them leaves
+# the answer as the reference server's, so the view path stays open.
+_BEFORE_THE_ANSWER = frozenset({"call", "message_limits"})
 
 
 class CallActivity:
@@ -252,6 +259,10 @@ class PredictHandler(grpc.GenericRpcHandler):
         return self._handler if self._activity.admit() else self._refusal
 
     def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        # The Behaviour's call step, looked up per call as every step is; by default _serve.
+        return self._servicer.behaviour.call(self._serve, bodies, context)
+
+    def _serve(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         activity = self._activity
         activity.enter()
         try:
