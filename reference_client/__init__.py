@@ -7,10 +7,13 @@
 
 Modules: ``values`` (the pure value <-> Tensor codec and reply parsing), ``transport``
 (``open_channel`` and ``SSLConfig``), ``client`` (the thin Client), ``errors`` (the exception
-tree).
+tree), ``arguments`` (upstream's argument texts), ``arrays`` (the host/device seam), ``testee``
+and ``forms`` (the client testee protocol), ``extras`` (what the other parts need beyond this
+base install). The reference server and the harness may import this package; it imports only
+protos (tests/test_conformance_structure.py states the directions).
 """
 
-from protos.arrays import GPUUnavailableError
+from reference_client.arrays import GPUUnavailableError
 from reference_client.client import DEFAULT_TIMEOUT_S, AsyncResult, Client, ClientGrpcAsyncResult
 from reference_client.errors import (
     ClientClosedError,

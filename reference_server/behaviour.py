@@ -29,7 +29,7 @@ The steps, in the order a call meets them:
 
 The steps after ``call`` always see protobuf messages. The reference server as it is
 (``Behaviour()`` with no step replaced) answers a large request without them: read in place by
-protos.views, checked and answered by the same code (reference_server.servicer,
+reference_server.views, checked and answered by the same code (reference_server.servicer,
 ``Dispatcher.answer`` with payloads); a variant with a step of the answer replaced (any but
 ``call`` and ``message_limits``, which come before it) is never given that path.
 """

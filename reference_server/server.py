@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import grpc
 
-from protos.arguments import check_int_in_range, check_str
+from reference_client.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher

@@ -16,11 +16,12 @@ hostile traffic costs little (issue 9):
   first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
   ``stop(grace)`` cancels calls it has not handed to the application yet.
 
-A body of ``VIEW_MIN`` bytes or more is read in place by protos.views (issue 21): its tensors'
-payloads stay in the received bytes, the checks and the servable read them there, and large
-output payloads go to the reply's bytes straight from where they lie (protos.wire), one copy in
-all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
-body of a server whose Behaviour has a step replaced (the seam's steps get protobuf messages).
+A body of ``VIEW_MIN`` bytes or more is read in place by reference_server.views (issue 21): its
+tensors' payloads stay in the received bytes, the checks and the servable read them there, and large
+output payloads go to the reply's bytes straight from where they lie (reference_server.wire), one
+copy in all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
+body of a server whose Behaviour has a step of the answer replaced (those steps get protobuf
+messages).
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ from typing import Any
 import grpc
 
 from protos import ms_service_pb2 as pb
-from protos import ms_service_pb2_grpc, views, wire
-from protos.views import WireRequest
-from protos.wire import Payloads
-from reference_server import memory
+from protos import ms_service_pb2_grpc
+from reference_server import memory, views, wire
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import SYSTEM_ERROR, internal_error
+from reference_server.views import WireRequest
+from reference_server.wire import Payloads
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ PREDICT_METHOD = f"/{SERVICE_NAME}/Predict"
 UNDECODABLE = "Exception deserializing request!"
 NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
 STOPPING = "Serving Error: the server is stopping"
-# From this size a request is read by protos.views rather than parsed by protobuf: below it,
-# protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
+# From this size a request is read by reference_server.views rather than parsed by protobuf: below
+# it, protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
 VIEW_MIN = 1 << 17
 
 
@@ -68,8 +69,8 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
         return self._dispatcher.behaviour
 
     def takes_views(self) -> bool:
-        """Whether requests may be answered from protos.views: only where the server answers
-        as the reference server does (``Behaviour()`` with no step replaced, this class's
+        """Whether requests may be answered from reference_server.views: only where the server
+        answers as the reference server does (``Behaviour()`` with no step replaced, this class's
         Predict, the Dispatcher's own predict). A variant gets protobuf messages, always."""
         behaviour = self._dispatcher.behaviour
         dispatcher = self._dispatcher
@@ -283,8 +284,8 @@ class PredictHandler(grpc.GenericRpcHandler):
                 if ended is not None and not context.add_callback(ended):
                     ended()  # the call has already ended
             servicer = self._servicer
-            # A large body is read in place when the walker takes it (protos.views); else, and
-            # for a small body (faster through protobuf), protobuf parses it.
+            # A large body is read in place when the walker takes it (reference_server.views); else,
+            # and for a small body (faster through protobuf), protobuf parses it.
             view = views.read_request(body) if size >= VIEW_MIN and servicer.takes_views() else None
             if view is None:
                 try:
@@ -307,8 +308,8 @@ class PredictHandler(grpc.GenericRpcHandler):
 
 
 class _LargeReply:
-    """A reply to serialize with protos.wire (fewer copies of large tensors), and the payloads
-    it holds outside protobuf (views of the request's body, output arrays)."""
+    """A reply to serialize with reference_server.wire (fewer copies of large tensors), and the
+    payloads it holds outside protobuf (views of the request's body, output arrays)."""
 
     __slots__ = ("payloads", "reply")
 

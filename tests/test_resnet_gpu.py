@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from support.devices import Device
 
-from protos.arrays import NUMPY_BACKEND, is_device_array
+from reference_client.arrays import is_device_array
+from reference_server.backend import NUMPY_BACKEND
 from reference_server.registry import InstanceError
 from reference_server.servables.resnet50 import resnet50_servable
 from reference_server.servables.resnet50.cache import seeded_host_model

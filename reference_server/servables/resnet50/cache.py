@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND
+from reference_server.backend import NUMPY_BACKEND
 
 from .layers import Conv
 from .model import Bottleneck, ResNet50, fold_resnet50

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend
 
 from .layers import Conv, conv2d, fold_batch_norm, gemm_conv, global_avg_pool, max_pool_3x3_s2
 from .weights import STAGES, StateDict, check_state_dict
