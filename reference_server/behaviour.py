@@ -67,6 +67,9 @@ Serve = Callable[[Iterator[bytes], grpc.ServicerContext], Any]
 class Behaviour:
     """The reference server's behaviour, step by step (see the module docstring)."""
 
+    def deployed(self, registry: Registry) -> Registry:
+        return registry
+
     def message_limits(self, max_msg_mb_size: int) -> tuple[int, int]:
         """The largest message received and sent, in bytes."""
         limit = max_msg_mb_size * MEGABYTE
@@ -74,9 +77,6 @@ class Behaviour:
 
     def call(self, serve: Serve, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         return serve(bodies, context)
-
-    def deployed(self, registry: Registry) -> Registry:
-        return registry
 
     def predict(self, dispatcher: Answerer, request: pb.PredictRequest) -> pb.PredictReply:
         return dispatcher.answer(request)

@@ -204,6 +204,17 @@ def test_variants_get_protobuf_messages() -> None:
     assert not servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=Sub())).takes_views()
 
 
+def test_steps_before_the_answer_keep_the_view_path() -> None:
+    """``call`` and ``message_limits`` come before the answer: replacing them leaves the answer
+    the reference server's, views included (the robustness and limits mutants rely on it)."""
+    behaviour = Behaviour()
+    behaviour.call = lambda serve, bodies, context: serve(bodies, context)  # type: ignore[method-assign]
+    behaviour.message_limits = lambda max_msg_mb_size: (1, 1)  # type: ignore[method-assign]
+    assert servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=behaviour)).takes_views()
+    behaviour.predict = lambda dispatcher, request: dispatcher.answer(request)  # type: ignore[method-assign]
+    assert not servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=behaviour)).takes_views()
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     taken: list[int] = []
     read: Callable[..., Any] = views.read_request
