@@ -29,8 +29,6 @@ METHOD_V1, METHOD_TOP5, SCORE = "classify_top1_v1", "classify_top5", "score"
 METHODS = (METHOD, METHOD_V1, METHOD_TOP5)
 SEPARATOR = ";"
 TIMEOUT_S = 120.0  # a CPU ResNet-50 may build its model on the first call
-
-
 CLASSES = 1000
 
 
