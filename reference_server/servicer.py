@@ -65,8 +65,8 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
         self._dispatcher = dispatcher
 
     @property
-    def behaviour(self) -> Behaviour:
-        return self._dispatcher.behaviour
+    def dispatcher(self) -> Dispatcher:
+        return self._dispatcher
 
     def takes_views(self) -> bool:
         """Whether requests may be answered from reference_server.views: only where the server
@@ -240,6 +240,7 @@ class PredictHandler(grpc.GenericRpcHandler):
         watchdog: ReceiveWatchdog,
     ) -> None:
         self._servicer = servicer
+        self._dispatcher = servicer.dispatcher
         self._compute: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(max_workers):
             self._compute.put(slot)
@@ -261,7 +262,7 @@ class PredictHandler(grpc.GenericRpcHandler):
 
     def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         # The Behaviour's call step, looked up per call as every step is; by default _serve.
-        return self._servicer.behaviour.call(self._serve, bodies, context)
+        return self._dispatcher.behaviour.call(self._serve, bodies, context)
 
     def _serve(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         activity = self._activity
