@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Where protos.views starts to pay: one request through each of the server's two paths.
+"""Where reference_server.views starts to pay: one request through each of the server's two paths.
 
     python bench/bench_request_path.py [--rounds 5] [--sizes 4 16 64 256 1024 16384]
 
 In process, no gRPC, malloc tuned as the server's command line tunes it: the received body ->
 reply bytes, as the servicer does it (reference_server.servicer):
 * ``protobuf``: ``PredictRequest.FromString``, ``Dispatcher.answer``, then the reply's bytes
-  (protos.wire's writer from 64 KiB, protobuf's own below);
-* ``views``: ``protos.views.read_request``, ``Dispatcher.answer_view``, protos.wire's writer
-  with the payloads kept out of the reply.
+  (reference_server.wire's writer from 64 KiB, protobuf's own below);
+* ``views``: ``reference_server.views.read_request``, ``Dispatcher.answer_view``,
+  reference_server.wire's writer with the payloads kept out of the reply.
 
 For each payload size (KiB), ``conformance.echo`` of one uint8 tensor and ``add.add_cast`` of
 two float32 tensors (the request then carries twice the size): the median time per call of each
@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from protos import codec, views, wire
+from protos import codec
 from protos import ms_service_pb2 as pb
-from reference_server import memory
+from reference_server import memory, views, wire
 from reference_server.dispatch import Dispatcher
 from reference_server.servables import kit_registry
 

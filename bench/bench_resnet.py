@@ -33,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend, gpu_problem, select_backend
+from reference_client.arrays import gpu_problem
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend, select_backend
 from reference_server.servables.resnet50 import resnet50_servable
+from reference_server.servables.resnet50.cache import seeded_host_model
 from reference_server.servables.resnet50.layers import Conv
-from reference_server.servables.resnet50.model import ResNet50, seeded_host_model
+from reference_server.servables.resnet50.model import ResNet50
 from reference_server.servables.resnet50.preprocess import preprocess
 from reference_server.servables.resnet50.weights import seeded_state_dict
 

@@ -33,7 +33,7 @@ from conformance.catalogue import (
     render_markdown,
     writable,
 )
-from protos.extras import MissingExtraError, require
+from reference_client.extras import MissingExtraError, require
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_HARNESS = 0, 1, 2
 

@@ -45,7 +45,7 @@ def _requested(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
     if _requested(config):
-        from protos.extras import MissingExtraError, require
+        from reference_client.extras import MissingExtraError, require
 
         try:  # pytest is here, but a client-only install lacks the rest of the harness
             require("harness", "/".join(_given(config)))

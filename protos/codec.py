@@ -160,7 +160,8 @@ def fill_array_tensor(tensor: pb.Tensor, array: np.ndarray) -> None:
 def fill_array_head(tensor: pb.Tensor, array: np.ndarray) -> np.ndarray:
     """fill_array_tensor without ``data``: dtype and dims written, and the array returned as
     the little-endian array whose bytes in C order are the data (for writers that put those
-    bytes on the wire themselves: protos.wire). CodecError before touching the tensor."""
+    bytes on the wire themselves, as the reference server's reply writer does). CodecError
+    before touching the tensor."""
     dtype = dtype_of_numpy(array.dtype)
     if array.dtype.byteorder == ">":
         array = array.astype(dtype.numpy)

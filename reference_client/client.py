@@ -15,8 +15,8 @@ import grpc
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
-from protos.arrays import GPUUnavailableError, gpu_problem, to_device_output
 from reference_client.arguments import require_str, require_version
+from reference_client.arrays import GPUUnavailableError, gpu_problem, to_device_output
 from reference_client.errors import ClientClosedError, InvalidInputError
 from reference_client.transport import SSLConfig, open_channel
 from reference_client.values import (

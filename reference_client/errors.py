@@ -14,7 +14,7 @@ UnicodeEncodeError), the exception is *also* an instance of that class, so code 
      │    │    └── VersionRangeError     + ValueError: version_number beyond uint64, at infer
      │    ├── ClientClosedError      infer()/infer_async() after close()
      │    └── MalformedReplyError    the server's mistake: a reply that breaks the protocol
-     └── protos.arrays.GPUUnavailableError
+     └── reference_client.arrays.GPUUnavailableError
                                      outputs="cupy" without a working CuPy GPU
 
 Not translated, as upstream: an SSL file that cannot be read raises open()'s OSError from

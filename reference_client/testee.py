@@ -7,7 +7,7 @@ client's logging goes to stderr too.
 
 Each call builds a Client with exactly the call's arguments, calls ``infer`` (or
 ``infer_async(...).result()``) once and closes it. The value forms are shared with the harness
-(protos.forms), so this module is a thin adapter; the seams (``make_client``,
+(reference_client.forms), so this module is a thin adapter; the seams (``make_client``,
 ``instances_of``, ``result_form``) are what tests/client_mutants patches to break one rule.
 """
 
@@ -19,8 +19,8 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
-from protos.forms import from_form, to_form
 from reference_client.client import DEFAULT_TIMEOUT_S, Client
+from reference_client.forms import from_form, to_form
 from reference_client.transport import SSLConfig
 
 CLIENT_NAME = "reference_client 0.1.0"

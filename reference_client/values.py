@@ -32,7 +32,7 @@ import numpy as np
 
 from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.arrays import is_device_array, to_host
+from reference_client.arrays import is_device_array, to_host
 from reference_client.errors import (
     InvalidInputError,
     InvalidKeyError,
@@ -166,7 +166,7 @@ def tensor_to_value(tensor: pb.Tensor, convert_array: ArrayConverter = _unchange
     """One output Tensor as a Python value; MalformedReplyError if it breaks the wire rules.
 
     ``convert_array`` receives each numeric output as a read-only numpy array (the client passes
-    protos.arrays.to_device_output for CuPy outputs).
+    reference_client.arrays.to_device_output for CuPy outputs).
     """
     if tensor.dtype == codec.STRING.code:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protos.arrays import Device, select_backend
+from reference_server.backend import Device, select_backend
 from reference_server.registry import Registry, Servable
 from reference_server.tls import SSLConfig
 

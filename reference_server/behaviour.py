@@ -11,6 +11,11 @@ everywhere the server uses it. Nothing else of the server's module layout is par
 The steps, in the order a call meets them:
 
 * ``deployed(registry)``: the registry actually served, each time one is deployed;
+* ``message_limits(max_msg_mb_size)``: the receive and send limits in bytes, at each start;
+* ``call(serve, bodies, context)``: the gRPC call as it arrives, before its request is read;
+  the default is ``serve(bodies, context)`` (wait for the body, parse or view it, answer). A
+  step that replaces it may read the body first (handing ``serve`` an iterator over it), wait,
+  or answer the call itself with a reply;
 * ``predict(dispatcher, request)``: the whole call, lookup to reply; the default is
   ``dispatcher.answer(request)`` (a step that replaces it sees the request first and the reply
   last, and may read ``dispatcher.registry``);
@@ -22,16 +27,17 @@ The steps, in the order a call meets them:
 * ``respond(request, reply, context)``: last, in the gRPC handler, with the call's context (a
   variant may end the call with a gRPC status there instead of the reply).
 
-The steps always see protobuf messages. The reference server as it is (``Behaviour()`` with no
-step replaced) answers a large request without them: read in place by protos.views, checked and
-answered by the same code (reference_server.servicer, ``Dispatcher.answer`` with payloads); a
-variant with any step replaced is never given that path.
+The steps after ``call`` always see protobuf messages. The reference server as it is
+(``Behaviour()`` with no step replaced) answers a large request without them: read in place by
+reference_server.views, checked and answered by the same code (reference_server.servicer,
+``Dispatcher.answer`` with payloads); a variant with a step of the answer replaced (any but
+``call`` and ``message_limits``, which come before it) is never given that path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 import grpc
 
@@ -39,8 +45,23 @@ from protos import ms_service_pb2 as pb
 from reference_server import checks, errors, replies
 from reference_server.registry import Outcome, Registry
 
-if TYPE_CHECKING:
-    from reference_server.dispatch import Dispatcher
+
+class Answerer(Protocol):
+    """What the ``predict`` step is handed: the server's answer to a request, and the registry
+    it answers from. reference_server.dispatch.Dispatcher is the one the server hands over;
+    this module names only what the step uses, so that the seam does not depend on it."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+    def answer(self, request: pb.PredictRequest) -> pb.PredictReply: ...
+
+
+MEGABYTE = 1 << 20  # max_msg_mb_size counts MiB, as upstream does
+
+# The handler that answers one gRPC call from its request bodies (a reply, or None when the
+# call is gone); handed to the ``call`` step.
+Serve = Callable[[Iterator[bytes], grpc.ServicerContext], Any]
 
 
 class Behaviour:
@@ -49,7 +70,15 @@ class Behaviour:
     def deployed(self, registry: Registry) -> Registry:
         return registry
 
-    def predict(self, dispatcher: Dispatcher, request: pb.PredictRequest) -> pb.PredictReply:
+    def message_limits(self, max_msg_mb_size: int) -> tuple[int, int]:
+        """The largest message received and sent, in bytes."""
+        limit = max_msg_mb_size * MEGABYTE
+        return limit, limit
+
+    def call(self, serve: Serve, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        return serve(bodies, context)
+
+    def predict(self, dispatcher: Answerer, request: pb.PredictRequest) -> pb.PredictReply:
         return dispatcher.answer(request)
 
     def check_request(

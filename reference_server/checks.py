@@ -30,10 +30,10 @@ import numpy as np
 
 from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.views import WireInstance, WireRequest, WireTensor
 from reference_server import errors
 from reference_server.errors import INVALID_INPUTS
 from reference_server.registry import Method, Registry
+from reference_server.views import WireInstance, WireRequest, WireTensor
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,8 @@ def decode_tensor(tensor: Tensor, *, keep_wire: bool = False) -> Any:
 
     Numeric -> a read-only numpy array over the received bytes, shape as sent; MS_STRING -> str;
     MS_BYTES -> bytes. ``keep_wire``: check the same way but return ``tensor`` itself.
-    ``tensor`` is a protobuf Tensor or a protos.views.WireTensor (the same reads: its payloads
-    are memoryviews of the request's body, and the array is a view of them).
+    ``tensor`` is a protobuf Tensor or a reference_server.views.WireTensor (the same reads: its
+    payloads are memoryviews of the request's body, and the array is a view of them).
     """
     code = tensor.dtype
     field = tensor.shape.dims  # len() costs nothing; nothing is built per dim before the limit
@@ -143,7 +143,7 @@ def check_request(
     """Run §3's checks in order; the decoded instances, or the first failure.
 
     ``decode`` checks and decodes each input tensor (the Behaviour seam passes its own).
-    ``request``: a protobuf PredictRequest, or a protos.views.WireRequest.
+    ``request``: a protobuf PredictRequest, or a reference_server.views.WireRequest.
     """
     spec = request.servable_spec
     servable, method_name, version = spec.name, spec.method_name, spec.version_number

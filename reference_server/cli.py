@@ -35,10 +35,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
-from protos.arrays import DEVICES, ArrayBackend, GPUUnavailableError, select_backend
-from protos.extras import MissingExtraError, require
+from reference_client.arrays import GPUUnavailableError
+from reference_client.extras import MissingExtraError, require
 from reference_server import memory
 from reference_server.address import AddressError
+from reference_server.backend import DEVICES, ArrayBackend, select_backend
 from reference_server.tls import SSLConfig
 
 if TYPE_CHECKING:  # gRPC is imported only once the arguments are good

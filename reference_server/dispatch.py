@@ -10,12 +10,12 @@ import logging
 import threading
 
 from protos import ms_service_pb2 as pb
-from protos.views import WireRequest
-from protos.wire import Payloads
 from reference_server import checks, replies
 from reference_server.behaviour import Behaviour
 from reference_server.errors import FAILED, SYSTEM_ERROR, queue_full, stage_error_text
 from reference_server.registry import InstanceError, Outcome, Registry
+from reference_server.views import WireRequest
+from reference_server.wire import Payloads
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class Dispatcher:
         """The reference server's answer to ``request``, step by step.
 
         With ``payloads`` (the servicer's view path, taken only with the steps of
-        ``Behaviour()`` as it is): ``request`` may be read by protos.views, the checks and the
-        method read its payloads where they were received, and large output payloads go to
-        ``payloads`` instead of the reply (protos.wire.serialize_reply writes them).
+        ``Behaviour()`` as it is): ``request`` may be read by reference_server.views, the checks and
+        the method read its payloads where they were received, and large output payloads go to
+        ``payloads`` instead of the reply (reference_server.wire.serialize_reply writes them).
         """
         behaviour = self.behaviour
         spec = request.servable_spec

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend
 
 # The codes and the stage text, for servable authors; they live in reference_server.errors.
 from reference_server.errors import (

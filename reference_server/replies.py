@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from protos import arrays, codec, wire
+from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.views import WireTensor
-from protos.wire import Payload, Payloads
-from reference_server import errors
+from reference_client import arrays
+from reference_server import errors, wire
 from reference_server.errors import SUCCESS, SYSTEM_ERROR, truncate
 from reference_server.registry import InstanceError, Outcome
+from reference_server.views import WireTensor
+from reference_server.wire import Payload, Payloads
 
 Truncate = Callable[[str], bytes]  # an error text -> the bytes sent (errors.truncate)
 
@@ -47,16 +48,16 @@ class OutputError(ValueError):
 def fill_tensor(tensor: pb.Tensor, value: Any, defer: bool = False) -> Payload | None:
     """Write one output value into ``tensor`` (a fresh map entry of the reply).
 
-    ``defer``: a numeric payload of protos.wire.LARGE_TENSOR bytes or more is left out of
-    ``tensor`` and returned (bytes-like, C order) for protos.wire.serialize_reply to write: no
-    copy of it is made here. Otherwise None.
+    ``defer``: a numeric payload of reference_server.wire.LARGE_TENSOR bytes or more is left out of
+    ``tensor`` and returned (bytes-like, C order) for reference_server.wire.serialize_reply to
+    write: no copy of it is made here. Otherwise None.
     """
     if type(value) is np.ndarray:  # the common case first
         return _fill_array(tensor, value, defer)
     if isinstance(value, pb.Tensor):
         tensor.CopyFrom(value)
         return None
-    if isinstance(value, WireTensor):  # a request's tensor, echoed (protos.views)
+    if isinstance(value, WireTensor):  # a request's tensor, echoed (reference_server.views)
         tensor.CopyFrom(value.rest)
         tensor.bytes_val.extend(bytes(item) for item in value.bytes_val)
         data = value.data_view
@@ -138,7 +139,7 @@ def outcomes_reply(
     """The reply for one outcome per request instance, in request order (shapes 1-3).
 
     ``payloads``: a dict that takes the large numeric payloads instead of the reply (see
-    fill_tensor); the reply is then complete only as protos.wire.serialize_reply(reply,
+    fill_tensor); the reply is then complete only as reference_server.wire.serialize_reply(reply,
     payloads) writes it.
     """
     reply = pb.PredictReply()

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import grpc
 
-from protos.arguments import check_int_in_range, check_str
+from reference_client.arguments import check_int_in_range, check_str
 from reference_server.address import ListenAddress, parse_listen_address
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import DEFAULT_QUEUE_LIMIT, Dispatcher
@@ -35,7 +35,6 @@ from reference_server.tls import (
 
 log = logging.getLogger(__name__)
 
-MEGABYTE = 1 << 20
 DEFAULT_MAX_MSG_MB_SIZE = 100
 MAX_MSG_MB_SIZE_RANGE = (1, 512)
 DEFAULT_MAX_WORKERS = 16
@@ -216,7 +215,7 @@ class ReferenceServer:
             credentials = _server_credentials(material, address)
             if listen.unix_path is not None:
                 _remove_stale_socket(listen.unix_path, address)
-            limit = max_msg_mb_size * MEGABYTE
+            receive_limit, send_limit = self._dispatcher.behaviour.message_limits(max_msg_mb_size)
             # Threads are made on demand: most calls hold one only while waiting for their
             # request, and only max_workers compute at once.
             executor = futures.ThreadPoolExecutor(
@@ -226,8 +225,8 @@ class ReferenceServer:
                 executor,
                 options=[
                     ("grpc.so_reuseport", 0),
-                    ("grpc.max_receive_message_length", limit),
-                    ("grpc.max_send_message_length", limit),
+                    ("grpc.max_receive_message_length", receive_limit),
+                    ("grpc.max_send_message_length", send_limit),
                 ],
                 maximum_concurrent_rpcs=self._max_calls,
             )

@@ -16,11 +16,12 @@ hostile traffic costs little (issue 9):
   first refuse new calls (UNAVAILABLE) and wait until those accepted are done: grpcio's
   ``stop(grace)`` cancels calls it has not handed to the application yet.
 
-A body of ``VIEW_MIN`` bytes or more is read in place by protos.views (issue 21): its tensors'
-payloads stay in the received bytes, the checks and the servable read them there, and large
-output payloads go to the reply's bytes straight from where they lie (protos.wire), one copy in
-all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
-body of a server whose Behaviour has a step replaced (the seam's steps get protobuf messages).
+A body of ``VIEW_MIN`` bytes or more is read in place by reference_server.views (issue 21): its
+tensors' payloads stay in the received bytes, the checks and the servable read them there, and large
+output payloads go to the reply's bytes straight from where they lie (reference_server.wire), one
+copy in all. protobuf parses smaller bodies (faster for them), bodies the walker declines, and every
+body of a server whose Behaviour has a step of the answer replaced (those steps get protobuf
+messages).
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ from typing import Any
 import grpc
 
 from protos import ms_service_pb2 as pb
-from protos import ms_service_pb2_grpc, views, wire
-from protos.views import WireRequest
-from protos.wire import Payloads
-from reference_server import memory
+from protos import ms_service_pb2_grpc
+from reference_server import memory, views, wire
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import SYSTEM_ERROR, internal_error
+from reference_server.views import WireRequest
+from reference_server.wire import Payloads
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ PREDICT_METHOD = f"/{SERVICE_NAME}/Predict"
 UNDECODABLE = "Exception deserializing request!"
 NO_MESSAGE = f'"{PREDICT_METHOD}" requires exactly one request message.'
 STOPPING = "Serving Error: the server is stopping"
-# From this size a request is read by protos.views rather than parsed by protobuf: below it,
-# protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
+# From this size a request is read by reference_server.views rather than parsed by protobuf: below
+# it, protobuf's parse costs less than the walk (bench/bench_request_path.py, docs/benchmarks.md).
 VIEW_MIN = 1 << 17
 
 
@@ -63,15 +64,19 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
 
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self._dispatcher
+
     def takes_views(self) -> bool:
-        """Whether requests may be answered from protos.views: only where the server answers
-        as the reference server does (``Behaviour()`` with no step replaced, this class's
+        """Whether requests may be answered from reference_server.views: only where the server
+        answers as the reference server does (``Behaviour()`` with no step replaced, this class's
         Predict, the Dispatcher's own predict). A variant gets protobuf messages, always."""
         behaviour = self._dispatcher.behaviour
         dispatcher = self._dispatcher
         return (
             type(behaviour) is Behaviour
-            and not vars(behaviour)
+            and not vars(behaviour).keys() - _BEFORE_THE_ANSWER
             and type(self) is PredictServicer
             and PredictServicer.Predict is _PREDICT
             and "Predict" not in vars(self)
@@ -104,6 +109,9 @@ class PredictServicer(ms_service_pb2_grpc.MSServiceServicer):
 
 
 _PREDICT = PredictServicer.Predict
+# Behaviour steps that run before the answer (around the call, at start): replacing them leaves
+# the answer as the reference server's, so the view path stays open.
+_BEFORE_THE_ANSWER = frozenset({"call", "message_limits"})
 
 
 class CallActivity:
@@ -232,6 +240,7 @@ class PredictHandler(grpc.GenericRpcHandler):
         watchdog: ReceiveWatchdog,
     ) -> None:
         self._servicer = servicer
+        self._dispatcher = servicer.dispatcher
         self._compute: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(max_workers):
             self._compute.put(slot)
@@ -252,6 +261,10 @@ class PredictHandler(grpc.GenericRpcHandler):
         return self._handler if self._activity.admit() else self._refusal
 
     def _predict(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        # The Behaviour's call step, looked up per call as every step is; by default _serve.
+        return self._dispatcher.behaviour.call(self._serve, bodies, context)
+
+    def _serve(self, bodies: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         activity = self._activity
         activity.enter()
         try:
@@ -272,8 +285,8 @@ class PredictHandler(grpc.GenericRpcHandler):
                 if ended is not None and not context.add_callback(ended):
                     ended()  # the call has already ended
             servicer = self._servicer
-            # A large body is read in place when the walker takes it (protos.views); else, and
-            # for a small body (faster through protobuf), protobuf parses it.
+            # A large body is read in place when the walker takes it (reference_server.views); else,
+            # and for a small body (faster through protobuf), protobuf parses it.
             view = views.read_request(body) if size >= VIEW_MIN and servicer.takes_views() else None
             if view is None:
                 try:
@@ -296,8 +309,8 @@ class PredictHandler(grpc.GenericRpcHandler):
 
 
 class _LargeReply:
-    """A reply to serialize with protos.wire (fewer copies of large tensors), and the payloads
-    it holds outside protobuf (views of the request's body, output arrays)."""
+    """A reply to serialize with reference_server.wire (fewer copies of large tensors), and the
+    payloads it holds outside protobuf (views of the request's body, output arrays)."""
 
     __slots__ = ("payloads", "reply")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from protos.arguments import check_bool, check_str
+from reference_client.arguments import check_bool, check_str
 
 
 class SSLConfig:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Derive protos/data/imagenet_labels.txt from timm's ImageNet data files.
+"""Derive the ImageNet-1k label files (server's and harness's) from timm's ImageNet data files.
 
 The ImageNet-1k class order is the sorted list of the 1000 WordNet synset ids; timm ships that
 list (``imagenet_synsets.txt``) and the lemma text of every synset
 (``imagenet_synset_to_lemma.txt``). Line i of the output is the lemma text of class i
-(index 281 is ``tabby, tabby cat``).
+(index 281 is ``tabby, tabby cat``). It is written twice, to the same bytes: the reference
+server's resnet50 answers from reference_server/servables/resnet50/imagenet_labels.txt, and the
+harness checks answers against its own conformance/data/imagenet_labels.txt (it never imports
+the server; tests/test_resnet_labels.py checks the two are equal).
 
 This ran once to make the checked-in file; timm is not a run-time dependency. Usage:
 
@@ -25,8 +28,10 @@ from collections.abc import Sequence
 SYNSETS = "timm/data/_info/imagenet_synsets.txt"
 LEMMAS = "timm/data/_info/imagenet_synset_to_lemma.txt"
 CLASSES = 1000
-DEFAULT_OUTPUT = (
-    pathlib.Path(__file__).resolve().parent.parent / "protos" / "data" / "imagenet_labels.txt"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUTS = (
+    ROOT / "reference_server" / "servables" / "resnet50" / "imagenet_labels.txt",
+    ROOT / "conformance" / "data" / "imagenet_labels.txt",
 )
 
 
@@ -68,7 +73,9 @@ def download_timm_wheel(folder: pathlib.Path) -> pathlib.Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=pathlib.Path, help="a timm wheel (default: pip download)")
-    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--output", type=pathlib.Path, help="write here only (default: both label files)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.wheel is not None:
@@ -81,8 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, subprocess.SubprocessError) as exc:
         print(f"derive_imagenet_labels: {exc}", file=sys.stderr)
         return 1
-    args.output.write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-    print(f"wrote {len(labels)} labels from {wheel.name} to {args.output}")
+    for output in DEFAULT_OUTPUTS if args.output is None else (args.output,):
+        output.write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+        print(f"wrote {len(labels)} labels from {wheel.name} to {output}")
     print(f"index 281: {labels[281]!r}")
     return 0
 

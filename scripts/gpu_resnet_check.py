@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND, gpu_problem, select_backend
-from protos.labels import imagenet_labels
+from reference_client.arrays import gpu_problem
+from reference_server.backend import NUMPY_BACKEND, select_backend
+from reference_server.servables.resnet50.labels import imagenet_labels
 from reference_server.servables.resnet50.model import fold_resnet50
 from reference_server.servables.resnet50.preprocess import MEAN, STD, preprocess
 from reference_server.servables.resnet50.weights import load_weights_file, seeded_state_dict

@@ -7,8 +7,8 @@
                    ReferenceServer (kit servables by default), stopped at the end of the test
 * ``kit_server``   one plaintext TCP ReferenceServer with the kit's servables, per session
 * ``kit_stub``     a raw MSServiceStub connected to ``kit_server``
-* ``fake_device``  the strict fake CuPy (support.fakecupy) installed in protos.arrays, as a
-                   support.devices.Device: its backend, and its transfer counts from zero
+* ``fake_device``  the strict fake CuPy (support.fakecupy) installed in reference_client.arrays, as
+                   a support.devices.Device: its backend, and its transfer counts from zero
 * ``device``       parametrized: ``fake`` (that fake) everywhere, and ``cupy`` (real CuPy,
                    marked ``gpu``, skipped without a working GPU)
 
@@ -31,7 +31,7 @@ from support.servers import running_server
 from support.tls import TLSFiles, make_tls_files
 
 from protos import ms_service_pb2_grpc
-from protos.arrays import gpu_problem
+from reference_client.arrays import gpu_problem
 from reference_server import ReferenceServer
 
 

@@ -9,8 +9,8 @@ import pytest
 from support.rpc import raw_tensor, request, tensor
 
 from protos import ms_service_pb2 as pb
-from protos.arrays import ArrayBackend
 from reference_server import checks
+from reference_server.backend import ArrayBackend
 from reference_server.registry import Inputs, Method, Outcome, Registry, Servable, method_table
 
 F32 = pb.MS_FLOAT32

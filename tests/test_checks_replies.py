@@ -10,8 +10,8 @@ import pytest
 from support.rpc import errors
 
 from protos import ms_service_pb2 as pb
-from protos.arrays import ArrayBackend
 from reference_server import replies
+from reference_server.backend import ArrayBackend
 from reference_server.dispatch import Dispatcher
 from reference_server.errors import queue_full
 from reference_server.registry import (

@@ -15,7 +15,7 @@ from support.rpc import output, predict, request, stub_for
 from support.servers import READY_TIMEOUT_S, cli_command, cli_server, run_cli
 from support.tls import TLSFiles
 
-from protos.arrays import gpu_problem
+from reference_client.arrays import gpu_problem
 
 ECHO = request("conformance", "echo", [{"x": np.arange(4, dtype=np.uint8)}])
 READY = re.compile(

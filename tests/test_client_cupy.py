@@ -15,8 +15,8 @@ from client_support import WAIT_S, FakePredictServer
 from support.devices import Device
 
 from protos import ms_service_pb2 as pb
-from protos.arrays import GPUUnavailableError, gpu_problem
 from reference_client import Client
+from reference_client.arrays import GPUUnavailableError, gpu_problem
 from reference_client.values import value_to_tensor
 
 

@@ -27,8 +27,9 @@ from conformance.drive import (
     make_tls_files,
 )
 from conformance.verify.clients import CLIENT_BY_ID, echo
-from protos import codec, forms, ms_service_pb2_grpc
+from protos import codec, ms_service_pb2_grpc
 from protos import ms_service_pb2 as pb
+from reference_client import forms
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = shlex.quote(sys.executable)

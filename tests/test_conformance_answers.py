@@ -20,8 +20,7 @@ from conformance.verify.wire import Target, make_request
 from protos import codec
 from protos import ms_service_pb2 as pb
 from reference_server import ReferenceServer, replies
-from reference_server.behaviour import Behaviour
-from reference_server.dispatch import Dispatcher
+from reference_server.behaviour import Answerer, Behaviour
 from reference_server.registry import INVALID_INPUTS
 
 UPSTREAM_WORDS = "Unable to parse request"  # MindSpore Serving 2.0.2's C++ gRPC server
@@ -40,7 +39,7 @@ class DyingWorker(Behaviour):
     def __init__(self) -> None:
         self.calls = 0
 
-    def predict(self, dispatcher: Dispatcher, request: pb.PredictRequest) -> pb.PredictReply:
+    def predict(self, dispatcher: Answerer, request: pb.PredictRequest) -> pb.PredictReply:
         self.calls += 1
         if self.calls == 1:
             return super().predict(dispatcher, request)
@@ -75,7 +74,7 @@ def test_a_refusal_from_a_dying_server_is_not_credited(
 class ZeroedEcho(Behaviour):
     """Refuses as it should, and answers echo with the data zeroed."""
 
-    def predict(self, dispatcher: Dispatcher, request: pb.PredictRequest) -> pb.PredictReply:
+    def predict(self, dispatcher: Answerer, request: pb.PredictRequest) -> pb.PredictReply:
         reply = super().predict(dispatcher, request)
         for instance in reply.instances:
             y = instance.items["y"]

@@ -15,7 +15,7 @@ import pytest
 from conformance import catalogue
 from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, PROFILE_NAMES, PROFILES, REQUIREMENTS
 from conformance.verify.marks import requirement_of
-from protos import labels
+from reference_server.servables.resnet50 import labels
 
 pytest_plugins = ["pytester"]
 
@@ -103,16 +103,21 @@ def test_docs_requirements_is_current() -> None:
         assert f"| `{req.id}` | {req.level} |" in path.read_text(encoding="utf-8")
 
 
-def test_harness_checks_labels_against_the_one_shipped_list() -> None:
+def test_harness_checks_labels_against_its_own_copy_of_the_servers_list() -> None:
     from conformance.verify.resnet import imagenet_labels
 
-    # One copy in the source tree (protos/data), read by both the server and the harness.
-    copies = [
+    # Two copies in the source tree, the same bytes: the server answers from its own, the
+    # harness (which never imports the server) checks against its own.
+    copies = sorted(
         path.relative_to(ROOT).as_posix()
         for package in ("protos", "reference_server", "reference_client", "conformance")
         for path in (ROOT / package).rglob("imagenet_labels*")
+    )
+    assert copies == [
+        "conformance/data/imagenet_labels.txt",
+        "reference_server/servables/resnet50/imagenet_labels.txt",
     ]
-    assert copies == ["protos/data/imagenet_labels.txt"]
+    assert (ROOT / copies[0]).read_bytes() == (ROOT / copies[1]).read_bytes()
     assert imagenet_labels() == frozenset(labels.imagenet_labels())
     assert len(imagenet_labels()) == 999 and "tabby, tabby cat" in imagenet_labels()
 

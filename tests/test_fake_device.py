@@ -1,4 +1,5 @@
-"""The strict fake device (support.fakecupy) and the seam that installs it (protos.arrays).
+"""The strict fake device (support.fakecupy) and the seam that installs it
+(reference_client.arrays).
 
 The fake is only worth something if it refuses what CuPy refuses and counts what crosses: these
 tests pin both, so a test that passes on it means the code under test never converts a device
@@ -17,7 +18,9 @@ import pytest
 from support import fakecupy
 from support.devices import Device, ForeignDeviceArray
 
-from protos import arrays, codec
+from protos import codec
+from reference_client import arrays
+from reference_server import backend as compute
 
 HOST = np.arange(6, dtype=np.float32).reshape(2, 3)
 
@@ -166,11 +169,11 @@ def test_use_device_module_replaces_cupy_in_the_seam() -> None:
     arrays.use_device_module(fakecupy)
     try:
         assert arrays.gpu_problem() is None  # the self-test ran on the fake
-        gpu_devices: tuple[arrays.Device, ...] = ("gpu", "auto")
+        gpu_devices: tuple[compute.Device, ...] = ("gpu", "auto")
         for device in gpu_devices:
-            backend = arrays.select_backend(device)
+            backend = compute.select_backend(device)
             assert (backend.name, backend.xp) == ("cupy", fakecupy)
-        assert arrays.select_backend("cpu") is arrays.NUMPY_BACKEND
+        assert compute.select_backend("cpu") is compute.NUMPY_BACKEND
         fakecupy.TRANSFERS.reset()
         out = arrays.to_device_output(HOST)
         assert isinstance(out, fakecupy.ndarray)
@@ -188,9 +191,9 @@ def test_a_device_module_that_fails_its_self_test_is_not_used() -> None:
     try:
         problem = arrays.gpu_problem()
         assert problem is not None and problem.startswith("AttributeError:")
-        assert arrays.select_backend("auto") is arrays.NUMPY_BACKEND
+        assert compute.select_backend("auto") is compute.NUMPY_BACKEND
         with pytest.raises(arrays.GPUUnavailableError, match="--device gpu needs a working"):
-            arrays.select_backend("gpu")
+            compute.select_backend("gpu")
         with pytest.raises(arrays.GPUUnavailableError, match="CuPy outputs need"):
             arrays.to_device_output(HOST)
     finally:

@@ -19,12 +19,12 @@ from client_support import WAIT_S
 from support import fakecupy
 from support.devices import Device
 
-from protos.labels import imagenet_labels
 from reference_client import Client
 from reference_server import ReferenceServer, kit_registry
 from reference_server.cli import _start, build_parser
 from reference_server.servables.resnet50 import servable as resnet_servable
-from reference_server.servables.resnet50.model import seeded_host_model
+from reference_server.servables.resnet50.cache import seeded_host_model
+from reference_server.servables.resnet50.labels import imagenet_labels
 
 IMAGES = sorted((Path(__file__).resolve().parent.parent / "examples" / "test_image").iterdir())
 F32 = np.float32

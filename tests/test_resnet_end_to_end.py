@@ -12,8 +12,8 @@ from support.servers import run_cli
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
-from protos.labels import imagenet_labels
 from reference_server import ReferenceServer
+from reference_server.servables.resnet50.labels import imagenet_labels
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "examples" / "test_image"

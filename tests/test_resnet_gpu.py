@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 from support.devices import Device
 
-from protos.arrays import NUMPY_BACKEND, is_device_array
+from reference_client.arrays import is_device_array
+from reference_server.backend import NUMPY_BACKEND
 from reference_server.registry import InstanceError
 from reference_server.servables.resnet50 import resnet50_servable
+from reference_server.servables.resnet50.cache import seeded_host_model
 from reference_server.servables.resnet50.layers import conv2d, gemm_conv, max_pool_3x3_s2
-from reference_server.servables.resnet50.model import ResNet50, seeded_host_model
+from reference_server.servables.resnet50.model import ResNet50
 from reference_server.servables.resnet50.preprocess import preprocess
 from reference_server.servables.resnet50.weights import EXPECTED_SHAPES
 

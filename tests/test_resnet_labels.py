@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from protos.labels import imagenet_labels
+from reference_server.servables.resnet50.labels import imagenet_labels
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

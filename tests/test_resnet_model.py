@@ -12,15 +12,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from protos.arrays import NUMPY_BACKEND
-from protos.labels import imagenet_labels
+from reference_server.backend import NUMPY_BACKEND
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
 from reference_server.servables.resnet50 import cache, resnet50_servable, servable
-from reference_server.servables.resnet50.model import (
-    ResNet50,
-    fold_resnet50,
-    seeded_host_model,
-)
+from reference_server.servables.resnet50.cache import seeded_host_model
+from reference_server.servables.resnet50.labels import imagenet_labels
+from reference_server.servables.resnet50.model import ResNet50, fold_resnet50
 from reference_server.servables.resnet50.preprocess import preprocess
 from reference_server.servables.resnet50.weights import STAGES, seeded_state_dict
 

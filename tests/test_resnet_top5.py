@@ -18,11 +18,13 @@ from support.rpc import errors, predict, request
 
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
-from protos.arrays import NUMPY_BACKEND, gpu_problem, select_backend
-from protos.labels import imagenet_labels
+from reference_client.arrays import gpu_problem
+from reference_server.backend import NUMPY_BACKEND, select_backend
 from reference_server.registry import SYSTEM_ERROR, InstanceError, Method, stage_error_text
 from reference_server.servables.resnet50 import resnet50_servable, servable
-from reference_server.servables.resnet50.model import seeded_host_model, top_k
+from reference_server.servables.resnet50.cache import seeded_host_model
+from reference_server.servables.resnet50.labels import imagenet_labels
+from reference_server.servables.resnet50.model import top_k
 from reference_server.servables.resnet50.preprocess import preprocess
 
 IMAGES = pathlib.Path(__file__).resolve().parent.parent / "examples" / "test_image"

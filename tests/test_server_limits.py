@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from support.rpc import errors, predict, request, status_of, stub_for
 
-from protos.arrays import ArrayBackend
 from reference_server import ReferenceServer
+from reference_server.backend import ArrayBackend
 from reference_server.registry import Inputs, Method, Outcome, Registry, Servable, method_table
 
 WAIT_S = 10.0

@@ -11,8 +11,8 @@ import numpy as np
 from support.devices import Device
 from support.rpc import request
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend
 from reference_server import checks, kit_registry
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import InstanceError
 

@@ -1,5 +1,5 @@
-"""The reference server's view path (issue 21): a large request read by protos.views gets the
-same reply, byte for byte once parsed, as the same request parsed by protobuf; only the
+"""The reference server's view path (issue 21): a large request read by reference_server.views gets
+the same reply, byte for byte once parsed, as the same request parsed by protobuf; only the
 reference Behaviour takes it; a real server takes it for large bodies and answers correctly."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from support.rpc import output, predict, raw_tensor, request, stub_for
 
-from protos import codec, views, wire
+from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.arrays import ArrayBackend
-from reference_server import ReferenceServer, servicer
+from reference_server import ReferenceServer, servicer, views, wire
+from reference_server.backend import ArrayBackend
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import (
@@ -202,6 +202,17 @@ def test_variants_get_protobuf_messages() -> None:
         pass
 
     assert not servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=Sub())).takes_views()
+
+
+def test_steps_before_the_answer_keep_the_view_path() -> None:
+    """``call`` and ``message_limits`` come before the answer: replacing them leaves the answer
+    the reference server's, views included (the robustness and limits mutants rely on it)."""
+    behaviour = Behaviour()
+    behaviour.call = lambda serve, bodies, context: serve(bodies, context)  # type: ignore[method-assign]
+    behaviour.message_limits = lambda max_msg_mb_size: (1, 1)  # type: ignore[method-assign]
+    assert servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=behaviour)).takes_views()
+    behaviour.predict = lambda dispatcher, request: dispatcher.answer(request)  # type: ignore[method-assign]
+    assert not servicer.PredictServicer(Dispatcher(REGISTRY, behaviour=behaviour)).takes_views()
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -1,4 +1,5 @@
-"""protos.views against protobuf itself: generated encodings, valid and not, parsed both ways.
+"""reference_server.views against protobuf itself: generated encodings, valid and not, parsed both
+ways.
 
 The bytes are written here, field by field (no protobuf serializer), so that they can hold what
 a serializer never writes: fields out of order, repeated non-repeated fields, packed and
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from protos import ms_service_pb2 as pb
-from protos import views
+from reference_server import views
 
 Fields = list[bytes]
 SETTINGS = settings(

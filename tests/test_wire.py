@@ -1,10 +1,12 @@
-"""protos.wire: large tensors serialized around their data parse back to the same message."""
+"""reference_server.wire: large tensors serialized around their data parse back to the same
+message."""
 
 import numpy as np
 import pytest
 
-from protos import codec, wire
+from protos import codec
 from protos import ms_service_pb2 as pb
+from reference_server import wire
 
 LARGE = wire.LARGE_TENSOR
 

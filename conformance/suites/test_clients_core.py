@@ -31,7 +31,7 @@ from conformance.verify.clients import (
 )
 from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.forms import DTYPE_NAMES, numpy_dtype, tensor_to_form, to_form
+from reference_client.forms import DTYPE_NAMES, numpy_dtype, tensor_to_form, to_form
 
 DEADLINE_SLACK_S = 3.0  # a call with a timeout has failed this long after it
 

@@ -21,7 +21,7 @@ from conformance.verify.clients import (
     sent_array_problem,
 )
 from protos import codec
-from protos.forms import to_form
+from reference_client.forms import to_form
 
 LARGE_BYTES = 6 * 1024 * 1024  # over gRPC's 4 MiB default, both ways
 SMALL_OK = reply_of([{"y": codec.array_to_tensor(np.arange(2, dtype=np.int32))}])

@@ -21,7 +21,7 @@ from conformance.verify.clients import (
     tensor_text,
 )
 from protos import ms_service_pb2 as pb
-from protos.forms import DTYPE_NAMES, numpy_dtype, to_form
+from reference_client.forms import DTYPE_NAMES, numpy_dtype, to_form
 
 # Upstream's Python client: numpy infers the dtype of [value] (protocol.md §5).
 _UPSTREAM_PLAIN: tuple[tuple[str, Any, int], ...] = (

@@ -17,7 +17,7 @@ from conformance.verify.clients import (
     ok_call,
     plain_problem,
 )
-from protos.forms import b64
+from reference_client.forms import b64
 
 
 @client_check("CL-UDS-CALL")

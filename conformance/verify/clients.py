@@ -26,7 +26,7 @@ from conformance.verify import hypo
 from conformance.verify.marks import not_applicable, requirement
 from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.forms import (
+from reference_client.forms import (
     FormError,
     canonical,
     describe,

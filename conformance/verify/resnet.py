@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 import io
+from importlib import resources
 
 import numpy as np
 from PIL import Image
 
 from conformance.drive import Endpoint
 from conformance.verify.wire import RpcFailure, Target, make_request
-from protos import codec, labels
+from protos import codec
 from protos import ms_service_pb2 as pb
 
 SERVABLE, METHOD, INPUT, OUTPUT = "resnet50", "classify_top1", "image", "label"
@@ -28,13 +29,19 @@ METHOD_V1, METHOD_TOP5, SCORE = "classify_top1_v1", "classify_top5", "score"
 METHODS = (METHOD, METHOD_V1, METHOD_TOP5)
 SEPARATOR = ";"
 TIMEOUT_S = 120.0  # a CPU ResNet-50 may build its model on the first call
+CLASSES = 1000
 
 
 @functools.cache
 def imagenet_labels() -> frozenset[str]:
-    """The ImageNet-1k label texts a resnet50 answer may be (protos.labels, the list the
-    reference server answers from): 999 distinct texts, as "crane" names a bird and a machine."""
-    return frozenset(labels.imagenet_labels())
+    """The ImageNet-1k label texts a resnet50 answer may be: 999 distinct texts, as "crane"
+    names a bird and a machine. The harness's own copy (conformance/data/imagenet_labels.txt),
+    not the reference server's: the harness never imports the server."""
+    text = (resources.files("conformance") / "data" / "imagenet_labels.txt").read_text("utf-8")
+    labels = text.splitlines()
+    if len(labels) != CLASSES:
+        raise RuntimeError(f"imagenet_labels.txt holds {len(labels)} labels, expected {CLASSES}")
+    return frozenset(labels)
 
 
 def image_bytes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend
 from reference_server.registry import Registry
 from reference_server.servables.add import add_servable
 from reference_server.servables.conformance_kit import conformance_servable

@@ -15,7 +15,7 @@ import numpy as np
 
 from protos import codec
 from protos import ms_service_pb2 as pb
-from protos.arrays import ArrayBackend
+from reference_server.backend import ArrayBackend
 from reference_server.registry import (
     SYSTEM_ERROR,
     Inputs,

@@ -3,9 +3,8 @@ starve under a flood, or drop calls in flight at SIGTERM.
 
 Crashing and hanging go through the Behaviour's ``predict`` step; SIGTERM through
 ``ReferenceServer.stop`` (public API). Garbage, leaks, stalls and floods happen before a request
-exists, in the gRPC handler below the Behaviour seam, so those mutants wrap the handler's
-private ``PredictHandler._predict`` (looked up when the server is built, after the mutant is
-installed): they may need adjusting when the handler changes.
+exists, so those mutants replace the Behaviour's ``call`` step, which gets the gRPC call's
+bodies and context before the server reads them.
 """
 
 from __future__ import annotations
@@ -26,11 +25,10 @@ from mutants.catalogue import mutant
 from mutants.seams import Wrapper, around, step
 from protos import ms_service_pb2 as pb
 from reference_server import errors, replies
-from reference_server.behaviour import Behaviour
+from reference_server.behaviour import Behaviour, Serve
 from reference_server.dispatch import Dispatcher
 from reference_server.registry import INVALID_INPUTS
 from reference_server.server import ReferenceServer
-from reference_server.servicer import PredictHandler
 
 ROBUSTNESS = ("robustness",)
 _ENUM_CODES = range(0, 15)
@@ -89,17 +87,15 @@ def hang_on_many_dims(args: argparse.Namespace, behaviour: Behaviour) -> None:
     profiles=ROBUSTNESS,
 )
 def dies_on_garbage(args: argparse.Namespace, behaviour: Behaviour) -> None:
-    @around(PredictHandler, "_predict")
-    def handle(
-        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
-    ) -> Any:
+    @step(behaviour, "call")
+    def call(original: Wrapper, serve: Serve, bodies: Iterator[bytes], context: Any) -> Any:
         body = _first_body(bodies)
         if body is not None:
             try:
                 pb.PredictRequest.FromString(body)
             except Exception:
                 os._exit(70)
-        return original(self, _resend(body), context)
+        return original(serve, _resend(body), context)
 
 
 _KEPT: list[bytes] = []
@@ -113,12 +109,10 @@ _KEPT: list[bytes] = []
     says=("RSS grew",),
 )
 def leaks(args: argparse.Namespace, behaviour: Behaviour) -> None:
-    @around(PredictHandler, "_predict")
-    def handle(
-        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
-    ) -> Any:
+    @step(behaviour, "call")
+    def call(original: Wrapper, serve: Serve, bodies: Iterator[bytes], context: Any) -> Any:
         _KEPT.append(b"\x01" * 65536)  # written, so resident
-        return original(self, bodies, context)
+        return original(serve, bodies, context)
 
 
 @mutant(
@@ -131,13 +125,11 @@ def leaks(args: argparse.Namespace, behaviour: Behaviour) -> None:
 def stalls(args: argparse.Namespace, behaviour: Behaviour) -> None:
     slots = threading.BoundedSemaphore(4)
 
-    @around(PredictHandler, "_predict")
-    def handle(
-        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
-    ) -> Any:
+    @step(behaviour, "call")
+    def call(original: Wrapper, serve: Serve, bodies: Iterator[bytes], context: Any) -> Any:
         with slots:
             body = _first_body(bodies)
-        return original(self, _resend(body), context)
+        return original(serve, _resend(body), context)
 
 
 @mutant(
@@ -151,10 +143,8 @@ def flood_starves(args: argparse.Namespace, behaviour: Behaviour) -> None:
     recent: collections.deque[float] = collections.deque()
     lock = threading.Lock()
 
-    @around(PredictHandler, "_predict")
-    def handle(
-        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
-    ) -> Any:
+    @step(behaviour, "call")
+    def call(original: Wrapper, serve: Serve, bodies: Iterator[bytes], context: Any) -> Any:
         now = time.monotonic()
         with lock:
             recent.append(now)
@@ -163,7 +153,7 @@ def flood_starves(args: argparse.Namespace, behaviour: Behaviour) -> None:
             flooded = len(recent) > 50
         if flooded:
             time.sleep(6.0)
-        return original(self, bodies, context)
+        return original(serve, bodies, context)
 
 
 @mutant(
@@ -237,12 +227,10 @@ def memory_worker_dies(args: argparse.Namespace, behaviour: Behaviour) -> None:
     # the measured connections right after the reading catches it.
     workers = _Workers()
 
-    @around(PredictHandler, "_predict")
-    def handle(
-        original: Wrapper, self: PredictHandler, bodies: Iterator[bytes], context: Any
-    ) -> Any:
+    @step(behaviour, "call")
+    def call(original: Wrapper, serve: Serve, bodies: Iterator[bytes], context: Any) -> Any:
         if workers.serves(context.peer()):
-            return original(self, bodies, context)
+            return original(serve, bodies, context)
         try:
             spec = pb.PredictRequest.FromString(_first_body(bodies) or b"").servable_spec
         except Exception:  # not protobuf: answered all the same

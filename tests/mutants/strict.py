@@ -24,7 +24,6 @@ from mutants.seams import (
     whole_request_fails,
 )
 from protos import ms_service_pb2 as pb
-from protos.labels import imagenet_labels
 from reference_server import checks, errors, replies
 from reference_server.behaviour import Behaviour
 from reference_server.dispatch import Dispatcher
@@ -39,6 +38,7 @@ from reference_server.registry import (
 )
 from reference_server.servables import add
 from reference_server.servables.model_inputs import ModelInput, size_and_dtype
+from reference_server.servables.resnet50.labels import imagenet_labels
 
 Args = argparse.Namespace
 TEXT_MALFORMED = (

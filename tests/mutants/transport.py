@@ -16,10 +16,9 @@ from cryptography.hazmat.primitives import serialization
 
 from mutants.catalogue import mutant
 from mutants.core_echo import byte_swap
-from mutants.seams import Wrapper, abort_errors, around, on_echo_outputs
+from mutants.seams import Wrapper, abort_errors, around, on_echo_outputs, step
 from mutants.tls_front import Front, serve_behind_front, server_context
 from protos import ms_service_pb2 as pb
-from reference_server import server as server_module
 from reference_server.behaviour import Behaviour
 from reference_server.server import ReferenceServer
 from reference_server.tls import SSLConfig
@@ -285,11 +284,10 @@ def limits_ignored(args: Args, behaviour: Behaviour) -> None:
     profiles=("limits",),
 )
 def limits_reply_unchecked(args: Args, behaviour: Behaviour) -> None:
-    @around(server_module.grpc, "server")
-    def server(original: Wrapper, *positional: Any, options: Any = (), **kwargs: Any) -> Any:
-        send = "grpc.max_send_message_length"
-        options = [(k, 512 * MIB if k == send else v) for k, v in options]
-        return original(*positional, options=options, **kwargs)
+    @step(behaviour, "message_limits")
+    def message_limits(original: Wrapper, max_msg_mb_size: int) -> tuple[int, int]:
+        receive, _ = original(max_msg_mb_size)
+        return receive, 512 * MIB
 
 
 @mutant(
@@ -299,4 +297,6 @@ def limits_reply_unchecked(args: Args, behaviour: Behaviour) -> None:
     profiles=("limits",),
 )
 def limits_decimal_megabytes(args: Args, behaviour: Behaviour) -> None:
-    server_module.MEGABYTE = 1_000_000
+    @step(behaviour, "message_limits")
+    def message_limits(original: Wrapper, max_msg_mb_size: int) -> tuple[int, int]:
+        return max_msg_mb_size * 1_000_000, max_msg_mb_size * 1_000_000

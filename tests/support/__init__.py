@@ -7,7 +7,7 @@ sys.path through pytest's rootdir-relative imports, as tests/ is not a package).
 * ``support.rpc``     raw Predict calls: channels with big-message options, request builders
 * ``support.fakecupy`` a strict stand-in for the ``cupy`` module (no GPU needed), counting
                       host<->device transfers
-* ``support.devices`` that fake, or real CuPy, selected through protos.arrays for a test
+* ``support.devices`` that fake, or real CuPy, selected through reference_client.arrays for a test
 
 tests/conftest.py wraps these as fixtures (``short_dir``, ``tls_files``, ``start_server``,
 ``kit_server``, ``kit_stub``, ``fake_device``, ``device``).

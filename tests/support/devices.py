@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from protos import arrays
+from reference_client import arrays
+from reference_server import backend as compute
 from support import fakecupy
 
 
@@ -21,7 +22,7 @@ class Device:
     """A selected CuPy backend; ``transfers`` records its copies, kernels and queued work
     (None on real CuPy)."""
 
-    backend: arrays.ArrayBackend
+    backend: compute.ArrayBackend
     transfers: fakecupy.Transfers | None
 
     @property
@@ -39,7 +40,7 @@ def fake_device() -> Iterator[Device]:
     (its self-test included), transfers counted from zero; the seam restored afterwards."""
     arrays.use_device_module(fakecupy)
     try:
-        backend = arrays.select_backend("gpu")
+        backend = compute.select_backend("gpu")
         assert backend.xp is fakecupy
         fakecupy.TRANSFERS.reset()
         yield Device(backend, fakecupy.TRANSFERS)
@@ -58,4 +59,4 @@ class ForeignDeviceArray:
 
 
 def real_cupy() -> Device:
-    return Device(arrays.select_backend("gpu"), None)
+    return Device(compute.select_backend("gpu"), None)

@@ -1,7 +1,7 @@
 """A strict stand-in for the ``cupy`` module, for machines without a GPU (tests only).
 
-``protos.arrays.use_device_module(fakecupy)`` puts it where the seam would import CuPy (the
-``fake_device`` fixture in tests/conftest.py does that). Its ``ndarray`` keeps its data in a
+``reference_client.arrays.use_device_module(fakecupy)`` puts it where the seam would import CuPy
+(the ``fake_device`` fixture in tests/conftest.py does that). Its ``ndarray`` keeps its data in a
 private host array that stands for device memory, and behaves as ``cupy.ndarray`` does with
 CuPy's default settings wherever host and device meet. docs/fake-device.md lists each behaviour
 with its source in CuPy's documentation or code; tests/test_fake_device_table.py checks the

@@ -11,11 +11,15 @@ seed, or a weights file's bytes), so a change to either builds afresh. Directory
 Best effort: an unwritable directory, or an unreadable or malformed file, only means building.
 Files are written whole under a unique name, then renamed, so concurrent starts never read a
 partial file; they are read with ``allow_pickle=False``.
+
+``seeded_host_model`` (the default model) is built through this cache, so it lives here:
+model.py is the network alone and knows nothing of files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -26,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND
+from reference_server.backend import NUMPY_BACKEND
 
 from .layers import Conv
-from .model import Bottleneck, ResNet50
-from .weights import STAGES
+from .model import Bottleneck, ResNet50, fold_resnet50
+from .weights import SEED, STAGES, seeded_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +139,13 @@ def _store(path: pathlib.Path, model: ResNet50) -> None:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+@functools.cache
+def seeded_host_model() -> ResNet50:
+    """The default (seeded, untrained) model, folded once per process (and kept on disk)."""
+
+    def build() -> ResNet50:
+        return fold_resnet50(seeded_state_dict())
+
+    return cached_model(model_key(f"seed {SEED}".encode()), build, cache_dir())

@@ -7,17 +7,16 @@ once (``fold_resnet50``) and then copied to a backend's device once (``ResNet50.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from protos.arrays import NUMPY_BACKEND, ArrayBackend
+from reference_server.backend import NUMPY_BACKEND, ArrayBackend
 
 from .layers import Conv, conv2d, fold_batch_norm, gemm_conv, global_avg_pool, max_pool_3x3_s2
-from .weights import SEED, STAGES, StateDict, check_state_dict, seeded_state_dict
+from .weights import STAGES, StateDict, check_state_dict
 
 
 @dataclass(frozen=True)
@@ -142,14 +141,3 @@ def fold_resnet50(state: StateDict) -> ResNet50:
     fc_weight = np.ascontiguousarray(np.asarray(state["fc.weight"], np.float32).T)
     fc_bias = np.ascontiguousarray(state["fc.bias"], dtype=np.float32)
     return ResNet50(NUMPY_BACKEND, stem, tuple(blocks), fc_weight, fc_bias)
-
-
-@functools.cache
-def seeded_host_model() -> ResNet50:
-    """The default (seeded, untrained) model, folded once per process (and kept on disk)."""
-    from .cache import cache_dir, cached_model, model_key  # cache imports this module
-
-    def build() -> ResNet50:
-        return fold_resnet50(seeded_state_dict())
-
-    return cached_model(model_key(f"seed {SEED}".encode()), build, cache_dir())

@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from protos.arrays import ArrayBackend
-from protos.labels import imagenet_labels
+from reference_server.backend import ArrayBackend
 from reference_server.registry import (
     SYSTEM_ERROR,
     Inputs,
@@ -36,9 +35,10 @@ from reference_server.registry import (
     method_table,
     stage_error_text,
 )
+from reference_server.servables.resnet50.labels import imagenet_labels
 
-from .cache import cache_dir, cached_model, model_key
-from .model import ResNet50, fold_resnet50, seeded_host_model
+from .cache import cache_dir, cached_model, model_key, seeded_host_model
+from .model import ResNet50, fold_resnet50
 from .preprocess import ImageRejected, preprocess
 from .weights import load_weights_file, validate_weights_file
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 
 from protos import ms_service_pb2 as pb
-from protos.wire import field_header
+from reference_server.wire import field_header
 
 _LEN = 2  # wire type of length-delimited fields
 # PredictRequest.instances; Instance.items; map entry key and value; Tensor fields.

@@ -23,6 +23,10 @@ directions live here: Python/numpy values <-> forms (the harness builds calls an
 with them; the reference client's testee uses them too), forms <-> the tensors a correct client
 puts on the wire, and a canonical key so that two forms are compared exactly (bit patterns, NaN
 payloads, -0.0), never by ``==``.
+
+Why here: the forms are the testee protocol's, spoken by reference_client.testee and by the
+harness's client driver. The harness may import the client's package (reference_client <-
+conformance) and never the reverse, so this is the one place both reach without an upward import.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The one seam between host (NumPy) and device (CuPy) arrays.
 
-Everything that may meet a CuPy array goes through here: the server's compute backend and the
-client's input/output conversion. CuPy is imported lazily, so nothing pays for it (or needs it)
-on a machine without a GPU.
+Everything that may meet a CuPy array goes through here: the client's input/output conversion,
+and the server's compute backend (reference_server.backend, which builds on this module). CuPy
+is imported lazily, so nothing pays for it (or needs it) on a machine without a GPU.
 
 ``use_device_module`` puts another module in CuPy's place: the tests install a strict fake
 (tests/support/fakecupy.py) so the CuPy paths run, transfers counted, on machines without a GPU.
@@ -12,17 +12,10 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
-
-Device = Literal["auto", "cpu", "gpu"]
-DEVICES: tuple[Device, ...] = ("auto", "cpu", "gpu")
 
 
 class GPUUnavailableError(RuntimeError):
@@ -42,7 +35,7 @@ def to_host(value: Any) -> np.ndarray:
         get = getattr(value, "get", None)
         if get is not None:
             return np.asarray(get())
-        return np.asarray(_cupy().asnumpy(value))
+        return np.asarray(device_module().asnumpy(value))
     return np.asarray(value)
 
 
@@ -52,15 +45,17 @@ _device_module: ModuleType | None = None  # set by use_device_module; None: the 
 def use_device_module(module: ModuleType | None) -> None:
     """Use ``module`` wherever this seam would use ``cupy``; None goes back to cupy.
 
-    For tests: every function here (``select_backend``, ``gpu_problem``, ``to_device_output``,
-    ``to_host``) then sees ``module``. Backends already selected keep the module they hold.
+    For tests: every function here (``gpu_problem``, ``to_device_output``, ``to_host``) and
+    reference_server.backend's ``select_backend`` then see ``module``. Backends already selected
+    keep the module they hold.
     """
     global _device_module
     _device_module = module
     gpu_problem.cache_clear()
 
 
-def _cupy() -> ModuleType:
+def device_module() -> ModuleType:
+    """cupy, or the module use_device_module put in its place (imported on first use)."""
     return _device_module if _device_module is not None else _import_cupy()
 
 
@@ -73,7 +68,7 @@ def _import_cupy() -> ModuleType:
 def gpu_problem() -> str | None:
     """None when CuPy imports and can run a kernel on a GPU; else why not (one line)."""
     try:
-        cp = _cupy()
+        cp = device_module()
         probe = cp.arange(4, dtype=cp.float32) * 2
         if float(probe.sum().get()) != 12.0:
             return "CuPy computed a wrong result on its self-test"
@@ -82,44 +77,9 @@ def gpu_problem() -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ArrayBackend:
-    """Where computation runs: ``xp`` is the numpy or cupy module."""
-
-    name: Literal["numpy", "cupy"]
-    xp: ModuleType
-
-    def to_device(self, host: np.ndarray) -> Any:
-        """One host-to-device copy (a no-op view for numpy)."""
-        if self.xp is np and type(host) is np.ndarray:
-            return host  # what np.asarray returns, one call sooner
-        return self.xp.asarray(host)
-
-    def to_host(self, array: Any) -> np.ndarray:
-        return to_host(array)
-
-
-NUMPY_BACKEND = ArrayBackend("numpy", np)
-
-
-def select_backend(device: Device = "auto") -> ArrayBackend:
-    """numpy for "cpu"; cupy for "gpu" (or GPUUnavailableError); "auto" takes a working GPU."""
-    if device == "cpu":
-        return NUMPY_BACKEND
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
-    problem = gpu_problem()
-    if problem is None:
-        return ArrayBackend("cupy", _cupy())
-    if device == "gpu":
-        raise GPUUnavailableError(f"--device gpu needs a working CuPy GPU: {problem}")
-    log.info("no usable GPU (%s); computing with NumPy", problem)
-    return NUMPY_BACKEND
-
-
 def to_device_output(array: np.ndarray) -> Any:
     """A host array as a CuPy array (used by the client's option to return device outputs)."""
     problem = gpu_problem()
     if problem is not None:
         raise GPUUnavailableError(f"CuPy outputs need a working CuPy GPU: {problem}")
-    return _cupy().asarray(array)
+    return device_module().asarray(array)

@@ -4,6 +4,10 @@ One distribution, installed as the client alone (``pip install ms-serving-confor
 protobuf, numpy) or with ``[server]``, ``[harness]`` or ``[test]``. The server's and the
 harness's entry points call require() first, so a missing extra is one line naming the extra to
 install, not a traceback from deep inside an import. Nothing here imports those modules.
+
+It lives in the client's package because the client is the base install, the one part every
+install has, and the layer both entry points may import (protos <- reference_client <-
+reference_server, and reference_client <- conformance: tests/test_conformance_structure.py).
 """
 
 from __future__ import annotations
