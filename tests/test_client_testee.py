@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 
 from conformance.api import certify
-from conformance.catalogue import CLIENT_PROFILE_NAMES
+from conformance.catalogue import CLIENT_PROFILE_NAMES, TesteeFailure
 from conformance.drive import (
     RecordingServer,
     ServerTLS,
     Stall,
-    TesteeFailure,
     TesteePool,
     TesteeProcess,
     command_line,

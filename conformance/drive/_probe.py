@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import grpc
 
+from conformance.catalogue import LaunchError
 from conformance.drive._endpoints import Endpoint
-from conformance.drive._launch import LaunchError, ServerProcess
+from conformance.drive._launch import ServerProcess
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 

@@ -10,9 +10,9 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.catalogue import LaunchError
 from conformance.drive import (
     Endpoint,
-    LaunchError,
     RunContext,
     ServerProcess,
     ServerSettings,

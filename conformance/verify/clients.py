@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
-from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
-from conformance.drive import LIMIT_BYTES, ClientSession, Exchange, Stall, Status, TesteeFailure
+from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, ClientCheckFailed, TesteeFailure
+from conformance.drive import LIMIT_BYTES, ClientSession, Exchange, Stall, Status
 from conformance.reporting import repro
 from conformance.verify.marks import not_applicable, requirement
 from protos import codec
@@ -44,10 +44,6 @@ CHECKS: dict[str, Check] = {}
 DEAD_SERVER_BOUND_S = 5.0
 DEADLINE_SLACK_S = 3.0
 LARGE_BYTES = 6 * 1024 * 1024
-
-
-class ClientCheckFailed(AssertionError):
-    """The client broke the requirement being checked."""
 
 
 def check(requirement_id: str) -> Callable[[Check], Check]:

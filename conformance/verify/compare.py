@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conformance.verify import oracle
-from conformance.verify.oracle import Error, Expected, FailFrame, Level, Outputs, TensorOut
+from conformance.verify.oracle import Error, Expected, ExpectedOutputs, FailFrame, Level, TensorOut
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -103,7 +103,7 @@ def _first_byte(want: bytes, got: bytes, path: str) -> Difference:
     return Difference(f"{path}[byte {at}]", f"0x{want[at]:02x}", f"0x{got[at]:02x}")
 
 
-def _outputs(want: Outputs, got: pb.Instance, path: str) -> Difference | None:
+def _outputs(want: ExpectedOutputs, got: pb.Instance, path: str) -> Difference | None:
     names, expected = sorted(got.items), sorted(want.tensors)
     if names != expected:
         return Difference(f"{path}.items", f"outputs {expected}", f"outputs {names}")

@@ -25,19 +25,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
-class Mode:
+class Exploration:
     seed: int | None = None  # None: derandomized
     thorough: bool = False
 
 
-_mode = Mode()
+_mode = Exploration()
 
 
 def configure(seed: int | None, thorough: bool, home: str | None = None) -> None:
     """Set the mode; ``home``: where hypothesis keeps its files (else ./.hypothesis of the
     caller's folder, which a certification run should leave alone)."""
     global _mode
-    _mode = Mode(seed=seed, thorough=thorough)
+    _mode = Exploration(seed=seed, thorough=thorough)
     set_hypothesis_home_dir(home)
 
 
@@ -45,7 +45,7 @@ def reset() -> None:
     configure(None, False, None)
 
 
-def current() -> Mode:
+def current() -> Exploration:
     return _mode
 
 
