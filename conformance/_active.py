@@ -83,7 +83,7 @@ def _harness_error(message: str, config: pytest.Config) -> NoReturn:
     raise pytest.UsageError(f"conformance: {message}")
 
 
-def _options(config: pytest.Config) -> RunOptions:
+def options_of(config: pytest.Config) -> RunOptions:
     """The run's options, parsed once: the command's as it handed them over, an xdist worker's
     from its controller, else built from this pytest command line's --conformance-* options."""
     command = command_plugin(config)
@@ -106,7 +106,7 @@ def _options(config: pytest.Config) -> RunOptions:
 
 def activate(config: pytest.Config) -> None:
     try:
-        options = _options(config)
+        options = options_of(config)
     except OptionsError as exc:
         _harness_error(str(exc), config)
     workerinput = getattr(config, "workerinput", None)

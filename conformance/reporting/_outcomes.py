@@ -280,6 +280,36 @@ class Report:
         )
         return json.loads(json.dumps(data))  # enums as their strings
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        """The Report a JSON report holds (``to_json``'s inverse; the properties it adds, such
+        as ``failed``, are computed again)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {name: value for name, value in data.items() if name in fields}
+        values.update(
+            suite=Suite(**data["suite"]),
+            result=RunResult(data["result"]),
+            profiles={
+                name: ProfileReport(**{**p, "verdict": Verdict(p["verdict"])})
+                for name, p in data["profiles"].items()
+            },
+            requirements=[
+                RequirementReport(
+                    **{
+                        **r,
+                        "outcome": RequirementOutcome(r["outcome"]),
+                        "failures": [FailureDetail(**f) for f in r["failures"]],
+                    }
+                )
+                for r in data["requirements"]
+            ],
+            servers_exited=[ServerExit(**s) for s in data["servers_exited"]],
+            hypothesis=HypothesisRun(**data["hypothesis"]),
+            environment=Environment(**data["environment"]),
+            server_incidents=[Incident(**i) for i in data.get("server_incidents", [])],
+        )
+        return cls(**values)
+
 
 def schema() -> dict[str, Any]:
     """The published JSON Schema of the JSON report (shipped in the package)."""
