@@ -16,3 +16,8 @@ Importing this package imports nothing else: the plugin loads in every pytest ru
 """
 
 __version__ = "0.1.0"
+
+
+__all__ = [
+    "__version__",
+]

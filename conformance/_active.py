@@ -376,3 +376,10 @@ class ConformanceRun:
         elif not self.is_worker:
             shutil.rmtree(self.scratch, ignore_errors=True)  # start() never ran
         hypo.reset()
+
+
+__all__ = [
+    "ConformanceRun",
+    "activate",
+    "options_of",
+]

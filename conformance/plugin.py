@@ -99,3 +99,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "conformance: the conformance suite needs --conformance-target ADDRESS, "
             "--conformance-server-cmd COMMAND or --conformance-client-cmd COMMAND"
         )
+
+
+__all__ = [
+    "MARKER_LINE",
+    "WORKER_OPTIONS",
+    "CommandLine",
+    "command_plugin",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+]

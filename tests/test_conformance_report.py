@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from conformance.catalogue import RunOptions, by_profile
-from conformance.drive import Incident, RunContext
+from conformance.drive import Incident, RunContext, ServerExit
 from conformance.reporting import (
     NOT_APPLICABLE,
     PROPERTY_DETAIL,
@@ -22,7 +22,6 @@ from conformance.reporting import (
     RequirementOutcome,
     Results,
     RunResult,
-    ServerExit,
     Verdict,
     html_page,
     markdown,

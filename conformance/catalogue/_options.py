@@ -427,3 +427,21 @@ def build(values: dict[str, Any]) -> RunOptions:
         expect_failures_file=expect_file,
         expected_failures=expected,
     )
+
+
+__all__ = [
+    "BY_NAME",
+    "CERTIFICATE_SUFFIXES",
+    "DEFAULT_LIMITS_MB",
+    "DEFAULT_READY_TIMEOUT_S",
+    "DEFAULT_RUN_TIMEOUT_S",
+    "GROUPS",
+    "MAX_MSG_MB_SIZE",
+    "OPTIONS",
+    "PLUGIN_PREFIX",
+    "Option",
+    "RunOptions",
+    "build",
+    "parse_expectations",
+    "writable",
+]

@@ -555,3 +555,19 @@ def render_markdown() -> str:
             links = ", ".join(f"[{a}]({req.document}#{a})" for a in req.anchors)
             lines.append(f"| `{req.id}` | {req.level} | {sentence} | {links} |")
     return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "BY_ID",
+    "CAPACITY_CALLS",
+    "CAPACITY_WINDOW",
+    "CLIENT_DOC",
+    "CLIENT_DOC_NAME",
+    "PROTOCOL_DOC",
+    "REQUIREMENTS",
+    "Level",
+    "Requirement",
+    "by_profile",
+    "render_markdown",
+    "unknown_ids",
+]

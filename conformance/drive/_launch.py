@@ -214,3 +214,18 @@ def tree_rss_bytes(root: int) -> int:
         except OSError:
             continue  # gone meanwhile
     return total
+
+
+__all__ = [
+    "DEFAULT_GRACE_S",
+    "DEFAULT_MAX_MSG_MB_SIZE",
+    "STOP_GRACE_S",
+    "ServerProcess",
+    "ServerSettings",
+    "expand",
+    "free_tcp_address",
+    "is_running",
+    "short_unix_address",
+    "tree_pids",
+    "tree_rss_bytes",
+]

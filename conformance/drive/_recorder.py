@@ -170,3 +170,15 @@ class DeadAddress:
 
     def close(self) -> None:
         self._socket.close()
+
+
+__all__ = [
+    "STOP_GRACE_S",
+    "DeadAddress",
+    "RecordingServer",
+    "Responder",
+    "Response",
+    "ServerTLS",
+    "Stall",
+    "Status",
+]

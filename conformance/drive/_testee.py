@@ -296,3 +296,16 @@ class TesteePool:
 
     def close(self) -> None:
         self._discard()
+
+
+__all__ = [
+    "CALL_TIMEOUT_S",
+    "HELLO_TIMEOUT_S",
+    "STDERR_TAIL",
+    "Answer",
+    "Hello",
+    "TesteePool",
+    "TesteeProcess",
+    "command_line",
+    "parse_hello",
+]

@@ -604,3 +604,38 @@ def terminal_lines(report: Report) -> list[str]:
 
 def figures_text(figures: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:g}" for name, value in sorted(figures.items()))
+
+
+__all__ = [
+    "FAILING",
+    "NOT_APPLICABLE",
+    "PROPERTY_DETAIL",
+    "PROPERTY_FAILED",
+    "PROPERTY_FIGURES",
+    "PROPERTY_ID",
+    "SCHEMA_VERSION",
+    "UNCHECKED",
+    "Environment",
+    "FailureDetail",
+    "HypothesisRun",
+    "ProfileReport",
+    "Report",
+    "RequirementOutcome",
+    "RequirementReport",
+    "Results",
+    "RunResult",
+    "Suite",
+    "Verdict",
+    "environment",
+    "failure_block",
+    "failure_message",
+    "figures_text",
+    "incident_line",
+    "merge_figures",
+    "result_line",
+    "schema",
+    "summarize",
+    "terminal_lines",
+    "timeout_line",
+    "write_json",
+]

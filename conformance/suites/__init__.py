@@ -3,3 +3,5 @@
 Each test checks exactly one catalogue requirement (conformance.catalogue), named with
 ``@requirement``; its profile decides whether it runs.
 """
+
+__all__: list[str] = []

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from conformance.catalogue import Level
 from conformance.verify import oracle
-from conformance.verify.oracle import Error, Expected, ExpectedOutputs, FailFrame, Level, TensorOut
+from conformance.verify.oracle import Error, Expected, ExpectedOutputs, FailFrame, TensorOut
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -227,3 +228,10 @@ def check(
             f"{what}: the reply differs from the kit's model at {found.path}: expected "
             f"{found.expected}, got {found.got}"
         )
+
+
+__all__ = [
+    "Difference",
+    "check",
+    "difference",
+]

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import grpc
 from hypothesis import strategies as st
 
+from conformance.catalogue import Level
 from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
 from conformance.verify import assertions, kit, oracle
-from conformance.verify.oracle import MUST, SHOULD, Level
+from conformance.verify.oracle import MUST, SHOULD
 from protos import ms_service_pb2 as pb
 
 PREDICT_METHOD = "/" + pb.DESCRIPTOR.services_by_name["MSService"].full_name + "/Predict"
@@ -403,3 +404,33 @@ def withheld(
 def open_channels(endpoint: Endpoint, count: int) -> list[grpc.Channel]:
     """``count`` channels, each on its own connection."""
     return [endpoint.open_channel(isolated=True) for _ in range(count)]
+
+
+__all__ = [
+    "CAST",
+    "COMMON",
+    "F32",
+    "HANDMADE",
+    "HANDMADE_BODIES",
+    "INT32_MAX",
+    "INT32_MIN",
+    "INT64_MAX",
+    "INT64_MIN",
+    "PREDICT_METHOD",
+    "THOUSANDS",
+    "U8",
+    "UINT64_MAX",
+    "WELL_FORMED",
+    "Answer",
+    "garbage_bodies",
+    "handmade",
+    "hostile_instances",
+    "hostile_requests",
+    "hostile_tensors",
+    "no_message_call",
+    "open_channels",
+    "raw_call",
+    "stall",
+    "well_formed_call",
+    "withheld",
+]

@@ -78,3 +78,13 @@ def examples(count: int, *, shrink: bool = True) -> Callable[[F], F]:
         return decorated
 
     return decorate
+
+
+__all__ = [
+    "THOROUGH_FACTOR",
+    "Exploration",
+    "configure",
+    "current",
+    "examples",
+    "reset",
+]

@@ -474,3 +474,41 @@ def _add_cast(x1: pb.Tensor, x2: pb.Tensor) -> InstanceExpectation:
         )
         y = (a + b).astype("<f4")
     return ExpectedOutputs({"y": TensorOut(pb.MS_FLOAT32, tuple(x1.shape.dims), values=y)})
+
+
+__all__ = [
+    "INT32_MAX",
+    "INVALID_INPUTS",
+    "KIT",
+    "MAX_EMPTY_ELEMENTS",
+    "MAX_TEXT",
+    "MODEL_INPUT",
+    "MUST",
+    "NUMPY_MAX_DIMS",
+    "SHORT_ERROR",
+    "SHOULD",
+    "SYSTEM_ERROR",
+    "UNMODELLED_SERVABLES",
+    "UPSTREAM_COUNT_LIMIT",
+    "Collapse",
+    "Error",
+    "Expected",
+    "ExpectedOutputs",
+    "FailFrame",
+    "InstanceExpectation",
+    "Method",
+    "TensorOut",
+    "Text",
+    "byte_size",
+    "dims_defect",
+    "expect",
+    "method_unavailable",
+    "missing_input",
+    "model_dtype",
+    "model_size",
+    "servable_unavailable",
+    "text_of",
+    "truncate",
+    "upstream_defect",
+    "zero_instances",
+]
