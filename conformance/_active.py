@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 import pytest
 
 from conformance._fixtures import CONTEXT
+from conformance._handover import WORKER_OPTIONS, command_plugin
 from conformance.catalogue import (
     BY_ID,
     OPTIONS,
@@ -49,7 +50,6 @@ from conformance.drive import (
     make_scratch,
     start,
 )
-from conformance.plugin import WORKER_OPTIONS, command_plugin
 from conformance.reporting import (
     NOT_APPLICABLE,
     PROPERTY_DETAIL,

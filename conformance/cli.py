@@ -3,7 +3,7 @@
 It parses its command line once, into the run's options (conformance.catalogue.RunOptions),
 and runs the shipped suite through pytest (``pytest --pyargs conformance.suites``), isolated
 from the caller's pytest configuration, handing the options to the plugin as they are
-(conformance.plugin.CommandLine): they are not written out as ``--conformance-*`` flags to be
+(conformance._handover.CommandLine): they are not written out as ``--conformance-*`` flags to be
 parsed again.
 
 Exit status: 0 nothing failed (every requested profile conformant, or "incomplete" where a
@@ -141,7 +141,7 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def pytest_arguments(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
     """The pytest command line that runs the shipped suite: pytest's own options only (the
-    run's options reach the plugin as an object, conformance.plugin.CommandLine)."""
+    run's options reach the plugin as an object, conformance._handover.CommandLine)."""
     package = resources.files("conformance")
     ini = package.joinpath("data/pytest.ini")
     command = ["-c", str(ini), "--rootdir", str(package)]
@@ -235,7 +235,7 @@ def _main(argv: Sequence[str] | None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        from conformance.plugin import CommandLine
+        from conformance._handover import CommandLine
 
         status = pytest.main(pytest_arguments(args, extra), plugins=[CommandLine(options)])
     finally:

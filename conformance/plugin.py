@@ -8,7 +8,8 @@ options (conformance.catalogue.RunOptions) parsed once:
 
 * ``--conformance-target``, ``--conformance-server-cmd`` or ``--conformance-client-cmd`` on
   pytest's command line: the plugin builds the options from its ``--conformance-*`` options;
-* the ``conformance`` command registers a ``CommandLine`` holding the options it parsed;
+* the ``conformance`` command registers a ``CommandLine`` (conformance._handover) holding
+  the options it parsed;
 * an xdist worker receives its controller's options.
 
 Then it activates conformance._active, which starts or probes the server, runs the shipped
@@ -17,15 +18,9 @@ suite and writes the reports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
-if TYPE_CHECKING:
-    from conformance.catalogue import RunOptions
-
-# xdist: the controller hands its workers the run's options under this workerinput key.
-WORKER_OPTIONS = "conformance_options"
+from conformance._handover import WORKER_OPTIONS, command_plugin
 
 MARKER_LINE = "conformance_requirement(id): the catalogue requirement a conformance test checks"
 
@@ -51,23 +46,6 @@ def _given(config: pytest.Config) -> list[str]:
         for name in _DRIVE_OPTIONS
         if config.getoption(f"conformance_{name}")
     ]
-
-
-class CommandLine:
-    """Registered by the ``conformance`` command (``pytest.main(plugins=...)``) with the options
-    it parsed: the run takes them as they are, and the harness's errors come in the command's
-    one format, ``conformance: error: ...``."""
-
-    def __init__(self, options: RunOptions) -> None:
-        self.options = options
-
-
-def command_plugin(config: pytest.Config) -> CommandLine | None:
-    """The conformance command's options object, if this pytest run is the command's."""
-    for plugin in config.pluginmanager.get_plugins():
-        if isinstance(plugin, CommandLine):
-            return plugin
-    return None
 
 
 def _requested(config: pytest.Config) -> bool:
@@ -103,9 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 __all__ = [
     "MARKER_LINE",
-    "WORKER_OPTIONS",
-    "CommandLine",
-    "command_plugin",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
