@@ -171,3 +171,31 @@ def test_the_exception_tree_is_the_one_its_docstring_draws() -> None:
     assert issubclass(errors.TesteeFailure, AssertionError)
     assert issubclass(errors.ClientCheckFailed, AssertionError)
     assert not issubclass(errors.OptionsError, AssertionError)
+
+
+def _definitions(root: Path, name: str) -> list[str]:
+    """The modules of the repository's packages that define ``name`` at top level (a class or
+    a type alias)."""
+    found = []
+    for package in ("conformance", "reference_server", "reference_client", "protos", "tests"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.ClassDef) and node.name == name:
+                    found.append(str(path.relative_to(root)))
+                elif isinstance(node, ast.Assign | ast.AnnAssign):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                        found.append(str(path.relative_to(root)))
+    return found
+
+
+def test_names_that_meant_two_things_mean_one() -> None:
+    # Each was defined twice or three times with different meanings (or twice, identically).
+    homes = {
+        "Outcome": ["reference_server/registry.py"],  # the recorder's is Response
+        "TLSFiles": ["conformance/drive/_tls.py"],  # tests/support's is TrustmeFiles
+        "Mode": ["conformance/catalogue/_profiles.py"],  # hypothesis's is Exploration
+        "Outputs": ["reference_server/registry.py"],  # ExpectedOutputs, ArrayLibrary
+        "Level": ["conformance/catalogue/_requirements.py"],
+    }
+    assert {name: _definitions(ROOT, name) for name in homes} == homes

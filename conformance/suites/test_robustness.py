@@ -92,7 +92,7 @@ class Phase:
         if hung is not None:
             assertions.fail(hung)
 
-    def count(self, answer: hostile.Answer) -> None:
+    def count(self, answer: hostile.RawAnswer) -> None:
         with self._lock:
             self.calls += 1
             self.worst_s = max(self.worst_s, answer.seconds)

@@ -290,7 +290,7 @@ def garbage_bodies() -> st.SearchStrategy[bytes]:
 
 
 @dataclass(frozen=True)
-class Answer:
+class RawAnswer:
     """How a raw call ended: status OK with a reply (parsed, or None if the bytes are not a
     PredictReply), or another gRPC status."""
 
@@ -318,7 +318,7 @@ class Answer:
         return f"gRPC {self.code.name} ({self.details[:200]!r}) after {self.seconds:.2f} s"
 
 
-def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> Answer:
+def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> RawAnswer:
     """Send ``body`` as a Predict request; the answer, timed."""
     method = channel.unary_unary(
         PREDICT_METHOD, request_serializer=None, response_deserializer=None
@@ -328,16 +328,16 @@ def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> Answer:
         data: bytes = method(body, timeout=timeout_s)
     except grpc.RpcError as error:
         seconds = time.monotonic() - start
-        return Answer(error.code(), error.details() or "", seconds)
+        return RawAnswer(error.code(), error.details() or "", seconds)
     seconds = time.monotonic() - start
     try:
         reply = pb.PredictReply.FromString(data)
     except Exception:  # DecodeError: not a PredictReply
         reply = None
-    return Answer(grpc.StatusCode.OK, "", seconds, reply, len(data))
+    return RawAnswer(grpc.StatusCode.OK, "", seconds, reply, len(data))
 
 
-def no_message_call(channel: grpc.Channel, timeout_s: float) -> Answer:
+def no_message_call(channel: grpc.Channel, timeout_s: float) -> RawAnswer:
     """A Predict call that half-closes without sending any message."""
     method = channel.stream_unary(
         PREDICT_METHOD, request_serializer=None, response_deserializer=None
@@ -346,18 +346,18 @@ def no_message_call(channel: grpc.Channel, timeout_s: float) -> Answer:
     try:
         data: bytes = method(iter(()), timeout=timeout_s)
     except grpc.RpcError as error:
-        return Answer(error.code(), error.details() or "", time.monotonic() - start)
+        return RawAnswer(error.code(), error.details() or "", time.monotonic() - start)
     try:
         reply: pb.PredictReply | None = pb.PredictReply.FromString(data)
     except Exception:
         reply = None
-    return Answer(grpc.StatusCode.OK, "", time.monotonic() - start, reply, len(data))
+    return RawAnswer(grpc.StatusCode.OK, "", time.monotonic() - start, reply, len(data))
 
 
 WELL_FORMED = kit.echo_request([_tensor(pb.MS_INT16, [3], b"\x00\x00\x01\x00\x02\x00")])
 
 
-def well_formed_call(channel: grpc.Channel, timeout_s: float) -> tuple[Answer, bool]:
+def well_formed_call(channel: grpc.Channel, timeout_s: float) -> tuple[RawAnswer, bool]:
     """An echo of three int16s: (the answer, True if it is the right reply)."""
     answer = raw_call(channel, WELL_FORMED.SerializeToString(), timeout_s)
     reply = answer.reply
@@ -421,7 +421,7 @@ __all__ = [
     "U8",
     "UINT64_MAX",
     "WELL_FORMED",
-    "Answer",
+    "RawAnswer",
     "garbage_bodies",
     "handmade",
     "hostile_instances",
