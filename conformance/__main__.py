@@ -3,3 +3,6 @@
 from conformance.cli import main
 
 raise SystemExit(main())
+
+
+__all__: list[str] = []

@@ -35,10 +35,18 @@ from typing import Any, NoReturn
 import pytest
 
 from conformance._fixtures import CONTEXT
-from conformance.catalogue import BY_ID, OPTIONS, PROFILES_BY_NAME, OptionsError, RunOptions, build
+from conformance._handover import WORKER_OPTIONS, command_plugin
+from conformance.catalogue import (
+    BY_ID,
+    OPTIONS,
+    PROFILES_BY_NAME,
+    LaunchError,
+    OptionsError,
+    RunOptions,
+    build,
+)
 from conformance.drive import (
     Launched,
-    LaunchError,
     RunContext,
     choose_seed,
     guard,
@@ -70,33 +78,45 @@ _SUITES_PACKAGE = "conformance.suites"
 _SUITES_FOLDER = Path(__file__).resolve().parent / "suites"
 
 
-class CommandLine:
-    """Registered by the ``conformance`` command (``pytest.main(plugins=...)``): the harness's
-    errors then come in the command's one format, ``conformance: error: ...``."""
-
-
 def _harness_error(message: str, config: pytest.Config) -> NoReturn:
     # A usage error: pytest prints it once, stops, unconfigures (stopping any server started)
     # and exits with 4, which the conformance command reports as 2.
-    if any(isinstance(p, CommandLine) for p in config.pluginmanager.get_plugins()):
+    if command_plugin(config) is not None:
         print(f"conformance: error: {message}", file=sys.stderr, flush=True)
         raise pytest.UsageError()  # no arguments: pytest prints nothing more
     raise pytest.UsageError(f"conformance: {message}")
 
 
-def _options(config: pytest.Config) -> RunOptions:
-    values: dict[str, Any] = {o.dest: config.getoption(f"conformance_{o.dest}") for o in OPTIONS}
-    return build(values)
+def options_of(config: pytest.Config) -> RunOptions:
+    """The run's options, parsed once: the command's as it handed them over, an xdist worker's
+    from its controller, else built from this pytest command line's --conformance-* options."""
+    command = command_plugin(config)
+    plugin_values: dict[str, Any] = {
+        o.dest: config.getoption(f"conformance_{o.dest}") for o in OPTIONS
+    }
+    if command is not None:
+        mixed = [o for o in OPTIONS if plugin_values[o.dest] not in (None, False, [])]
+        if mixed:  # after `--`: two sources of options, where the command's are the run's
+            option = mixed[0]
+            raise OptionsError(
+                f"{option.plugin_flag} is the plugin's: give the command --{option.name}"
+            )
+        return command.options
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and WORKER_OPTIONS in workerinput:
+        return RunOptions.from_dict(json.loads(workerinput[WORKER_OPTIONS]))
+    return build(plugin_values)
 
 
 def activate(config: pytest.Config) -> None:
     try:
-        options = _options(config)
+        options = options_of(config)
     except OptionsError as exc:
         _harness_error(str(exc), config)
     workerinput = getattr(config, "workerinput", None)
     given: RunContext | None = None
-    if workerinput is not None:  # an xdist worker: the controller started everything
+    if workerinput is not None and _WORKER_KEY in workerinput:
+        # an xdist worker: the controller started everything
         given = RunContext.from_dict(json.loads(workerinput[_WORKER_KEY]))
         seed, scratch = given.seed, given.scratch
     else:
@@ -183,6 +203,7 @@ class ConformanceRun:
         """xdist: hand the run to each worker (the servers are the controller's)."""
         assert self.context is not None
         node.workerinput[_WORKER_KEY] = json.dumps(self.context.to_dict())
+        node.workerinput[WORKER_OPTIONS] = json.dumps(self.options.to_dict())
 
     # -- collection ----------------------------------------------------------------------------
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
@@ -393,3 +414,10 @@ class ConformanceRun:
         elif not self.is_worker:
             shutil.rmtree(self.scratch, ignore_errors=True)  # start() never ran
         hypo.reset()
+
+
+__all__ = [
+    "ConformanceRun",
+    "activate",
+    "options_of",
+]

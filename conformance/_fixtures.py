@@ -83,3 +83,12 @@ for _spec in ENDPOINTS:
         globals()[_spec.fixture] = pytest.fixture(scope="session", name=_spec.fixture)(
             _target_fixture(_spec)
         )
+
+
+__all__ = [
+    "CONTEXT",
+    "conformance_client_session",
+    "conformance_context",
+    "conformance_figures",
+    "conformance_tls_files",
+]

@@ -5,9 +5,11 @@
     result = certify(server_cmd="my-server --address {address}", profiles=["core"])
     assert result.exit_status == 1
     assert result.outcomes["CORE-SPEC-ECHO"] == "failed"
+    assert result.report is not None and result.report.failed == ["CORE-SPEC-ECHO"]
 
 The run is the ``conformance`` command in a subprocess (its own pytest session, isolated from
-the caller's), reading the JSON report it writes.
+the caller's); ``report`` is the typed report (conformance.reporting.Report) read back from the
+JSON report it writes.
 """
 
 from __future__ import annotations
@@ -17,31 +19,36 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from conformance.reporting import Report, RequirementOutcome, Verdict
+
+__all__ = ["Certification", "certify"]
 
 
 @dataclass(frozen=True)
 class Certification:
     exit_status: int  # 0 conformant, 1 not conformant, 2 the harness could not run
     output: str  # the command's stdout and stderr
-    report: dict[str, Any] = field(default_factory=dict)  # the JSON report; {} if none
+    report: Report | None = None  # None where the run wrote no report (bad options, say)
 
     @property
-    def outcomes(self) -> dict[str, str]:
+    def outcomes(self) -> dict[str, RequirementOutcome]:
         """Requirement ID -> passed, failed, expected-failure, unexpected-pass,
-        not-applicable, skipped or not-run."""
-        return {r["id"]: r["outcome"] for r in self.report.get("requirements", [])}
+        not-applicable, skipped or not-run (each a str too)."""
+        requirements = self.report.requirements if self.report is not None else []
+        return {r.id: r.outcome for r in requirements}
 
     @property
     def failed(self) -> list[str]:
-        return [i for i, outcome in self.outcomes.items() if outcome == "failed"]
+        return self.report.failed if self.report is not None else []
 
     @property
-    def verdicts(self) -> dict[str, str]:
-        """Profile -> passed, failed, not-applicable or not-run."""
-        return {name: p["verdict"] for name, p in self.report.get("profiles", {}).items()}
+    def verdicts(self) -> dict[str, Verdict]:
+        """Profile -> passed, failed, not-applicable, not-run... (each a str too)."""
+        profiles = self.report.profiles if self.report is not None else {}
+        return {name: p.verdict for name, p in profiles.items()}
 
 
 def certify(
@@ -72,5 +79,5 @@ def certify(
         done = subprocess.run(
             command, cwd=folder, capture_output=True, text=True, timeout=timeout_s, check=False
         )
-        data = json.loads(report.read_text()) if report.exists() else {}
-    return Certification(done.returncode, done.stdout + done.stderr, data)
+        typed = Report.from_json(json.loads(report.read_text())) if report.exists() else None
+    return Certification(done.returncode, done.stdout + done.stderr, typed)

@@ -1,7 +1,10 @@
 """The ``conformance`` command: certify a MindSpore Serving server, or a client (``--client-cmd``).
 
-It runs the shipped suite through pytest (``pytest --pyargs conformance.suites`` with the
-plugin's ``--conformance-*`` options), isolated from the caller's pytest configuration.
+It parses its command line once, into the run's options (conformance.catalogue.RunOptions),
+and runs the shipped suite through pytest (``pytest --pyargs conformance.suites``), isolated
+from the caller's pytest configuration, handing the options to the plugin as they are
+(conformance._handover.CommandLine): they are not written out as ``--conformance-*`` flags to be
+parsed again.
 
 Exit status: 0 nothing failed (every requested profile conformant, or "incomplete" where a
 deliberate selection such as ``-k`` left requirements unchecked: the certificate then says
@@ -29,6 +32,7 @@ from conformance.catalogue import (
     PLACEHOLDERS,
     REQUIREMENTS,
     OptionsError,
+    RunOptions,
     build,
     render_markdown,
     writable,
@@ -136,21 +140,13 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def pytest_arguments(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
-    """The pytest command line that runs the shipped suite with these options."""
+    """The pytest command line that runs the shipped suite: pytest's own options only (the
+    run's options reach the plugin as an object, conformance._handover.CommandLine)."""
     package = resources.files("conformance")
     ini = package.joinpath("data/pytest.ini")
     command = ["-c", str(ini), "--rootdir", str(package)]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         command += ["-p", "conformance"]  # the entry point's name: loads it even then
-    for option in OPTIONS:
-        value = getattr(args, option.dest)
-        if option.metavar is None:
-            command += [option.plugin_flag] if value else []
-        elif option.repeat:
-            for item in value or ():
-                command += [option.plugin_flag, str(item)]
-        elif value is not None:
-            command += [option.plugin_flag, str(value)]
     if args.junitxml:
         command += ["--junitxml", args.junitxml]
     if args.workers:
@@ -183,11 +179,13 @@ def _check_workers(workers: str | None) -> None:
         raise OptionsError("-n/--workers needs pytest-xdist (pip install pytest-xdist)")
 
 
-def _check(args: argparse.Namespace) -> None:
-    """Every option checked before pytest starts (OptionsError: one line, exit status 2)."""
-    build({option.dest: getattr(args, option.dest) for option in OPTIONS})
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run's options from the parsed command line, every one checked before pytest starts
+    (OptionsError: one line, exit status 2)."""
+    options = build({option.dest: getattr(args, option.dest) for option in OPTIONS})
     _check_workers(args.workers)
     writable("--junitxml", args.junitxml)
+    return options
 
 
 def _list_requirements(form: str) -> None:
@@ -226,7 +224,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"wrote {len(REQUIREMENTS)} requirements to {path}")
             return EXIT_CONFORMANT
         require("harness", "conformance")
-        _check(args)
+        options = run_options(args)
     except (OptionsError, MissingExtraError) as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)  # one line, no usage dump
         return EXIT_HARNESS
@@ -237,9 +235,9 @@ def _main(argv: Sequence[str] | None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        from conformance._active import CommandLine
+        from conformance._handover import CommandLine
 
-        status = pytest.main(pytest_arguments(args, extra), plugins=[CommandLine()])
+        status = pytest.main(pytest_arguments(args, extra), plugins=[CommandLine(options)])
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
@@ -250,4 +248,12 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["build_parser", "main", "pytest_arguments"]
+__all__ = [
+    "EXIT_CONFORMANT",
+    "EXIT_HARNESS",
+    "EXIT_NOT_CONFORMANT",
+    "build_parser",
+    "main",
+    "pytest_arguments",
+    "run_options",
+]

@@ -1,16 +1,26 @@
 """The pytest plugin (entry point ``pytest11: conformance``).
 
 It loads in every pytest run of an environment where this package is installed, so it is cheap
-and inert: importing it imports nothing but pytest, and unless ``--conformance-target`` or
-``--conformance-server-cmd`` is given it only declares its options (from the table in
-conformance.catalogue, the same the command is built from) and its marker. With one of
-them it activates conformance._active, which starts or probes the server, runs the shipped suite
-(``pytest --pyargs conformance ...``) and writes the reports.
+and inert: importing it imports nothing but pytest, and unless a conformance run is asked for it
+only declares its options (from the table in conformance.catalogue, the same the command is
+built from) and its marker. A run is asked for in one of three ways, each giving the run's
+options (conformance.catalogue.RunOptions) parsed once:
+
+* ``--conformance-target``, ``--conformance-server-cmd`` or ``--conformance-client-cmd`` on
+  pytest's command line: the plugin builds the options from its ``--conformance-*`` options;
+* the ``conformance`` command registers a ``CommandLine`` (conformance._handover) holding
+  the options it parsed;
+* an xdist worker receives its controller's options.
+
+Then it activates conformance._active, which starts or probes the server, runs the shipped
+suite and writes the reports.
 """
 
 from __future__ import annotations
 
 import pytest
+
+from conformance._handover import WORKER_OPTIONS, command_plugin
 
 MARKER_LINE = "conformance_requirement(id): the catalogue requirement a conformance test checks"
 
@@ -39,7 +49,8 @@ def _given(config: pytest.Config) -> list[str]:
 
 
 def _requested(config: pytest.Config) -> bool:
-    return bool(_given(config))
+    worker = WORKER_OPTIONS in getattr(config, "workerinput", {})
+    return worker or command_plugin(config) is not None or bool(_given(config))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from reference_client.extras import MissingExtraError, require
 
         try:  # pytest is here, but a client-only install lacks the rest of the harness
-            require("harness", "/".join(_given(config)))
+            require("harness", "/".join(_given(config)) or "conformance")
         except MissingExtraError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
         from conformance._active import activate  # the heavy part, only when asked for
@@ -66,3 +77,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "conformance: the conformance suite needs --conformance-target ADDRESS, "
             "--conformance-server-cmd COMMAND or --conformance-client-cmd COMMAND"
         )
+
+
+__all__ = [
+    "MARKER_LINE",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+]

@@ -33,7 +33,7 @@ log = logging.getLogger("reference_client")
 # 512 MB request to a slow model. Pass timeout=None for no deadline.
 DEFAULT_TIMEOUT_S = 300.0
 
-Outputs = Literal["numpy", "cupy"]
+ArrayLibrary = Literal["numpy", "cupy"]
 
 
 def _keep_numpy(array: Any) -> Any:
@@ -72,7 +72,7 @@ class Client:
         ssl_config: SSLConfig | None = None,
         *,
         timeout: float | None = DEFAULT_TIMEOUT_S,
-        outputs: Outputs = "numpy",
+        outputs: ArrayLibrary = "numpy",
     ) -> None:
         self.address = require_str("address", address)
         self.servable_name = require_str("servable_name", servable_name)

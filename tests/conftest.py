@@ -1,7 +1,7 @@
 """Fixtures shared by the project's tests (helpers live in tests/support).
 
 * ``short_dir``    a fresh short directory under /tmp (for unix sockets), removed afterwards
-* ``tls_files``    session-wide trustme material as PEM files (support.tls.TLSFiles)
+* ``tls_files``    session-wide trustme material as PEM files (support.tls.TrustmeFiles)
 * ``start_server`` factory: ``start_server(registry=None, address="127.0.0.1:0", ssl_config=None,
                    max_msg_mb_size=100, **ReferenceServer options)`` -> a running
                    ReferenceServer (kit servables by default), stopped at the end of the test
@@ -28,7 +28,7 @@ from support import ahead, devices
 from support.paths import short_tmp_dir
 from support.rpc import stub_for
 from support.servers import running_server
-from support.tls import TLSFiles, make_tls_files
+from support.tls import TrustmeFiles, make_tls_files
 
 from protos import ms_service_pb2_grpc
 from reference_client.arrays import gpu_problem
@@ -54,7 +54,7 @@ def short_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def tls_files() -> Iterator[TLSFiles]:
+def tls_files() -> Iterator[TrustmeFiles]:
     with short_tmp_dir("mstls") as directory:
         yield make_tls_files(directory)
 

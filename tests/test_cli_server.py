@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from support.rpc import output, predict, request, stub_for
 from support.servers import READY_TIMEOUT_S, cli_command, cli_server, run_cli
-from support.tls import TLSFiles
+from support.tls import TrustmeFiles
 
 from reference_client.arrays import gpu_problem
 
@@ -65,7 +65,7 @@ def test_unix_socket_sigint_exits_0_and_removes_the_socket(short_dir: Path) -> N
     assert not path.exists()
 
 
-def test_tls_and_mutual_tls(tls_files: TLSFiles) -> None:
+def test_tls_and_mutual_tls(tls_files: TrustmeFiles) -> None:
     cert, key, ca = (
         str(p) for p in (tls_files.server.certificate, tls_files.server.private_key, tls_files.ca)
     )
@@ -120,7 +120,7 @@ def test_usage_errors_exit_2(args: list[str], fragments: list[str]) -> None:
     _one_line_error(args, 2, *fragments)
 
 
-def test_incomplete_tls_options_exit_2(tls_files: TLSFiles) -> None:
+def test_incomplete_tls_options_exit_2(tls_files: TrustmeFiles) -> None:
     cert = str(tls_files.server.certificate)
     _one_line_error(["--address", "127.0.0.1:0", "--certificate", cert], 2, "--private-key")
     key = str(tls_files.server.private_key)
@@ -134,7 +134,7 @@ def test_bad_weights_file_exits_2(short_dir: Path) -> None:
     _one_line_error(["--address", "127.0.0.1:0", "--resnet-weights", str(weights)], 2, str(weights))
 
 
-def test_key_of_another_certificate_exits_1(tls_files: TLSFiles) -> None:
+def test_key_of_another_certificate_exits_1(tls_files: TrustmeFiles) -> None:
     args = harness_args(
         "127.0.0.1:0", str(tls_files.server.certificate), str(tls_files.client.private_key)
     )
@@ -147,7 +147,7 @@ def test_key_of_another_certificate_exits_1(tls_files: TLSFiles) -> None:
 
 
 def test_certificate_that_is_not_pem_exits_1_with_the_reason(
-    tls_files: TLSFiles, short_dir: Path
+    tls_files: TrustmeFiles, short_dir: Path
 ) -> None:
     garbage = short_dir / "cert.pem"
     garbage.write_text("not a certificate\n")
@@ -155,7 +155,7 @@ def test_certificate_that_is_not_pem_exits_1_with_the_reason(
     _one_line_error(args, 1, "create server failed", "not a PEM X.509 certificate")
 
 
-def test_empty_custom_ca_exits_1_with_the_reason(tls_files: TLSFiles, short_dir: Path) -> None:
+def test_empty_custom_ca_exits_1_with_the_reason(tls_files: TrustmeFiles, short_dir: Path) -> None:
     empty = short_dir / "ca.pem"
     empty.write_text("")
     cert, key = str(tls_files.server.certificate), str(tls_files.server.private_key)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support.tls import TLSFiles
+from support.tls import TrustmeFiles
 
 from reference_client import Client, SSLConfig
 from reference_server import ReferenceServer
@@ -119,7 +119,7 @@ def test_message_over_the_server_limit_is_resource_exhausted(start_server: Start
     assert large["error"].startswith("Grpc Error, (8, 'resource exhausted'), ")
 
 
-def test_one_way_tls(start_server: StartServer, tls_files: TLSFiles) -> None:
+def test_one_way_tls(start_server: StartServer, tls_files: TrustmeFiles) -> None:
     server = start_server(ssl_config=tls_files.server_ssl_config())
     trusted = SSLConfig(custom_ca=str(tls_files.ca))
     with _client(server.address, "add", "add_common", ssl_config=trusted) as client:
@@ -135,7 +135,7 @@ def test_one_way_tls(start_server: StartServer, tls_files: TLSFiles) -> None:
     ("client_pair", "accepted"), [("client", True), ("other_client", False), (None, False)]
 )
 def test_mutual_tls(
-    start_server: StartServer, tls_files: TLSFiles, client_pair: str | None, accepted: bool
+    start_server: StartServer, tls_files: TrustmeFiles, client_pair: str | None, accepted: bool
 ) -> None:
     server = start_server(ssl_config=tls_files.server_ssl_config(verify_client=True))
     if client_pair is None:

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from conformance.api import certify
-from conformance.reporting import schema
+from conformance.reporting import FailureDetail, Report, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tests" / "client_mutants" / "testee.py"
@@ -36,11 +36,12 @@ def shell(line: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def only_failure(report: dict, requirement: str) -> dict:
-    (found,) = [r for r in report["requirements"] if r["id"] == requirement]
-    assert found["outcome"] == "failed", found
-    (failure,) = found["failures"]
-    return dict(failure)
+def only_failure(report: Report | None, requirement: str) -> FailureDetail:
+    assert report is not None
+    (found,) = [r for r in report.requirements if r.id == requirement]
+    assert found.outcome == "failed", found
+    (failure,) = found.failures
+    return failure
 
 
 @pytest.mark.parametrize(
@@ -58,21 +59,22 @@ def test_every_failure_carries_its_call_stderr_and_a_working_rerun(
     command = mutant(name)
     done = certify(client_cmd=command, args=["--requirement", requirement], timeout_s=300)
     assert done.exit_status == 1, done.output[-3000:]
-    jsonschema.validate(done.report, schema())
+    assert done.report is not None
+    jsonschema.validate(done.report.to_json(), schema())
     failure = only_failure(done.report, requirement)
-    assert source in failure["message"]
+    assert source in failure.message
     # The call, replayable: the testee's own command fed the call line.
-    call = failure["call"]
+    call = failure.call
     assert call is not None and call.startswith('printf \'%s\\n\' \'{"id":1,"call":{')
     assert call.endswith(f"| {command}")
-    assert failure["testee_stderr"] is not None
+    assert failure.testee_stderr is not None
     if in_stderr is not None:
-        assert in_stderr in failure["testee_stderr"]
+        assert in_stderr in failure.testee_stderr
     # Printed with the failure too.
     assert "the call (replays it to the testee):" in done.output and call in done.output
     assert "the testee's stderr (tail):" in done.output
     # The rerun names the client and, run as printed, fails that requirement again.
-    rerun = failure["rerun"]
+    rerun = failure.rerun
     assert shlex.split(rerun)[:3] == ["conformance", "--client-cmd", command]
     again = shell(rerun, timeout=300)
     assert again.returncode == 1, again.stdout[-3000:] + again.stderr[-2000:]
@@ -86,7 +88,8 @@ def test_a_refused_call_replays_as_printed() -> None:
         args=["--requirement", "CL-STRICT-SCALAR-DIMS"],
         timeout_s=300,
     )
-    call = only_failure(done.report, "CL-STRICT-SCALAR-DIMS")["call"]
+    call = only_failure(done.report, "CL-STRICT-SCALAR-DIMS").call
+    assert call is not None
     replayed = shell(call)
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     hello, answer = (json.loads(line) for line in replayed.stdout.splitlines())
@@ -122,9 +125,10 @@ def test_the_reports_record_the_testee_hello_and_the_clients_environment(
         timeout_s=300,
     )
     assert done.exit_status == 0, done.output[-3000:]
-    assert done.report["schema_version"] == 2
-    jsonschema.validate(done.report, schema())
-    testee = done.report["testee"]
+    assert done.report is not None and done.report.schema_version == 2
+    jsonschema.validate(done.report.to_json(), schema())
+    testee = done.report.testee
+    assert testee is not None
     assert testee["client"] == "reference_client 0.1.0"
     assert testee["environment"] == environment
     assert "tls-roots-env" in testee["features"] and "deadline" in testee["features"]
@@ -132,5 +136,5 @@ def test_the_reports_record_the_testee_hello_and_the_clients_environment(
     assert "**Testee:** reference_client 0.1.0 (features: async, deadline," in text
     assert "**Client environment:** python 3.9.99-testee, grpcio 0.0.1-testee" in text
     # The harness's own environment is listed apart, under its own name.
-    harness = done.report["environment"]
-    assert f"**Harness environment:** grpcio {harness['grpc']}, Python {harness['python']}" in text
+    harness = done.report.environment
+    assert f"**Harness environment:** grpcio {harness.grpc}, Python {harness.python}" in text

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 
 from conformance.api import certify
-from conformance.catalogue import CLIENT_PROFILE_NAMES
+from conformance.catalogue import CLIENT_PROFILE_NAMES, TesteeFailure
 from conformance.drive import (
     RecordingServer,
     ServerTLS,
     Stall,
-    TesteeFailure,
     TesteePool,
     TesteeProcess,
     command_line,
@@ -297,15 +296,13 @@ def test_the_reference_client_is_certified_in_every_client_profile() -> None:
     """``conformance --client-cmd 'python -m reference_client.testee'`` exits 0."""
     done = certify(client_cmd=f"{PY} -m reference_client.testee", timeout_s=300)
     assert done.exit_status == 0, done.output[-3000:]
-    assert done.report["mode"] == "client-cmd"
-    assert done.report["client_cmd"].endswith("-m reference_client.testee")
+    assert done.report is not None and done.report.mode == "client-cmd"
+    assert str(done.report.client_cmd).endswith("-m reference_client.testee")
     assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
-    outcomes = {
-        r["id"]: r["outcome"] for r in done.report["requirements"] if r["id"] in CLIENT_BY_ID
-    }
+    outcomes = {i: o for i, o in done.outcomes.items() if i in CLIENT_BY_ID}
     assert outcomes == dict.fromkeys(CLIENT_BY_ID, "passed")
     # The server profiles are neither run nor reported as such in a client run.
-    assert set(done.report["profiles"]) == set(CLIENT_PROFILE_NAMES)
+    assert set(done.report.profiles) == set(CLIENT_PROFILE_NAMES)
 
 
 def test_the_example_testee_passes_every_client_requirement() -> None:
@@ -313,9 +310,7 @@ def test_the_example_testee_passes_every_client_requirement() -> None:
     example = shlex.quote(str(ROOT / "examples" / "testee_minimal.py"))
     done = certify(client_cmd=f"cd {shlex.quote(str(ROOT))} && {PY} {example}", timeout_s=300)
     assert done.exit_status == 0, done.output[-3000:]
-    outcomes = {
-        r["id"]: r["outcome"] for r in done.report["requirements"] if r["id"] in CLIENT_BY_ID
-    }
+    outcomes = {i: o for i, o in done.outcomes.items() if i in CLIENT_BY_ID}
     assert set(outcomes) == set(CLIENT_BY_ID)
     # It declares no async: that requirement is "not applicable", never "passed".
     assert outcomes.pop("CL-CORE-ASYNC") == "not-applicable"

@@ -33,7 +33,8 @@ def test_upstream_client_fails_exactly_its_shipped_expectations() -> None:
         timeout_s=300,
     )
     assert done.exit_status == 0, done.output[-3000:]
-    report = done.report
+    assert done.report is not None
+    report = done.report.to_json()  # as the JSON report has it
     assert report["result"] == "conformant-with-expected-failures"
     assert sorted(report["expected_failures"]) == [
         "CL-CORE-REQUEST-SCALARS",

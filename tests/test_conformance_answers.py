@@ -1,6 +1,6 @@
 """What the harness credits, against real servers in process: a refusal only from a server that
 then serves a well-formed echo (kit.refused, issue 18), and a status for a body that is not
-a PredictRequest in either transport's words (hostile.Answer: upstream's C++ server says
+a PredictRequest in either transport's words (hostile.RawAnswer: upstream's C++ server says
 INTERNAL `Unable to parse request`, grpcio's Python servers `Exception deserializing
 request!`)."""
 
@@ -144,17 +144,17 @@ def test_upstreams_words_for_a_body_that_is_not_protobuf_are_an_answer(
     ids=["upstream", "grpcio-body", "grpcio-no-message"],
 )
 def test_either_transports_words_are_an_answer(code: grpc.StatusCode, details: str) -> None:
-    assert hostile.Answer(code, details, 0.01).answered
+    assert hostile.RawAnswer(code, details, 0.01).answered
 
 
 @pytest.mark.parametrize(
     "answer",
     [
-        hostile.Answer(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", 10.0),
-        hostile.Answer(grpc.StatusCode.UNAVAILABLE, "Socket closed", 0.1),
-        hostile.Answer(grpc.StatusCode.OK, "", 0.1, None, 2),  # bytes that are no PredictReply
+        hostile.RawAnswer(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", 10.0),
+        hostile.RawAnswer(grpc.StatusCode.UNAVAILABLE, "Socket closed", 0.1),
+        hostile.RawAnswer(grpc.StatusCode.OK, "", 0.1, None, 2),  # bytes that are no PredictReply
     ],
     ids=["deadline", "gone", "not-a-reply"],
 )
-def test_no_answer_is_not_an_answer(answer: hostile.Answer) -> None:
+def test_no_answer_is_not_an_answer(answer: hostile.RawAnswer) -> None:
     assert not answer.answered

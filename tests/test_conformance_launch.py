@@ -13,10 +13,9 @@ import time
 
 import pytest
 
-from conformance.catalogue import PLACEHOLDERS, placeholders_in
+from conformance.catalogue import PLACEHOLDERS, LaunchError, placeholders_in
 from conformance.drive import (
     Endpoint,
-    LaunchError,
     ServerProcess,
     ServerSettings,
     expand,

@@ -3,23 +3,26 @@ option table both front ends (the command and the pytest plugin) are built from.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance._active import options_of
 from conformance.catalogue import (
     DEFAULT_READY_TIMEOUT_S,
     DEFAULT_RUN_TIMEOUT_S,
     OPTIONS,
     PROFILE_NAMES,
     OptionsError,
+    RunOptions,
     build,
     parse_expectations,
     writable,
 )
-from conformance.cli import build_parser, main, pytest_arguments
+from conformance.cli import build_parser, main, pytest_arguments, run_options
 
 pytest_plugins = ["pytester"]
 
@@ -134,25 +137,38 @@ def test_report_paths_must_be_writable_up_front(tmp_path: Path) -> None:
     assert report.read_text() == "old"  # opened for writing, not changed
 
 
-def test_one_table_makes_both_front_ends() -> None:
+def test_one_table_makes_both_front_ends(pytester: pytest.Pytester, tmp_path: Path) -> None:
     names = [option.name for option in OPTIONS]
     assert len(names) == len(set(names))
     parser = build_parser()
     flags = {flag for action in parser._actions for flag in action.option_strings}
     assert {f"--{name}" for name in names} <= flags
-    # Every option value the command takes reaches the plugin under its --conformance- name.
-    argv = """--target a:1 --profile core --profile uds --thorough --ready-timeout 2.5
-        --run-timeout 60 --seed 7 --max-msg-mb-size 3 --json-report r.json --certificate c.md
-        --tls-ca ca.pem --tls-cert c.pem --tls-key k.pem --expect-failures x.txt
-        --requirement CORE-SPEC-ECHO --requirement CORE-STATUS-OK"""
-    args = parser.parse_args([*argv.split(), "--server-cmd", "s {address}", "--client-cmd", "t"])
-    forwarded = pytest_arguments(args, [])
-    for option in OPTIONS:
-        assert option.plugin_flag in forwarded, option.name
-    assert forwarded.count("--conformance-profile") == 2
-    assert forwarded.count("--conformance-requirement") == 2
-    at = forwarded.index("--conformance-run-timeout")
-    assert forwarded[at + 1] == "60.0"
+    # Every option the command takes gives the plugin's --conformance- option the same value:
+    # the same options object, parsed once by either front end.
+    pem = tmp_path / "x.pem"
+    pem.write_text("")
+    expected = tmp_path / "expected.txt"
+    expected.write_text("CORE-SPEC-ECHO\n")
+    argv = f"""--target a:1 --profile core --profile uds --thorough --ready-timeout 2.5
+        --run-timeout 60 --seed 7 --max-msg-mb-size 3 --json-report {tmp_path}/r.json
+        --certificate {tmp_path}/c.md --tls-ca {pem} --tls-cert {pem} --tls-key {pem}
+        --expect-failures {expected} --requirement CORE-SPEC-ECHO
+        --requirement CORE-STATUS-OK""".split()
+    by_command = run_options(parser.parse_args(argv))
+    assert by_command.seed == 7 and by_command.run_timeout_s == 60.0
+    assert by_command.expected_failures == {"CORE-SPEC-ECHO"}
+    assert by_command.requirements == ("CORE-SPEC-ECHO", "CORE-STATUS-OK")
+    plugin_argv = [word.replace("--", "--conformance-", 1) for word in argv]
+    assert options_of(pytester.parseconfig(*plugin_argv)) == by_command
+    # ... and xdist workers get the controller's object, not a command line to parse again.
+    assert RunOptions.from_dict(json.loads(json.dumps(by_command.to_dict()))) == by_command
+
+
+def test_the_command_hands_pytest_no_conformance_options() -> None:
+    args = build_parser().parse_args(["--target", "a:1", "--profile", "core", "-k", "echo"])
+    forwarded = pytest_arguments(args, ["-x"])
+    assert not [word for word in forwarded if word.startswith("--conformance")]
+    assert forwarded[-4:] == ["echo", "-x", "--pyargs", "conformance.suites"]
 
 
 def test_plugin_declares_every_option(pytester: pytest.Pytester) -> None:

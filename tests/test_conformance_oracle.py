@@ -72,7 +72,7 @@ def test_versions_over_uint64(version: int, outcome: int | None) -> None:
         assert expected.error is not None and expected.error.code == 2
         return
     out = expected.instances[0]
-    assert isinstance(out, oracle.Outputs)
+    assert isinstance(out, oracle.ExpectedOutputs)
     assert out.tensors["version"].data == outcome.to_bytes(8, "little")
     assert expected.spec.version_number == version  # echoed as sent, 0 stays 0
 
@@ -328,7 +328,7 @@ def test_large_tensors_are_well_formed_and_echo_exactly(x: pb.Tensor) -> None:
     assert len(x.shape.dims) <= wide.MAX_RANK
     expected = oracle.expect(_echo(x))
     out = expected.instances[0]
-    assert isinstance(out, oracle.Outputs) and out.tensors["y"].data == x.data
+    assert isinstance(out, oracle.ExpectedOutputs) and out.tensors["y"].data == x.data
 
 
 @given(data=st.data(), name=st.sampled_from(["conformance", "echo", "add_common", "x1"]))

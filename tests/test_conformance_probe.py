@@ -20,9 +20,9 @@ import grpc
 import pytest
 from cryptography import x509
 
+from conformance.catalogue import LaunchError
 from conformance.drive import (
     Endpoint,
-    LaunchError,
     TLSFiles,
     free_tcp_address,
     handshake_once,

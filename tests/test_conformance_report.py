@@ -10,16 +10,19 @@ import jsonschema
 import pytest
 
 from conformance.catalogue import RunOptions, by_profile
-from conformance.drive import RunContext
+from conformance.drive import Incident, RunContext, ServerExit
 from conformance.reporting import (
     NOT_APPLICABLE,
+    PROPERTY_DETAIL,
     PROPERTY_FAILED,
     PROPERTY_FIGURES,
     PROPERTY_ID,
     SCHEMA_VERSION,
     Report,
+    RequirementOutcome,
     Results,
-    ServerExit,
+    RunResult,
+    Verdict,
     html_page,
     markdown,
     schema,
@@ -288,3 +291,32 @@ def test_figures_reach_the_json_report_and_the_certificate(tmp_path: Path) -> No
     assert "ROBUSTNESS-MEMORY-BOUNDED: calls 2200, rss_growth_mib 19.7" in terminal_lines(summary)
     # A run without figures has no such section.
     assert "Figures" not in markdown(summary_of(passing("core"), requested=("core",)))
+
+
+def test_a_json_report_reads_back_as_the_same_typed_report() -> None:
+    # api.certify returns the typed Report read from the JSON: every nested type comes back.
+    reports = [
+        make_report("a", "CORE-ECHO-STRING", "failed", failed_as="call", longrepr="bad"),
+        make_report("b", "CORE-SPEC-ECHO", "failed", failed_as="call", longrepr="worse"),
+    ]
+    detail = {"test": "a", "message": "bad", "request": "req()", "rerun": "conformance ..."}
+    reports[0].user_properties.append((PROPERTY_DETAIL, json.dumps(detail)))
+    incident = Incident("core", "CORE-ECHO-STRING", "a", "stopped serving", "req()", True)
+    results = Results()
+    for report in reports:
+        results.add(report)
+    options = RunOptions(
+        server_cmd="srv {address}", expected_failures=frozenset({"CORE-SPEC-ECHO"})
+    )
+    summary = results.summarize(
+        context(seed=3), options, 1, [ServerExit("core", 3, "tail")], server_incidents=[incident]
+    )
+    assert summary.failed == ["CORE-ECHO-STRING"] and summary.expected_failures
+    again = Report.from_json(json.loads(json.dumps(summary.to_json())))
+    assert again == summary
+    assert outcome_of(again, "CORE-ECHO-STRING") is RequirementOutcome.FAILED
+    assert again.requirements[0].outcome is RequirementOutcome.NOT_RUN
+    failure = next(r for r in again.requirements if r.id == "CORE-ECHO-STRING").failures[0]
+    assert failure.message == "bad" and failure.request == "req()" and failure.call is None
+    assert again.profiles["core"].verdict is Verdict.FAILED
+    assert again.server_incidents == [incident] and again.result is RunResult.NOT_CONFORMANT

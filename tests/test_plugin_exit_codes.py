@@ -60,7 +60,8 @@ def test_broken_server_fails_exactly_its_requirement() -> None:
     assert result.outcomes["CORE-FAIL-PATTERN"] == "not-run"  # deselected by -k
     assert result.outcomes["TLS-ACCEPT-TRUSTED-CA"] == "not-run"  # profile not requested
     assert result.failed == ["CORE-SPEC-ECHO"] and result.verdicts == {"core": "failed"}
-    assert result.report["exit_status"] == 1 and not result.report["conformant"]
+    assert result.report is not None
+    assert result.report.exit_status == 1 and not result.report.conformant
     # One compact block: the requirement, what differed, the rerun command and the request as
     # runnable Python with how to start the (gone) server; no traceback, no harness source.
     output = result.output
@@ -157,6 +158,31 @@ def test_plugin_mode_under_xdist_aggregates_requirements(pytester: pytest.Pytest
     # The requirement rides in system-out (testcase <properties> break the JUnit schema).
     assert "<system-out>conformance requirement: CORE-SPEC-ECHO</system-out>" in junit.read_text()
     assert "<properties>" not in junit.read_text()
+
+
+def test_the_command_under_xdist_hands_its_options_to_the_workers(tmp_path: Path) -> None:
+    # The command parses its options once and hands pytest the object, not --conformance-*
+    # flags: xdist workers get it from the controller (with the expectation file's IDs).
+    expected = tmp_path / "expected.txt"
+    expected.write_text("CORE-SPEC-ECHO\n")
+    report = tmp_path / "r.json"
+    args = ["--server-cmd", BROKEN_CMD, *SELECT, "-n", "2", "--json-report", str(report)]
+    done = run_cli(*args, "--expect-failures", str(expected), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = outcomes(report)
+    assert got["CORE-SPEC-ECHO"] == "expected-failure" and got["CORE-ECHO-STRING"] == "passed"
+    # A worker wrote the failure's rerun command from the options it was handed.
+    failure = next(r for r in json.loads(report.read_text())["requirements"] if r["failures"])
+    assert failure["failures"][0]["rerun"].startswith("conformance --server-cmd ")
+    assert failure["failures"][0]["rerun"].endswith("--requirement CORE-SPEC-ECHO")
+
+
+def test_plugin_options_after_the_separator_are_refused(tmp_path: Path) -> None:
+    # Two sources of options would disagree; the command's own are the run's.
+    done = run_cli("--target", "127.0.0.1:9", "--", "--conformance-seed", "3", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("conformance: error: --conformance-seed is the plugin's: ")
+    assert "give the command --seed" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(

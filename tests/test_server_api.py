@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from support.paths import unix_address
 from support.rpc import errors, output, predict, request, stub_for
-from support.tls import TLSFiles
+from support.tls import TrustmeFiles
 
 import reference_server
 from reference_server import SSLConfig, api
@@ -233,7 +233,7 @@ def test_unix_socket_in_a_missing_folder(module_api: None, short_dir: Path) -> N
     assert str(caught.value) == CREATE_FAILED + address
 
 
-def test_key_that_does_not_match_its_certificate(module_api: None, tls_files: TLSFiles) -> None:
+def test_key_that_does_not_match_its_certificate(module_api: None, tls_files: TrustmeFiles) -> None:
     config = SSLConfig(str(tls_files.server.certificate), str(tls_files.other_client.private_key))
     with pytest.raises(RuntimeError) as caught:
         reference_server.start_grpc_server("127.0.0.1:1", ssl_config=config)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from support.paths import unix_address
 from support.rpc import output, predict, request, status_of, stub_for
-from support.tls import TLSFiles
+from support.tls import TrustmeFiles
 
 from reference_server import ReferenceServer
 
@@ -146,19 +146,19 @@ def test_unix_socket_over_a_regular_file_fails_to_start(short_dir: Path) -> None
 
 @pytest.fixture
 def tls_server(
-    start_server: Callable[..., ReferenceServer], tls_files: TLSFiles
+    start_server: Callable[..., ReferenceServer], tls_files: TrustmeFiles
 ) -> ReferenceServer:
     return start_server(ssl_config=tls_files.server_ssl_config())
 
 
 @pytest.fixture
 def mtls_server(
-    start_server: Callable[..., ReferenceServer], tls_files: TLSFiles
+    start_server: Callable[..., ReferenceServer], tls_files: TrustmeFiles
 ) -> ReferenceServer:
     return start_server(ssl_config=tls_files.server_ssl_config(verify_client=True))
 
 
-def test_one_way_tls(tls_server: ReferenceServer, tls_files: TLSFiles) -> None:
+def test_one_way_tls(tls_server: ReferenceServer, tls_files: TrustmeFiles) -> None:
     assert tls_server.tls_mode == "tls"
     assert serves(tls_server.address, tls_files.channel_credentials("ca"))
     localhost = f"localhost:{tls_server.port}"
@@ -168,7 +168,7 @@ def test_one_way_tls(tls_server: ReferenceServer, tls_files: TLSFiles) -> None:
 
 
 def test_tls_over_unix_socket(
-    start_server: Callable[..., ReferenceServer], tls_files: TLSFiles, short_dir: Path
+    start_server: Callable[..., ReferenceServer], tls_files: TrustmeFiles, short_dir: Path
 ) -> None:
     server = start_server(address=unix_address(short_dir), ssl_config=tls_files.server_ssl_config())
     override = [("grpc.ssl_target_name_override", "localhost")]
@@ -180,7 +180,7 @@ def test_tls_over_unix_socket(
     ["untrusted CA", "wrong host", "plaintext client"],
 )
 def test_tls_refusals_then_still_serving(
-    tls_server: ReferenceServer, tls_files: TLSFiles, failure: str
+    tls_server: ReferenceServer, tls_files: TrustmeFiles, failure: str
 ) -> None:
     address = tls_server.address
     if failure == "untrusted CA":
@@ -193,14 +193,14 @@ def test_tls_refusals_then_still_serving(
     assert serves(address, tls_files.channel_credentials("ca"))
 
 
-def test_mutual_tls(mtls_server: ReferenceServer, tls_files: TLSFiles) -> None:
+def test_mutual_tls(mtls_server: ReferenceServer, tls_files: TrustmeFiles) -> None:
     assert mtls_server.tls_mode == "mutual tls"
     assert serves(mtls_server.address, tls_files.channel_credentials("ca", client="ca"))
 
 
 @pytest.mark.parametrize("client", ["none", "other"])
 def test_mutual_tls_refusals_then_still_serving(
-    mtls_server: ReferenceServer, tls_files: TLSFiles, client: str
+    mtls_server: ReferenceServer, tls_files: TrustmeFiles, client: str
 ) -> None:
     address = mtls_server.address
     assert refused(address, tls_files.channel_credentials("ca", client=client))  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ def test_mutual_tls_refusals_then_still_serving(
     assert serves(address, tls_files.channel_credentials("ca", client="ca"))
 
 
-def test_tls_key_of_another_certificate_fails_to_start(tls_files: TLSFiles) -> None:
+def test_tls_key_of_another_certificate_fails_to_start(tls_files: TrustmeFiles) -> None:
     from reference_server import SSLConfig
 
     mismatched = SSLConfig(str(tls_files.server.certificate), str(tls_files.client.private_key))
@@ -224,7 +224,7 @@ def test_tls_key_of_another_certificate_fails_to_start(tls_files: TLSFiles) -> N
 
 
 def test_mutual_tls_with_an_empty_client_ca_fails_to_start(
-    tls_files: TLSFiles, short_dir: Path
+    tls_files: TrustmeFiles, short_dir: Path
 ) -> None:
     from reference_server import SSLConfig
 
@@ -238,7 +238,7 @@ def test_mutual_tls_with_an_empty_client_ca_fails_to_start(
     assert "holds no PEM certificate" in str(caught.value.__cause__)
 
 
-def test_tls_files_that_are_not_pem_fail_to_start(tls_files: TLSFiles, short_dir: Path) -> None:
+def test_tls_files_that_are_not_pem_fail_to_start(tls_files: TrustmeFiles, short_dir: Path) -> None:
     from reference_server import SSLConfig
 
     garbage = short_dir / "garbage.pem"
@@ -251,7 +251,7 @@ def test_tls_files_that_are_not_pem_fail_to_start(tls_files: TLSFiles, short_dir
             ReferenceServer().start("127.0.0.1:0", ssl_config=config)
 
 
-def test_missing_tls_file_is_an_os_error(tls_files: TLSFiles, short_dir: Path) -> None:
+def test_missing_tls_file_is_an_os_error(tls_files: TrustmeFiles, short_dir: Path) -> None:
     from reference_server import SSLConfig
 
     config = SSLConfig(str(short_dir / "absent.pem"), str(tls_files.server.private_key))

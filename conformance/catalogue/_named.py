@@ -67,3 +67,11 @@ NAMED: dict[str, tuple[Named, ...]] = {
 def cells(requirement: str) -> frozenset[Cell]:
     """Every (field, class) the sentence of ``requirement`` names; empty if none is listed."""
     return frozenset(cell for named in NAMED.get(requirement, ()) for cell in named.cells())
+
+
+__all__ = [
+    "NAMED",
+    "Cell",
+    "Named",
+    "cells",
+]

@@ -8,6 +8,7 @@ refused up front, not after a whole run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shlex
@@ -24,6 +25,7 @@ from conformance.catalogue._profiles import (
     target_options,
 )
 from conformance.catalogue._requirements import BY_ID
+from conformance.catalogue.errors import OptionsError
 
 CERTIFICATE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 # Generous: several servers importing numpy at once on a loaded CI machine take their time, and
@@ -178,10 +180,6 @@ OPTIONS: tuple[Option, ...] = (
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 
 
-class OptionsError(Exception):
-    """A bad option value; the message is one line for the user."""
-
-
 @dataclass(frozen=True)
 class RunOptions:
     target: str | None = None
@@ -202,6 +200,25 @@ class RunOptions:
     certificate: str | None = None
     expect_failures_file: str | None = None
     expected_failures: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for xdist workers (which get the controller's options, not a command
+        line to parse again)."""
+        data = dataclasses.asdict(self)
+        data["expected_failures"] = sorted(self.expected_failures)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunOptions:
+        """The options ``to_dict`` gave (checked once, where they were given)."""
+        return cls(
+            **{
+                **data,
+                "profiles": tuple(data["profiles"]),
+                "requirements": tuple(data["requirements"]),
+                "expected_failures": frozenset(data["expected_failures"]),
+            }
+        )
 
     def profiles_to_run(self) -> tuple[str, ...]:
         """The profiles the run reports on: --profile's, else those of the --requirement IDs,
@@ -419,3 +436,21 @@ def build(values: dict[str, Any]) -> RunOptions:
         expect_failures_file=expect_file,
         expected_failures=expected,
     )
+
+
+__all__ = [
+    "BY_NAME",
+    "CERTIFICATE_SUFFIXES",
+    "DEFAULT_LIMITS_MB",
+    "DEFAULT_READY_TIMEOUT_S",
+    "DEFAULT_RUN_TIMEOUT_S",
+    "GROUPS",
+    "MAX_MSG_MB_SIZE",
+    "OPTIONS",
+    "PLUGIN_PREFIX",
+    "Option",
+    "RunOptions",
+    "build",
+    "parse_expectations",
+    "writable",
+]

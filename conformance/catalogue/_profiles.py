@@ -78,6 +78,7 @@ def _check_profiles() -> None:
 _check_profiles()
 
 __all__ = [
+    "BY_NAME",
     "CLIENT_PROFILE_NAMES",
     "CORE",
     "ENDPOINTS",

@@ -18,3 +18,22 @@ SIGTERM_HEADERS_S = 0.8  # half the calls send their headers this long before SI
 SIGTERM_AFTER_S = 0.1  # the other half's whole calls go out this long before it
 SIGTERM_SLACK_S = 1.0  # the exit may come this long after the grace
 SIGTERM_ROUNDS = 3  # rounds tried until one has calls still in flight at the signal
+
+
+__all__ = [
+    "ANSWER_S",
+    "FLOOD_CLIENTS",
+    "FLOOD_S",
+    "LIVENESS_S",
+    "MANY_DIMS",
+    "MEMORY_CALLS",
+    "MEMORY_GROWTH_MIB",
+    "MEMORY_WARMUP_CALLS",
+    "SIGTERM_AFTER_S",
+    "SIGTERM_CALLS",
+    "SIGTERM_CALL_MIB",
+    "SIGTERM_HEADERS_S",
+    "SIGTERM_ROUNDS",
+    "SIGTERM_SLACK_S",
+    "STALLED_CLIENTS",
+]

@@ -7,11 +7,8 @@ Everything a run needs is derived from the profile declarations (conformance.cat
 
 from conformance.drive import _guard as guard
 from conformance.drive._clients import LIMIT_BYTES, ClientSession, Exchange
-from conformance.drive._endpoints import MAX_MESSAGE_BYTES, UNLIMITED, Endpoint
+from conformance.drive._endpoints import MAX_MESSAGE_BYTES, Endpoint
 from conformance.drive._launch import (
-    DEFAULT_GRACE_S,
-    DEFAULT_MAX_MSG_MB_SIZE,
-    LaunchError,
     ServerProcess,
     ServerSettings,
     expand,
@@ -22,55 +19,37 @@ from conformance.drive._launch import (
     tree_rss_bytes,
 )
 from conformance.drive._probe import (
-    Probe,
     chain_refused,
     handshake_once,
     or_listening,
     predict_once,
-    probe_request,
     wait_ready,
 )
-from conformance.drive._recorder import DeadAddress, RecordingServer, ServerTLS, Stall, Status
+from conformance.drive._recorder import RecordingServer, ServerTLS, Stall, Status
 from conformance.drive._run import (
     Launched,
     RunContext,
     ServerExit,
-    applicability,
     choose_seed,
     make_scratch,
     start,
 )
-from conformance.drive._supervise import Incident, Supervised, Supervisor, health_problem
+from conformance.drive._supervise import Incident
 from conformance.drive._testee import (
-    Answer,
-    Hello,
-    TesteeFailure,
     TesteePool,
     TesteeProcess,
     command_line,
-    parse_hello,
 )
-from conformance.drive._tls import CLIENT_NAME, SERVER_NAMES, WRONG_HOST, TLSFiles, make_tls_files
+from conformance.drive._tls import TLSFiles, make_tls_files
 
 __all__ = [
-    "CLIENT_NAME",
-    "DEFAULT_GRACE_S",
-    "DEFAULT_MAX_MSG_MB_SIZE",
     "LIMIT_BYTES",
     "MAX_MESSAGE_BYTES",
-    "SERVER_NAMES",
-    "UNLIMITED",
-    "WRONG_HOST",
-    "Answer",
     "ClientSession",
-    "DeadAddress",
     "Endpoint",
     "Exchange",
-    "Hello",
     "Incident",
-    "LaunchError",
     "Launched",
-    "Probe",
     "RecordingServer",
     "RunContext",
     "ServerExit",
@@ -79,13 +58,9 @@ __all__ = [
     "ServerTLS",
     "Stall",
     "Status",
-    "Supervised",
-    "Supervisor",
     "TLSFiles",
-    "TesteeFailure",
     "TesteePool",
     "TesteeProcess",
-    "applicability",
     "chain_refused",
     "choose_seed",
     "command_line",
@@ -93,14 +68,11 @@ __all__ = [
     "free_tcp_address",
     "guard",
     "handshake_once",
-    "health_problem",
     "is_running",
     "make_scratch",
     "make_tls_files",
     "or_listening",
-    "parse_hello",
     "predict_once",
-    "probe_request",
     "short_unix_address",
     "start",
     "tree_pids",

@@ -173,3 +173,14 @@ class ClientSession:
 
 def _line(call: Mapping[str, Any]) -> str:
     return json.dumps({"id": 1, "call": call}, separators=(",", ":"))
+
+
+__all__ = [
+    "LIMIT_BYTES",
+    "METHOD",
+    "ROOTS_ENV",
+    "SERVABLE",
+    "SERVER_KINDS",
+    "ClientSession",
+    "Exchange",
+]

@@ -100,3 +100,10 @@ class Endpoint:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Endpoint:
         return cls(**data)
+
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "UNLIMITED",
+    "Endpoint",
+]

@@ -88,3 +88,12 @@ class RunTimer:
 
     def cancel(self) -> None:
         self._timer.cancel()
+
+
+__all__ = [
+    "RunTimer",
+    "clear",
+    "configure",
+    "hung",
+    "mark_hung",
+]

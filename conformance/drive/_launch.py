@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from conformance.catalogue import PLACEHOLDER_PATTERN
+from conformance.catalogue import PLACEHOLDER_PATTERN, LaunchError
 
 DEFAULT_MAX_MSG_MB_SIZE = 100  # upstream's default
 # {grace}: the seconds a launched server is told it has to finish calls in flight at SIGTERM;
@@ -31,10 +31,6 @@ DEFAULT_GRACE_S = 5.0
 STOP_GRACE_S = 8.0
 _SHELL_PREFIX = "trap : TERM\n"
 _TAIL_BYTES = 4000
-
-
-class LaunchError(Exception):
-    """The harness could not get a server under test running (exit status 2)."""
 
 
 def expand(command: str, values: Mapping[str, str]) -> str:
@@ -218,3 +214,18 @@ def tree_rss_bytes(root: int) -> int:
         except OSError:
             continue  # gone meanwhile
     return total
+
+
+__all__ = [
+    "DEFAULT_GRACE_S",
+    "DEFAULT_MAX_MSG_MB_SIZE",
+    "STOP_GRACE_S",
+    "ServerProcess",
+    "ServerSettings",
+    "expand",
+    "free_tcp_address",
+    "is_running",
+    "short_unix_address",
+    "tree_pids",
+    "tree_rss_bytes",
+]

@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import grpc
 
+from conformance.catalogue import LaunchError
 from conformance.drive._endpoints import Endpoint
-from conformance.drive._launch import LaunchError, ServerProcess
+from conformance.drive._launch import ServerProcess
 from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
@@ -193,3 +194,18 @@ def wait_ready(
         pause = min(_MIN_PERIOD_S - (time.monotonic() - started), deadline - time.monotonic())
         if pause > 0:
             time.sleep(pause)
+
+
+__all__ = [
+    "NOT_ANSWERED",
+    "PROBE_SERVABLE",
+    "Probe",
+    "chain_refused",
+    "fail_if_refused",
+    "handshake_once",
+    "or_listening",
+    "predict_once",
+    "probe_request",
+    "refused",
+    "wait_ready",
+]

@@ -42,8 +42,8 @@ class Stall:
     then: pb.PredictReply | Status
 
 
-Outcome = pb.PredictReply | Status | Stall
-Responder = Callable[[pb.PredictRequest], Outcome]
+Response = pb.PredictReply | Status | Stall
+Responder = Callable[[pb.PredictRequest], Response]
 
 
 def _read(path: str) -> bytes:
@@ -112,7 +112,7 @@ class RecordingServer:
             self.address = f"127.0.0.1:{port}"
         self._server.start()
 
-    def respond(self, responder: Responder | Outcome) -> None:
+    def respond(self, responder: Responder | Response) -> None:
         """Answer the next requests with ``responder(request)`` (or a fixed outcome); forget the
         requests recorded so far."""
         with self._lock:
@@ -155,7 +155,7 @@ class RecordingServer:
         self._server.stop(STOP_GRACE_S).wait(STOP_GRACE_S + 2)
 
 
-def _default(request: pb.PredictRequest) -> Outcome:
+def _default(request: pb.PredictRequest) -> Response:
     return Status(grpc.StatusCode.FAILED_PRECONDITION, "no reply scripted for this check")
 
 
@@ -170,3 +170,15 @@ class DeadAddress:
 
     def close(self) -> None:
         self._socket.close()
+
+
+__all__ = [
+    "STOP_GRACE_S",
+    "DeadAddress",
+    "RecordingServer",
+    "Responder",
+    "Response",
+    "ServerTLS",
+    "Stall",
+    "Status",
+]

@@ -28,11 +28,13 @@ from conformance.catalogue import (
     PROFILES_BY_NAME,
     EndpointSpec,
     HostCheck,
+    LaunchError,
     Needs,
     OptionsError,
     Profile,
     Readiness,
     RunOptions,
+    TesteeFailure,
     TLSMode,
     Transport,
     by_profile,
@@ -41,7 +43,6 @@ from conformance.catalogue import (
 from conformance.drive._endpoints import Endpoint
 from conformance.drive._launch import (
     DEFAULT_GRACE_S,
-    LaunchError,
     ServerProcess,
     ServerSettings,
     free_tcp_address,
@@ -56,7 +57,7 @@ from conformance.drive._probe import (
     wait_ready,
 )
 from conformance.drive._supervise import Supervised, Supervisor, health_problem
-from conformance.drive._testee import Hello, TesteeFailure, TesteeProcess
+from conformance.drive._testee import Hello, TesteeProcess
 from conformance.drive._tls import WRONG_HOST, TLSFiles, make_tls_files
 
 

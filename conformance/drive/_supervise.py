@@ -233,3 +233,13 @@ def _stop_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+__all__ = [
+    "HEALTH_TIMEOUT_S",
+    "Incident",
+    "Supervised",
+    "Supervisor",
+    "health_problem",
+    "health_request",
+]

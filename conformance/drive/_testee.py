@@ -22,19 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.catalogue import TesteeFailure
+
 HELLO_TIMEOUT_S = 30.0  # a JVM or a first import of grpc+numpy on a loaded machine is slow
 CALL_TIMEOUT_S = 20.0  # beyond the call's own bound: how long the testee may take to answer
 STDERR_TAIL = 4000
 _EOF = object()
-
-
-class TesteeFailure(AssertionError):
-    """The testee itself failed: died, stalled, wrote non-JSON or broke the testee protocol.
-
-    An AssertionError: it fails the requirement whose call was running.
-    """
-
-    __test__ = False  # not a pytest test class, whatever its name
 
 
 @dataclass(frozen=True)
@@ -303,3 +296,16 @@ class TesteePool:
 
     def close(self) -> None:
         self._discard()
+
+
+__all__ = [
+    "CALL_TIMEOUT_S",
+    "HELLO_TIMEOUT_S",
+    "STDERR_TAIL",
+    "Answer",
+    "Hello",
+    "TesteePool",
+    "TesteeProcess",
+    "command_line",
+    "parse_hello",
+]

@@ -100,3 +100,13 @@ def read(path: str | None) -> bytes | None:
         return None
     with open(path, "rb") as file:
         return file.read()
+
+
+__all__ = [
+    "CLIENT_NAME",
+    "SERVER_NAMES",
+    "WRONG_HOST",
+    "TLSFiles",
+    "make_tls_files",
+    "read",
+]

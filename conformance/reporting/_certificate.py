@@ -243,3 +243,10 @@ def write(summary: Report, path: str) -> None:
     text = html_page(summary) if path.lower().endswith((".html", ".htm")) else markdown(summary)
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)
+
+
+__all__ = [
+    "html_page",
+    "markdown",
+    "write",
+]

@@ -280,6 +280,36 @@ class Report:
         )
         return json.loads(json.dumps(data))  # enums as their strings
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        """The Report a JSON report holds (``to_json``'s inverse; the properties it adds, such
+        as ``failed``, are computed again)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {name: value for name, value in data.items() if name in fields}
+        values.update(
+            suite=Suite(**data["suite"]),
+            result=RunResult(data["result"]),
+            profiles={
+                name: ProfileReport(**{**p, "verdict": Verdict(p["verdict"])})
+                for name, p in data["profiles"].items()
+            },
+            requirements=[
+                RequirementReport(
+                    **{
+                        **r,
+                        "outcome": RequirementOutcome(r["outcome"]),
+                        "failures": [FailureDetail(**f) for f in r["failures"]],
+                    }
+                )
+                for r in data["requirements"]
+            ],
+            servers_exited=[ServerExit(**s) for s in data["servers_exited"]],
+            hypothesis=HypothesisRun(**data["hypothesis"]),
+            environment=Environment(**data["environment"]),
+            server_incidents=[Incident(**i) for i in data.get("server_incidents", [])],
+        )
+        return cls(**values)
+
 
 def schema() -> dict[str, Any]:
     """The published JSON Schema of the JSON report (shipped in the package)."""
@@ -574,3 +604,38 @@ def terminal_lines(report: Report) -> list[str]:
 
 def figures_text(figures: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:g}" for name, value in sorted(figures.items()))
+
+
+__all__ = [
+    "FAILING",
+    "NOT_APPLICABLE",
+    "PROPERTY_DETAIL",
+    "PROPERTY_FAILED",
+    "PROPERTY_FIGURES",
+    "PROPERTY_ID",
+    "SCHEMA_VERSION",
+    "UNCHECKED",
+    "Environment",
+    "FailureDetail",
+    "HypothesisRun",
+    "ProfileReport",
+    "Report",
+    "RequirementOutcome",
+    "RequirementReport",
+    "Results",
+    "RunResult",
+    "Suite",
+    "Verdict",
+    "environment",
+    "failure_block",
+    "failure_message",
+    "figures_text",
+    "incident_line",
+    "merge_figures",
+    "result_line",
+    "schema",
+    "summarize",
+    "terminal_lines",
+    "timeout_line",
+    "write_json",
+]

@@ -218,3 +218,17 @@ def snippet(endpoint: Endpoint, request: pb.PredictRequest) -> str:
     if client is not None:
         return client
     return _raw_snippet(endpoint, request)
+
+
+__all__ = [
+    "MAX_PRINTED_BYTES",
+    "STDERR_TAIL_LINES",
+    "attach",
+    "clear",
+    "client_failure",
+    "kept",
+    "last_snippet",
+    "record",
+    "record_client_failure",
+    "snippet",
+]

@@ -4,3 +4,5 @@ Each test checks exactly one catalogue requirement (conformance.catalogue), name
 ``@requirement``. A module runs only when a requested profile's declaration names it
 (``Profile.suites``, conformance/catalogue/profiles/).
 """
+
+__all__: list[str] = []

@@ -186,3 +186,8 @@ def test_infer_async(conformance_client_factory: Any, array: np.ndarray) -> None
     assert isinstance(waited, list) and len(waited) == 2, waited
     _same_array(waited[0]["y"], direct[0]["y"], "infer_async vs infer")
     assert waited[1]["y"] == direct[1]["y"] == "text"
+
+
+__all__ = [
+    "GuardedClient",
+]

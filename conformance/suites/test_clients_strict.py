@@ -81,3 +81,6 @@ def test_strict_rpc_error_text(session: ClientSession) -> None:
     prefix = "Grpc Error, (14, 'unavailable'), "
     if not (isinstance(result, dict) and str(result.get("error", "")).startswith(prefix)):
         fail(exchange, f"expected the result {{'error': {prefix!r}...}}")
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

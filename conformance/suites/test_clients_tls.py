@@ -51,3 +51,6 @@ def test_tls_roots_env(session: ClientSession) -> None:
         "with no CA given, a server certificate from a CA the roots file does not hold",
         roots_from_env=True,
     )
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

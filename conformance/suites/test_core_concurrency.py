@@ -81,3 +81,9 @@ def test_capacity_released(conformance_server: Target) -> None:
                 )
     except TimeoutError as exc:
         assertions.fail(f"not every call was answered in time: {exc}")
+
+
+__all__ = [
+    "assert_concurrent",
+    "payloads",
+]

@@ -161,3 +161,6 @@ def test_malformed_absent_data(conformance_server: Target, x: pb.Tensor) -> None
     # A tensor with no `data` field at all (a sender that never set it) has data size 0, like
     # one sent empty; a server must not take the missing field for anything else.
     _assert_refused(conformance_server, x, f"dims {list(x.shape.dims)} with no data field")
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

@@ -96,3 +96,12 @@ def test_reply_over_limit(conformance_limits: Target) -> None:
     request = reply_over_limit_request(_limit_bytes(conformance_limits))
     _assert_exhausted(conformance_limits.call(request, 60.0), "a reply over the limit")
     assert_served(conformance_limits.endpoint, "after a reply over the limit")
+
+
+__all__ = [
+    "MARGIN",
+    "MIB",
+    "echo_of_size",
+    "reply_over_limit_count",
+    "reply_over_limit_request",
+]

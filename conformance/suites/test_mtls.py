@@ -57,3 +57,6 @@ def test_refuse_expired_client_cert(
     )
     assert_refused(expired, "an expired client certificate")
     assert_served(mtls, "after refusing an expired client certificate")
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

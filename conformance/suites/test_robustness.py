@@ -24,7 +24,7 @@ import grpc
 import pytest
 from hypothesis import assume, given
 
-from conformance.catalogue import DEFAULT_READY_TIMEOUT_S
+from conformance.catalogue import DEFAULT_READY_TIMEOUT_S, Level
 from conformance.catalogue import robustness as bound
 from conformance.drive import (
     Endpoint,
@@ -41,7 +41,7 @@ from conformance.drive import (
 from conformance.reporting import repro
 from conformance.verify import assertions, hostile, hypo, oracle
 from conformance.verify.marks import not_applicable, requirement
-from conformance.verify.oracle import MUST, SHOULD, Level
+from conformance.verify.oracle import MUST, SHOULD
 from conformance.verify.wire import Target
 from protos import ms_service_pb2 as pb
 
@@ -92,7 +92,7 @@ class Phase:
         if hung is not None:
             assertions.fail(hung)
 
-    def count(self, answer: hostile.Answer) -> None:
+    def count(self, answer: hostile.RawAnswer) -> None:
         with self._lock:
             self.calls += 1
             self.worst_s = max(self.worst_s, answer.seconds)
@@ -458,3 +458,6 @@ def test_sigterm_lets_calls_in_flight_finish(phase: Phase) -> None:
             f"after SIGTERM the server exited with status {done.status}, not 0; server output:\n"
             f"{done.tail[-1500:]}"
         )
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

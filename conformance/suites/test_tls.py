@@ -54,3 +54,6 @@ def test_refuse_plaintext_client(conformance_context: RunContext) -> None:
     tls = _endpoint(conformance_context, TLS)
     assert_refused(tls.plaintext(), "a plaintext client")
     assert_served(tls, "after refusing a plaintext client")
+
+
+__all__: list[str] = []  # pytest collects its tests; nothing here is imported

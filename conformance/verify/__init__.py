@@ -5,3 +5,5 @@ under test (wire), hypothesis strategies (strategies, malformed), assertion help
 Each module is public to suite authors and lists its names in ``__all__``; importing this
 package imports none of them (the plugin must stay cheap).
 """
+
+__all__: list[str] = []

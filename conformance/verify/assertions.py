@@ -188,3 +188,23 @@ def assert_text_value(tensor: pb.Tensor, where: str) -> str:
     except UnicodeDecodeError:
         fail(f"{where}: the MS_STRING value is not UTF-8: {bytes(tensor.bytes_val[0])[:60]!r}")
         raise
+
+
+__all__ = [
+    "INVALID_INPUTS",
+    "Failed",
+    "InstanceResult",
+    "assert_all_ok",
+    "assert_failure_pattern",
+    "assert_int64_scalar",
+    "assert_invalid_inputs",
+    "assert_output",
+    "assert_reply_shape",
+    "assert_request_error",
+    "assert_same_tensor",
+    "assert_text_value",
+    "describe",
+    "fail",
+    "one_line",
+    "tensor_summary",
+]

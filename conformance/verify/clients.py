@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
-from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES
-from conformance.drive import ClientSession, Exchange, TesteeFailure
+from conformance.catalogue import BY_ID, CLIENT_PROFILE_NAMES, ClientCheckFailed, TesteeFailure
+from conformance.drive import ClientSession, Exchange
 from conformance.reporting import repro
 from conformance.verify import hypo
 from conformance.verify.marks import not_applicable, requirement
@@ -37,10 +37,6 @@ CLIENT_BY_ID = {i: r for i, r in BY_ID.items() if r.profile in CLIENT_PROFILE_NA
 Check = Callable[[ClientSession], None]
 
 DEAD_SERVER_BOUND_S = 5.0  # a call to an address where nothing listens has failed by then
-
-
-class ClientCheckFailed(AssertionError):
-    """The client broke the requirement being checked."""
 
 
 def client_check(requirement_id: str) -> Callable[[Check], Callable[[ClientSession], None]]:

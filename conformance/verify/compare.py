@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from conformance.catalogue import Level
 from conformance.verify import oracle
-from conformance.verify.oracle import Error, Expected, FailFrame, Level, Outputs, TensorOut
+from conformance.verify.oracle import Error, Expected, ExpectedOutputs, FailFrame, TensorOut
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -103,7 +104,7 @@ def _first_byte(want: bytes, got: bytes, path: str) -> Difference:
     return Difference(f"{path}[byte {at}]", f"0x{want[at]:02x}", f"0x{got[at]:02x}")
 
 
-def _outputs(want: Outputs, got: pb.Instance, path: str) -> Difference | None:
+def _outputs(want: ExpectedOutputs, got: pb.Instance, path: str) -> Difference | None:
     names, expected = sorted(got.items), sorted(want.tensors)
     if names != expected:
         return Difference(f"{path}.items", f"outputs {expected}", f"outputs {names}")
@@ -227,3 +228,10 @@ def check(
             f"{what}: the reply differs from the kit's model at {found.path}: expected "
             f"{found.expected}, got {found.got}"
         )
+
+
+__all__ = [
+    "Difference",
+    "check",
+    "difference",
+]

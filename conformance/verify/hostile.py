@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import grpc
 from hypothesis import strategies as st
 
+from conformance.catalogue import Level
 from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
 from conformance.verify import assertions, kit, oracle
-from conformance.verify.oracle import MUST, SHOULD, Level
+from conformance.verify.oracle import MUST, SHOULD
 from protos import ms_service_pb2 as pb
 
 PREDICT_METHOD = "/" + pb.DESCRIPTOR.services_by_name["MSService"].full_name + "/Predict"
@@ -289,7 +290,7 @@ def garbage_bodies() -> st.SearchStrategy[bytes]:
 
 
 @dataclass(frozen=True)
-class Answer:
+class RawAnswer:
     """How a raw call ended: status OK with a reply (parsed, or None if the bytes are not a
     PredictReply), or another gRPC status."""
 
@@ -317,7 +318,7 @@ class Answer:
         return f"gRPC {self.code.name} ({self.details[:200]!r}) after {self.seconds:.2f} s"
 
 
-def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> Answer:
+def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> RawAnswer:
     """Send ``body`` as a Predict request; the answer, timed."""
     method = channel.unary_unary(
         PREDICT_METHOD, request_serializer=None, response_deserializer=None
@@ -327,16 +328,16 @@ def raw_call(channel: grpc.Channel, body: bytes, timeout_s: float) -> Answer:
         data: bytes = method(body, timeout=timeout_s)
     except grpc.RpcError as error:
         seconds = time.monotonic() - start
-        return Answer(error.code(), error.details() or "", seconds)
+        return RawAnswer(error.code(), error.details() or "", seconds)
     seconds = time.monotonic() - start
     try:
         reply = pb.PredictReply.FromString(data)
     except Exception:  # DecodeError: not a PredictReply
         reply = None
-    return Answer(grpc.StatusCode.OK, "", seconds, reply, len(data))
+    return RawAnswer(grpc.StatusCode.OK, "", seconds, reply, len(data))
 
 
-def no_message_call(channel: grpc.Channel, timeout_s: float) -> Answer:
+def no_message_call(channel: grpc.Channel, timeout_s: float) -> RawAnswer:
     """A Predict call that half-closes without sending any message."""
     method = channel.stream_unary(
         PREDICT_METHOD, request_serializer=None, response_deserializer=None
@@ -345,18 +346,18 @@ def no_message_call(channel: grpc.Channel, timeout_s: float) -> Answer:
     try:
         data: bytes = method(iter(()), timeout=timeout_s)
     except grpc.RpcError as error:
-        return Answer(error.code(), error.details() or "", time.monotonic() - start)
+        return RawAnswer(error.code(), error.details() or "", time.monotonic() - start)
     try:
         reply: pb.PredictReply | None = pb.PredictReply.FromString(data)
     except Exception:
         reply = None
-    return Answer(grpc.StatusCode.OK, "", time.monotonic() - start, reply, len(data))
+    return RawAnswer(grpc.StatusCode.OK, "", time.monotonic() - start, reply, len(data))
 
 
 WELL_FORMED = kit.echo_request([_tensor(pb.MS_INT16, [3], b"\x00\x00\x01\x00\x02\x00")])
 
 
-def well_formed_call(channel: grpc.Channel, timeout_s: float) -> tuple[Answer, bool]:
+def well_formed_call(channel: grpc.Channel, timeout_s: float) -> tuple[RawAnswer, bool]:
     """An echo of three int16s: (the answer, True if it is the right reply)."""
     answer = raw_call(channel, WELL_FORMED.SerializeToString(), timeout_s)
     reply = answer.reply
@@ -403,3 +404,33 @@ def withheld(
 def open_channels(endpoint: Endpoint, count: int) -> list[grpc.Channel]:
     """``count`` channels, each on its own connection."""
     return [endpoint.open_channel(isolated=True) for _ in range(count)]
+
+
+__all__ = [
+    "CAST",
+    "COMMON",
+    "F32",
+    "HANDMADE",
+    "HANDMADE_BODIES",
+    "INT32_MAX",
+    "INT32_MIN",
+    "INT64_MAX",
+    "INT64_MIN",
+    "PREDICT_METHOD",
+    "THOUSANDS",
+    "U8",
+    "UINT64_MAX",
+    "WELL_FORMED",
+    "RawAnswer",
+    "garbage_bodies",
+    "handmade",
+    "hostile_instances",
+    "hostile_requests",
+    "hostile_tensors",
+    "no_message_call",
+    "open_channels",
+    "raw_call",
+    "stall",
+    "well_formed_call",
+    "withheld",
+]

@@ -25,13 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
-class Mode:
+class Exploration:
     seed: int | None = None  # None: derandomized
     thorough: bool = False
     shrink: bool = True  # False (--no-shrink): a failing example is reported as found
 
 
-_mode = Mode()
+_mode = Exploration()
 
 
 def configure(
@@ -40,7 +40,7 @@ def configure(
     """Set the mode; ``home``: where hypothesis keeps its files (else ./.hypothesis of the
     caller's folder, which a certification run should leave alone)."""
     global _mode
-    _mode = Mode(seed=seed, thorough=thorough, shrink=shrink)
+    _mode = Exploration(seed=seed, thorough=thorough, shrink=shrink)
     set_hypothesis_home_dir(home)
 
 
@@ -48,7 +48,7 @@ def reset() -> None:
     configure(None, False, None)
 
 
-def current() -> Mode:
+def current() -> Exploration:
     return _mode
 
 
@@ -81,3 +81,13 @@ def examples(count: int, *, shrink: bool = True) -> Callable[[F], F]:
         return decorated
 
     return decorate
+
+
+__all__ = [
+    "THOROUGH_FACTOR",
+    "Exploration",
+    "configure",
+    "current",
+    "examples",
+    "reset",
+]

@@ -149,3 +149,29 @@ def run_concurrently(
     with ThreadPoolExecutor(max_workers=CONCURRENT_THREADS) as pool:
         futures = [pool.submit(server.predict, r, timeout_s, note=False) for r in requests]
         return [future.result(timeout=timeout_s + 5) for future in futures]
+
+
+__all__ = [
+    "ADD",
+    "ADD_CAST",
+    "ADD_COMMON",
+    "ADD_VERSIONS",
+    "CONCURRENT_THREADS",
+    "CONFORMANCE",
+    "CONFORMANCE_VERSIONS",
+    "ECHO",
+    "FAIL",
+    "LATEST",
+    "MODEL_INPUT_BYTES",
+    "SERVABLES",
+    "add_request",
+    "as_float32",
+    "assert_echo",
+    "assert_fail_errors",
+    "assert_float32_sum",
+    "echo_request",
+    "fail_request",
+    "refused",
+    "run_concurrently",
+    "still_serves",
+]

@@ -116,3 +116,15 @@ CASES = (
 
 def input_check_failed(name: str, detail: str) -> str:
     return f"Instances input {name} check failed, detail: {detail}"
+
+
+__all__ = [
+    "CASES",
+    "Case",
+    "bad_count_string_tensors",
+    "bad_dims_string_tensors",
+    "bad_dtype_tensors",
+    "bad_shape_tensors",
+    "bad_size_tensors",
+    "input_check_failed",
+]

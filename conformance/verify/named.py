@@ -65,3 +65,10 @@ class Explicit:
 
 
 DECLARED: dict[str, list[Explicit]] = {}  # requirement -> its declarations, as imported
+
+
+__all__ = [
+    "DECLARED",
+    "Case",
+    "Explicit",
+]

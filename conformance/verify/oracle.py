@@ -32,11 +32,11 @@ from typing import Literal
 
 import numpy as np
 
+from conformance.catalogue import Level, LevelError, OutsideModel
 from conformance.verify.malformed import CASES, input_check_failed
 from protos import codec
 from protos import ms_service_pb2 as pb
 
-Level = Literal["MUST", "SHOULD"]
 MUST: Level = "MUST"
 SHOULD: Level = "SHOULD"
 
@@ -71,10 +71,6 @@ UNMODELLED_SERVABLES = frozenset({"resnet50"})
 # this is refused; no int64-addressed array of 8-byte items holds more.
 MAX_EMPTY_ELEMENTS = 2**60 - 1
 MODEL_INPUT = (16, codec.BY_CODE[pb.MS_FLOAT32])  # add_common: float32 [2,2], 16 bytes
-
-
-class OutsideModel(ValueError):
-    """A request whose answer the model does not know (it names an optional servable)."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +126,11 @@ class TensorOut:
 
 
 @dataclass(frozen=True)
-class Outputs:
+class ExpectedOutputs:
     tensors: Mapping[str, TensorOut]
 
 
-InstanceExpectation = Outputs | Error
+InstanceExpectation = ExpectedOutputs | Error
 Collapse = Literal["must", "may", "never"]
 
 
@@ -260,10 +256,6 @@ def _malformation(tensor: pb.Tensor) -> str | None:
 NUMPY_MAX_DIMS = 32
 INT32_MAX = 2**31 - 1
 UPSTREAM_COUNT_LIMIT = 2**32  # past it, upstream's element_cnt() gives up
-
-
-class LevelError(RuntimeError):
-    """A harness bug: a MUST check drew an input whose expected reply only SHOULD asks for."""
 
 
 def dims_defect(dims: Sequence[int]) -> str | None:
@@ -408,7 +400,7 @@ def _run(
 ) -> InstanceExpectation:
     if servable == "conformance" and method == "echo":
         version_out = TensorOut(pb.MS_INT64, (), data=version.to_bytes(8, "little", signed=True))
-        return Outputs({"y": _echoed(items["x"]), "version": version_out})
+        return ExpectedOutputs({"y": _echoed(items["x"]), "version": version_out})
     if servable == "conformance":  # fail
         return _fail(items, level, frame)
     if method == "add_common":
@@ -434,7 +426,7 @@ def _fail(
         return _unspecified()  # the kit declares ``error`` an MS_STRING
     text = bytes(error.bytes_val[0]).decode("utf-8")
     if not text:
-        return Outputs({"y": _echoed(items["x"])})
+        return ExpectedOutputs({"y": _echoed(items["x"])})
     code = SYSTEM_ERROR if level == SHOULD else None
     if frame is not None and level == SHOULD:
         full = truncate(frame.prefix + text + frame.suffix)
@@ -468,7 +460,7 @@ def _add_common(x1: pb.Tensor, x2: pb.Tensor, level: Level) -> InstanceExpectati
     assert dtype.numpy is not None
     with np.errstate(all="ignore"):
         y = np.frombuffer(x1.data, dtype.numpy) + np.frombuffer(x2.data, dtype.numpy)
-    return Outputs({"y": TensorOut(pb.MS_FLOAT32, (2, 2), values=y.astype("<f4"))})
+    return ExpectedOutputs({"y": TensorOut(pb.MS_FLOAT32, (2, 2), values=y.astype("<f4"))})
 
 
 def _add_cast(x1: pb.Tensor, x2: pb.Tensor) -> InstanceExpectation:
@@ -481,4 +473,42 @@ def _add_cast(x1: pb.Tensor, x2: pb.Tensor) -> InstanceExpectation:
             for t, d in zip((x1, x2), dtypes, strict=True)
         )
         y = (a + b).astype("<f4")
-    return Outputs({"y": TensorOut(pb.MS_FLOAT32, tuple(x1.shape.dims), values=y)})
+    return ExpectedOutputs({"y": TensorOut(pb.MS_FLOAT32, tuple(x1.shape.dims), values=y)})
+
+
+__all__ = [
+    "INT32_MAX",
+    "INVALID_INPUTS",
+    "KIT",
+    "MAX_EMPTY_ELEMENTS",
+    "MAX_TEXT",
+    "MODEL_INPUT",
+    "MUST",
+    "NUMPY_MAX_DIMS",
+    "SHORT_ERROR",
+    "SHOULD",
+    "SYSTEM_ERROR",
+    "UNMODELLED_SERVABLES",
+    "UPSTREAM_COUNT_LIMIT",
+    "Collapse",
+    "Error",
+    "Expected",
+    "ExpectedOutputs",
+    "FailFrame",
+    "InstanceExpectation",
+    "Method",
+    "TensorOut",
+    "Text",
+    "byte_size",
+    "dims_defect",
+    "expect",
+    "method_unavailable",
+    "missing_input",
+    "model_dtype",
+    "model_size",
+    "servable_unavailable",
+    "text_of",
+    "truncate",
+    "upstream_defect",
+    "zero_instances",
+]

@@ -114,3 +114,25 @@ def why_not_deployed(endpoint: Endpoint, timeout_s: float) -> str | None:
             return None  # answered otherwise, or not at all: resnet50 runs and is judged
         absent = server.call(twin, timeout_s, note=False)
     return says_unknown(reply, None if isinstance(absent, RpcFailure) else absent)
+
+
+__all__ = [
+    "ABSENT",
+    "INPUT",
+    "INVALID_INPUTS",
+    "METHOD",
+    "METHODS",
+    "METHOD_TOP5",
+    "METHOD_V1",
+    "OUTPUT",
+    "SCORE",
+    "SEPARATOR",
+    "SERVABLE",
+    "TIMEOUT_S",
+    "UPSTREAM_UNKNOWN",
+    "image_bytes",
+    "imagenet_labels",
+    "request",
+    "says_unknown",
+    "why_not_deployed",
+]

@@ -162,3 +162,25 @@ def instance_counts(low: int = 1, high: int = 5) -> st.SearchStrategy[int]:
 
 def distinct(tensors: Sequence[pb.Tensor]) -> bool:
     return len({t.SerializeToString(deterministic=True) for t in tensors}) == len(tensors)
+
+
+__all__ = [
+    "BOOL",
+    "FLOAT32",
+    "MAX_RANK",
+    "TEXT_DTYPES",
+    "bytes_tensors",
+    "distinct",
+    "elements",
+    "error_texts",
+    "fail_patterns",
+    "instance_counts",
+    "numeric_dtypes",
+    "numeric_tensors",
+    "positions",
+    "shapes",
+    "special_elements",
+    "string_tensors",
+    "tensors",
+    "text_dims",
+]

@@ -49,3 +49,11 @@ def assert_still_handshakes(endpoint: Endpoint, what: str) -> None:
     problem = handshake_once(endpoint, TIMEOUT_S)
     if problem is not None:
         assertions.fail(f"{what}: the server stopped serving: {problem}")
+
+
+__all__ = [
+    "TIMEOUT_S",
+    "assert_refused",
+    "assert_served",
+    "assert_still_handshakes",
+]

@@ -19,9 +19,10 @@ from typing import Generic, TypeVar
 
 from hypothesis import strategies as st
 
+from conformance.catalogue import Level
 from conformance.verify import malformed
 from conformance.verify import strategies as gen
-from conformance.verify.oracle import MUST, SHOULD, Level
+from conformance.verify.oracle import MUST, SHOULD
 from protos import codec
 from protos import ms_service_pb2 as pb
 
@@ -307,3 +308,36 @@ def many_instances(tensors: st.SearchStrategy[pb.Tensor]) -> st.SearchStrategy[l
 
 def distinct(tensors: Sequence[pb.Tensor]) -> bool:
     return gen.distinct(tensors)
+
+
+__all__ = [
+    "AWKWARD",
+    "DEFECTS",
+    "INPUTS",
+    "LARGE_BYTES",
+    "LOOK_ALIKES",
+    "MANY_INSTANCES",
+    "MAX_RANK",
+    "MIB",
+    "NON_UTF8",
+    "SERVABLE_METHODS",
+    "TEXT_BOUNDARIES",
+    "VERSION_EDGES",
+    "Built",
+    "admitted",
+    "built",
+    "defects",
+    "distinct",
+    "error_patterns",
+    "large_dims",
+    "large_numeric_tensors",
+    "malformed_tensors",
+    "many_instances",
+    "near_misses",
+    "requests",
+    "versions",
+    "wide_bytes_tensors",
+    "wide_string_tensors",
+    "wide_tensors",
+    "wide_texts",
+]

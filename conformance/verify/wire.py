@@ -167,3 +167,13 @@ class Target:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+__all__ = [
+    "PREDICT",
+    "RPC_TIMEOUT_S",
+    "InstanceItems",
+    "RpcFailure",
+    "Target",
+    "make_request",
+]

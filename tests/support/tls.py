@@ -1,6 +1,6 @@
 """TLS material for tests: trustme CAs and certificates made in memory, written as PEM files.
 
-``TLSFiles`` holds two independent CAs: ``ca`` (trusted: it issues the server certificate for
+``TrustmeFiles`` holds two independent CAs: ``ca`` (trusted: it issues the server certificate for
 ``localhost`` and ``127.0.0.1`` and a client certificate) and ``other`` (untrusted: its own
 client certificate). Client certificates carry a real name (trustme gives a certificate issued
 with only a common name an empty, critical SAN).
@@ -34,7 +34,7 @@ class PemPair:
 
 
 @dataclass(frozen=True)
-class TLSFiles:
+class TrustmeFiles:
     ca: Path  # trusted CA certificate
     other_ca: Path  # an unrelated CA certificate
     server: PemPair  # from ca, for SERVER_NAMES
@@ -73,13 +73,13 @@ def _write_pair(leaf: trustme.LeafCert, directory: Path, stem: str) -> PemPair:
     return PemPair(certificate, key)
 
 
-def make_tls_files(directory: Path) -> TLSFiles:
+def make_tls_files(directory: Path) -> TrustmeFiles:
     """Two CAs and three leaf certificates as PEM files in ``directory``."""
     ca, other = trustme.CA(), trustme.CA()
     ca_path, other_path = directory / "ca.pem", directory / "other-ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
     other.cert_pem.write_to_path(str(other_path))
-    return TLSFiles(
+    return TrustmeFiles(
         ca=ca_path,
         other_ca=other_path,
         server=_write_pair(ca.issue_cert(*SERVER_NAMES), directory, "server"),

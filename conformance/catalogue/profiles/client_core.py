@@ -77,3 +77,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=110,
 )
+
+__all__ = ["PROFILE"]

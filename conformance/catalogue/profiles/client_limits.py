@@ -29,3 +29,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=150,
 )
+
+__all__ = ["PROFILE"]

@@ -26,3 +26,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=140,
 )
+
+__all__ = ["PROFILE"]

@@ -30,3 +30,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=160,
 )
+
+__all__ = ["PROFILE"]

@@ -38,3 +38,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=130,
 )
+
+__all__ = ["PROFILE"]

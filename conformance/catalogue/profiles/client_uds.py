@@ -24,3 +24,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=120,
 )
+
+__all__ = ["PROFILE"]

@@ -172,3 +172,5 @@ PROFILE = Profile(
     mutants=("core_echo", "core_requests", "core_replies", "wide"),
     order=10,
 )
+
+__all__ = ["CAPACITY_CALLS", "CAPACITY_WINDOW", "CORE", "PROFILE"]

@@ -44,3 +44,5 @@ PROFILE = Profile(
     mutants=("transport",),
     order=50,
 )
+
+__all__ = ["LIMITS", "PROFILE"]

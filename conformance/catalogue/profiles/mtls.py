@@ -49,3 +49,5 @@ PROFILE = Profile(
     mutants=("transport",),
     order=40,
 )
+
+__all__ = ["MTLS", "PROFILE"]

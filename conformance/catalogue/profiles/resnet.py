@@ -47,3 +47,5 @@ PROFILE = Profile(
     requirements=REQUIREMENTS,
     order=70,
 )
+
+__all__ = ["PROFILE"]

@@ -78,3 +78,5 @@ PROFILE = Profile(
     order=200,
     quick=False,
 )
+
+__all__ = ["PROFILE", "ROBUSTNESS"]

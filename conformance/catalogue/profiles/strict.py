@@ -91,3 +91,5 @@ PROFILE = Profile(
     mutants=("strict",),
     order=60,
 )
+
+__all__ = ["PROFILE"]

@@ -87,3 +87,5 @@ PROFILE = Profile(
     mutants=("transport",),
     order=30,
 )
+
+__all__ = ["PROFILE", "TLS", "TLS_EXPIRED", "TLS_WRONG_HOST", "TLS_WRONG_HOST_OK"]

@@ -45,3 +45,5 @@ PROFILE = Profile(
     mutants=("transport",),
     order=20,
 )
+
+__all__ = ["PROFILE", "UDS"]
