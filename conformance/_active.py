@@ -167,13 +167,26 @@ class ConformanceRun:
         self.timer: guard.RunTimer | None = None
         self.write_errors: list[str] = []
         self.stopped_by: str | None = None  # "SIGTERM" once a SIGTERM interrupted the run
+        # An interrupt raised but not yet seen by pytest (pytest_keyboard_interrupt clears it).
+        self._interrupt_pending = False
+        self._interrupt_seen = False  # pytest has handled an interrupt (SIGTERM, SIGINT, timer)
         self._previous_term: Any = None
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # SIGTERM unwinds like Ctrl-C (the servers stopped, the reports written), reported as
         # itself.
         self.stopped_by = "SIGTERM"
+        self._interrupt_pending = True
         raise KeyboardInterrupt
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        # The signal's KeyboardInterrupt lands wherever the main thread is: inside a finalizer
+        # (a channel's __del__) Python prints it and goes on, and the run would finish as if
+        # never interrupted. Raised again here, between two tests, it stops the run.
+        expired = self.timer is not None and self.timer.expired.is_set()
+        if self._interrupt_pending or (expired and not self._interrupt_seen):
+            self._interrupt_pending = True
+            raise KeyboardInterrupt
 
     def _say(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -398,6 +411,7 @@ class ConformanceRun:
     def pytest_keyboard_interrupt(
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> Generator[None, None, None]:
+        self._interrupt_pending, self._interrupt_seen = False, True
         excinfo.traceback = excinfo.traceback.filter(has_line_number)
         return (yield)
 

@@ -1,6 +1,9 @@
 """What the reference client raises.
 
-Every exception of this package is a RuntimeError, as upstream's client documents. Where
+Every exception the client raises is a RuntimeError, as upstream's client documents (two
+classes of this package that are not the client's own sit outside this tree: forms.FormError, a
+ValueError of the testee protocol's JSON forms, and extras.MissingExtraError, an ImportError
+naming the extra to install). Where
 upstream's client raises something else for the same mistake (a TypeError, a ValueError, a
 UnicodeEncodeError), the exception is *also* an instance of that class, so code written against
 ``mindspore_serving.client`` catches it either way::

@@ -1,5 +1,7 @@
-"""An interrupt that lands on an instruction without a line number is still reported as an
-interruption (exit status 2), not as pytest's own crash (status 1).
+"""An interrupt stops the run wherever it lands. One that lands on an instruction without a line
+number is still reported as an interruption (exit status 2), not as pytest's own crash (status
+1); one raised inside a finalizer, which Python prints and drops, is raised again between two
+tests.
 
 Seen once under load: SIGTERM arrived while hypothesis was loading a file, the traceback held
 a frame whose ``tb_lineno`` is None, and pytest's ``pytest_keyboard_interrupt`` report raised
@@ -8,12 +10,14 @@ TypeError. The plugin drops such entries before pytest formats the traceback.
 
 from __future__ import annotations
 
+import gc
+import signal
 import sys
 import types
 
 import pytest
 
-from conformance._active import has_line_number
+from conformance._active import ConformanceRun, has_line_number
 
 
 def _interrupt_on_an_unlined_instruction() -> pytest.ExceptionInfo[BaseException]:
@@ -48,3 +52,48 @@ def test_without_the_unlined_entries_it_is_reported() -> None:
     assert len(excinfo.traceback) == 1
     text = str(excinfo.getrepr(funcargs=True))
     assert "KeyboardInterrupt" in text
+
+
+class _Finalized:
+    """Its finalizer runs the harness's SIGTERM handler, as a signal arriving while a channel's
+    __del__ runs would: Python prints the KeyboardInterrupt and goes on."""
+
+    def __init__(self, run: ConformanceRun) -> None:
+        self.run = run
+
+    def __del__(self) -> None:
+        self.run._on_sigterm(signal.SIGTERM, None)
+
+
+def _bare_run() -> ConformanceRun:
+    run = ConformanceRun.__new__(ConformanceRun)  # only the interrupt bookkeeping is used
+    run.timer, run.stopped_by = None, None
+    run._interrupt_pending = run._interrupt_seen = False
+    return run
+
+
+def test_a_sigterm_swallowed_by_a_finalizer_stops_the_run_at_the_next_test() -> None:
+    run = _bare_run()
+    run.pytest_runtest_logfinish("before", ("x", None, "x"))  # nothing pending: goes on
+    dropped: list[type[BaseException] | None] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: dropped.append(unraisable.exc_type)
+    try:
+        _Finalized(run)  # dropped at once: the handler's KeyboardInterrupt is lost
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert dropped == [KeyboardInterrupt]
+    assert run.stopped_by == "SIGTERM"
+    with pytest.raises(KeyboardInterrupt):
+        run.pytest_runtest_logfinish("after", ("x", None, "x"))
+
+
+def test_an_interrupt_pytest_has_seen_is_not_raised_again() -> None:
+    run = _bare_run()
+    with pytest.raises(KeyboardInterrupt):
+        run._on_sigterm(signal.SIGTERM, None)
+    excinfo = _interrupt_on_an_unlined_instruction()
+    hook = run.pytest_keyboard_interrupt(excinfo)
+    next(hook)  # the wrapper's part before pytest's own report
+    run.pytest_runtest_logfinish("after", ("x", None, "x"))  # does not raise

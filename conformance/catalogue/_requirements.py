@@ -15,8 +15,6 @@ importing this module costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from conformance.catalogue._profiles import CLIENT_PROFILE_NAMES, PROFILE_NAMES, PROFILES
 from conformance.catalogue.declare import CLIENT_DOC, CLIENT_PREFIX, Level, Requirement
 from conformance.catalogue.profiles.core import CAPACITY_CALLS, CAPACITY_WINDOW
@@ -27,10 +25,6 @@ BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}
 
 def by_profile(profile: str) -> list[Requirement]:
     return [r for r in REQUIREMENTS if r.profile == profile]
-
-
-def unknown_ids(ids: Iterable[str]) -> list[str]:
-    return [i for i in ids if i not in BY_ID]
 
 
 def _check_catalogue() -> None:
@@ -111,5 +105,4 @@ __all__ = [
     "Requirement",
     "by_profile",
     "render_markdown",
-    "unknown_ids",
 ]

@@ -39,7 +39,6 @@ class Requirement:
         return [a.strip() for a in self.source.split(",")]
 
 
-PROTOCOL_DOC = "docs/protocol.md"
 # Client requirements' IDs start with it, and only theirs (checked by the catalogue).
 CLIENT_PREFIX = "CL-"
 CLIENT_DOC_NAME = "client-conformance.md"
@@ -209,7 +208,6 @@ __all__ = [
     "CLIENT_PREFIX",
     "PLACEHOLDERS",
     "PLACEHOLDER_PATTERN",
-    "PROTOCOL_DOC",
     "EndpointSpec",
     "HostCheck",
     "Level",

@@ -4,7 +4,7 @@ The resnet50 servable's ``label`` output is one of these texts. Shipped beside t
 imagenet_labels.txt, derived once from timm's data files by scripts/derive_imagenet_labels.py.
 The harness checks answers against its own copy (conformance/data/imagenet_labels.txt): it never
 imports the server, and a server whose labels drifted is caught like any other.
-tests/test_resnet_labels.py checks that the two files are the same.
+tests/test_conformance_catalogue.py checks that the two files are the same.
 """
 
 from __future__ import annotations
