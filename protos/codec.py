@@ -217,3 +217,27 @@ def tensor_to_text(tensor: pb.Tensor) -> str:
 
 def tensor_to_bytes(tensor: pb.Tensor) -> bytes:
     return bytes(tensor.bytes_val[0])
+
+
+__all__ = [
+    "BYTES",
+    "BY_CODE",
+    "DTYPES",
+    "NUMERIC_DTYPES",
+    "STRING",
+    "CodecError",
+    "DType",
+    "array_to_tensor",
+    "array_view",
+    "bytes_tensor",
+    "dtype_of_code",
+    "dtype_of_numpy",
+    "element_count",
+    "fill_array_head",
+    "fill_array_tensor",
+    "python_scalar_array",
+    "tensor_to_array",
+    "tensor_to_bytes",
+    "tensor_to_text",
+    "text_tensor",
+]

@@ -73,3 +73,14 @@ def require_version(value: Any) -> int:
     if isinstance(value, bool):
         return value
     return require_int("version_number", value, minimum=0)
+
+
+__all__ = [
+    "check_bool",
+    "check_int",
+    "check_int_in_range",
+    "check_str",
+    "require_int",
+    "require_str",
+    "require_version",
+]

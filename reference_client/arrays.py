@@ -83,3 +83,14 @@ def to_device_output(array: np.ndarray) -> Any:
     if problem is not None:
         raise GPUUnavailableError(f"CuPy outputs need a working CuPy GPU: {problem}")
     return device_module().asarray(array)
+
+
+__all__ = [
+    "GPUUnavailableError",
+    "device_module",
+    "gpu_problem",
+    "is_device_array",
+    "to_device_output",
+    "to_host",
+    "use_device_module",
+]

@@ -190,3 +190,13 @@ class AsyncResult:
 
 # Upstream's name for the same object.
 ClientGrpcAsyncResult = AsyncResult
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "ArrayLibrary",
+    "AsyncResult",
+    "Client",
+    "ClientGrpcAsyncResult",
+    "log",
+]

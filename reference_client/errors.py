@@ -58,3 +58,14 @@ class InvalidTextError(UnicodeEncodeError, InvalidInputError):
 
 class VersionRangeError(ValueError, InvalidInputError):
     """version_number above 2**64-1, raised by infer/infer_async (upstream: a ValueError)."""
+
+
+__all__ = [
+    "ClientClosedError",
+    "ClientError",
+    "InvalidInputError",
+    "InvalidKeyError",
+    "InvalidTextError",
+    "MalformedReplyError",
+    "VersionRangeError",
+]

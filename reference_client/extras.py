@@ -53,3 +53,6 @@ def require(extra: str, what: str) -> None:
             f"{what} needs the [{extra}] extra (missing: {', '.join(absent)}): "
             f"pip install '{DISTRIBUTION}[{extra}]'"
         )
+
+
+__all__ = ["DISTRIBUTION", "EXTRAS", "MissingExtraError", "missing", "require"]

@@ -261,3 +261,21 @@ def tensor_to_form(tensor: pb.Tensor) -> Form:
 
 def array_tensor(array: np.ndarray) -> pb.Tensor:
     return codec.array_to_tensor(array)
+
+
+__all__ = [
+    "DTYPE_NAMES",
+    "KINDS",
+    "Form",
+    "FormError",
+    "array_tensor",
+    "b64",
+    "canonical",
+    "describe",
+    "float_text",
+    "from_form",
+    "numpy_dtype",
+    "tensor_to_form",
+    "to_form",
+    "unb64",
+]

@@ -115,3 +115,18 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+__all__ = [
+    "CLIENT_NAME",
+    "FEATURES",
+    "answer",
+    "environment",
+    "hello",
+    "instances_of",
+    "main",
+    "make_client",
+    "result_form",
+    "run_call",
+    "write",
+]

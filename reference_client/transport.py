@@ -115,3 +115,6 @@ def open_channel(
     if ssl_config is None:
         return grpc.insecure_channel(address, options=channel_options)
     return grpc.secure_channel(address, channel_credentials(ssl_config), options=channel_options)
+
+
+__all__ = ["MAX_MESSAGE_BYTES", "SSLConfig", "channel_credentials", "open_channel"]

@@ -225,3 +225,19 @@ def rpc_failure_result(code: tuple[int, str], details: str | None) -> dict[str, 
     ``code`` is grpc.StatusCode's value, e.g. ``(14, 'unavailable')``, printed as a tuple.
     """
     return {"error": f"Grpc Error, {code}, {details}"}
+
+
+__all__ = [
+    "ArrayConverter",
+    "Instance",
+    "InstanceResult",
+    "Instances",
+    "Result",
+    "build_request",
+    "fill_instance",
+    "fill_tensor",
+    "parse_reply",
+    "rpc_failure_result",
+    "tensor_to_value",
+    "value_to_tensor",
+]

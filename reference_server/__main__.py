@@ -3,3 +3,6 @@
 from reference_server.cli import main
 
 raise SystemExit(main())
+
+
+__all__: list[str] = []

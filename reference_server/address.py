@@ -74,3 +74,6 @@ def _unix_address(address: str) -> ListenAddress:
     # the same file whatever the working directory is by then.
     absolute = os.path.abspath(path)
     return ListenAddress(given=address, target=UNIX_PREFIX + absolute, unix_path=absolute)
+
+
+__all__ = ["SERVER_TAG", "UNIX_PREFIX", "AddressError", "ListenAddress", "parse_listen_address"]

@@ -93,3 +93,6 @@ def stop() -> None:
 def running_server() -> ReferenceServer | None:
     """The server start_grpc_server started, if it is running (for tests and tools)."""
     return _server
+
+
+__all__ = ["running_server", "start_grpc_server", "start_servables", "stop"]

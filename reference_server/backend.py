@@ -55,3 +55,6 @@ def select_backend(device: Device = "auto") -> ArrayBackend:
         raise GPUUnavailableError(f"--device gpu needs a working CuPy GPU: {problem}")
     log.info("no usable GPU (%s); computing with NumPy", problem)
     return NUMPY_BACKEND
+
+
+__all__ = ["DEVICES", "NUMPY_BACKEND", "ArrayBackend", "Device", "log", "select_backend"]

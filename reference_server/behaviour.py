@@ -107,3 +107,6 @@ class Behaviour:
         self, request: pb.PredictRequest, reply: pb.PredictReply, context: grpc.ServicerContext
     ) -> pb.PredictReply:
         return reply
+
+
+__all__ = ["MEGABYTE", "Answerer", "Behaviour", "Serve"]

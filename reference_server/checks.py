@@ -183,3 +183,16 @@ def check_request(
                 return RequestError(INVALID_INPUTS, errors.input_check_failed(name, str(problem)))
         decoded.append(values)
     return CheckedRequest(servable, method, decoded)
+
+
+__all__ = [
+    "MAX_ELEMENTS",
+    "CheckedRequest",
+    "Decode",
+    "Request",
+    "RequestError",
+    "Tensor",
+    "TensorProblem",
+    "check_request",
+    "decode_tensor",
+]

@@ -429,3 +429,18 @@ def _fail(status: int, message: str) -> int:
     first_line = message.splitlines()[0] if message else "failed"
     print(f"{PROG}: error: {first_line}", file=sys.stderr, flush=True)
     return status
+
+
+__all__ = [
+    "LOG_LEVELS",
+    "PROG",
+    "SIGNAL_POLL_S",
+    "START_ERROR",
+    "STOP_SIGNALS",
+    "USAGE_ERROR",
+    "StartError",
+    "UsageError",
+    "build_parser",
+    "main",
+    "ssl_config_from",
+]

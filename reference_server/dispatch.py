@@ -118,3 +118,6 @@ class Dispatcher:
             return self.behaviour.outcomes_reply(spec, method.outputs, outcomes)
         truncate = self.behaviour.truncate
         return replies.outcomes_reply(spec, method.outputs, outcomes, truncate, payloads)
+
+
+__all__ = ["DEFAULT_QUEUE_LIMIT", "Dispatcher", "log"]

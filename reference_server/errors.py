@@ -169,3 +169,38 @@ def bad_output(name: str, detail: str) -> str:
 def internal_error(detail: object) -> str:
     """Ours (code 3): a bug of the server itself, answered rather than dropped."""
     return f"Serving Error: internal error: {detail}"
+
+
+__all__ = [
+    "FAILED",
+    "INVALID_INPUTS",
+    "MAX_DIMS",
+    "MAX_ERROR_BYTES",
+    "NOT_UTF8",
+    "SERVABLE_UNAVAILABLE",
+    "SHARED_MEMORY",
+    "SUCCESS",
+    "SYSTEM_ERROR",
+    "TEXT_VALUE_COUNT",
+    "UNKNOWN_DTYPE",
+    "bad_output",
+    "data_size_invalid",
+    "dtype_mismatch",
+    "format_shape",
+    "input_check_failed",
+    "internal_error",
+    "method_unavailable",
+    "missing_input",
+    "no_instances",
+    "no_output",
+    "queue_full",
+    "servable_unavailable",
+    "shape_invalid",
+    "size_mismatch",
+    "spec_repr",
+    "stage_error_text",
+    "text_shape_invalid",
+    "too_many_dims",
+    "too_many_elements",
+    "truncate",
+]

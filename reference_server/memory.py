@@ -207,3 +207,21 @@ def tune_malloc(environ: Mapping[str, str] = os.environ) -> bool:
         return _mallopt(SETTINGS)
     except (OSError, AttributeError):
         return False
+
+
+__all__ = [
+    "IDLE_SETTINGS",
+    "IDLE_TRIM_S",
+    "MIB",
+    "M_MMAP_THRESHOLD",
+    "M_TOP_PAD",
+    "M_TRIM_THRESHOLD",
+    "SETTINGS",
+    "TRIM_AT_ONCE",
+    "LargeCalls",
+    "large_payload",
+    "log",
+    "malloc_trim",
+    "tune_malloc",
+    "want_tuning",
+]

@@ -165,3 +165,6 @@ def outcomes_reply(
         else:
             reply.error_msg.add(error_code=failure.code, error_msg=truncate(failure.message))
     return reply
+
+
+__all__ = ["OutputError", "Truncate", "error_reply", "fill_tensor", "outcomes_reply"]

@@ -405,3 +405,21 @@ def _remove_stale_socket(path: str, address: str) -> None:
             raise RuntimeError(create_failed(address)) from reason
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+__all__ = [
+    "BUSY_SETTLE_S",
+    "DEFAULT_GRACE_S",
+    "DEFAULT_MAX_CALLS",
+    "DEFAULT_MAX_MSG_MB_SIZE",
+    "DEFAULT_MAX_WORKERS",
+    "DEFAULT_RECEIVE_TIMEOUT_S",
+    "MAX_MSG_MB_SIZE_RANGE",
+    "QUIET_SETTLE_S",
+    "STOP_SLACK_S",
+    "ReferenceServer",
+    "TLSMode",
+    "already_running",
+    "create_failed",
+    "log",
+]

@@ -350,3 +350,19 @@ def add_to_server(
     )
     server.add_generic_rpc_handlers((handler,))
     return handler
+
+
+__all__ = [
+    "NO_MESSAGE",
+    "PREDICT_METHOD",
+    "SERVICE_NAME",
+    "STOPPING",
+    "UNDECODABLE",
+    "VIEW_MIN",
+    "CallActivity",
+    "PredictHandler",
+    "PredictServicer",
+    "ReceiveWatchdog",
+    "add_to_server",
+    "log",
+]

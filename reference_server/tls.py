@@ -105,3 +105,13 @@ def check_key_matches_certificate(certificate_chain: bytes, private_key: bytes) 
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         raise TLSMaterialError("the private key does not belong to the certificate")
+
+
+__all__ = [
+    "SSLConfig",
+    "TLSMaterial",
+    "TLSMaterialError",
+    "check_key_matches_certificate",
+    "check_tls_material",
+    "read_tls_material",
+]

@@ -321,3 +321,15 @@ def _check_tensor(fields: list[memoryview]) -> pb.Tensor:
         return pb.Tensor()
     message = pb.PredictRequest.FromString(_nested(fields, _INSTANCES, _ITEMS, _VALUE))
     return message.instances[0].items[""]
+
+
+__all__ = [
+    "BASE_UNITS",
+    "BYTES_PER_UNIT",
+    "TENSOR_COST",
+    "WireInstance",
+    "WireRequest",
+    "WireTensor",
+    "budget_for",
+    "read_request",
+]

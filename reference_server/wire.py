@@ -152,3 +152,13 @@ def serialize_reply(reply: pb.PredictReply, payloads: Payloads | None = None) ->
 def serialize_request(request: pb.PredictRequest) -> bytes:
     """``request.SerializeToString()``, in fewer copies when it carries large tensors."""
     return _serialize(request, _REQUEST_INSTANCES)
+
+
+__all__ = [
+    "LARGE_TENSOR",
+    "Payload",
+    "Payloads",
+    "field_header",
+    "serialize_reply",
+    "serialize_request",
+]

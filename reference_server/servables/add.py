@@ -123,3 +123,6 @@ def add_servable() -> Servable:
             )
         },
     )
+
+
+__all__ = ["FLOAT32", "MATRIX", "SERVABLE", "add_cast", "add_common", "add_servable"]

@@ -66,3 +66,6 @@ def conformance_servable() -> Servable:
             for version in VERSIONS
         },
     )
+
+
+__all__ = ["SERVABLE", "VERSIONS", "conformance_servable", "echo_for", "fail"]

@@ -49,3 +49,6 @@ def model_input_error(values: Sequence[Any], model: Sequence[ModelInput]) -> Ins
         if dtype != expected.dtype:
             return InstanceError(INVALID_INPUTS, dtype_mismatch(index, dtype, expected.dtype))
     return None
+
+
+__all__ = ["ModelInput", "model_input_error", "size_and_dtype"]

@@ -149,3 +149,15 @@ def seeded_host_model() -> ResNet50:
         return fold_resnet50(seeded_state_dict())
 
     return cached_model(model_key(f"seed {SEED}".encode()), build, cache_dir())
+
+
+__all__ = [
+    "ENV_DIR",
+    "cache_dir",
+    "cached_model",
+    "from_arrays",
+    "log",
+    "model_key",
+    "seeded_host_model",
+    "to_arrays",
+]

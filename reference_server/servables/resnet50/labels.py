@@ -22,3 +22,6 @@ def imagenet_labels() -> tuple[str, ...]:
     if len(labels) != CLASSES:
         raise RuntimeError(f"imagenet_labels.txt holds {len(labels)} labels, expected {CLASSES}")
     return labels
+
+
+__all__ = ["CLASSES", "imagenet_labels"]

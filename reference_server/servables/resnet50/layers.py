@@ -114,3 +114,14 @@ def max_pool_3x3_s2(xp: ModuleType, x: Any) -> Any:
 def global_avg_pool(xp: ModuleType, x: Any) -> Any:
     """(N, H, W, C) -> (N, C), the mean over H and W."""
     return xp.mean(x, axis=(1, 2), dtype=xp.float32)
+
+
+__all__ = [
+    "BN_EPS",
+    "Conv",
+    "conv2d",
+    "fold_batch_norm",
+    "gemm_conv",
+    "global_avg_pool",
+    "max_pool_3x3_s2",
+]

@@ -141,3 +141,6 @@ def fold_resnet50(state: StateDict) -> ResNet50:
     fc_weight = np.ascontiguousarray(np.asarray(state["fc.weight"], np.float32).T)
     fc_bias = np.ascontiguousarray(state["fc.bias"], dtype=np.float32)
     return ResNet50(NUMPY_BACKEND, stem, tuple(blocks), fc_weight, fc_bias)
+
+
+__all__ = ["Bottleneck", "ResNet50", "bottleneck", "fold_resnet50", "top_k"]

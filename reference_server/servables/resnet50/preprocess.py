@@ -148,3 +148,23 @@ def _resized(data: Any) -> Image.Image:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+__all__ = [
+    "CROP",
+    "DRAFT_GAP",
+    "FORMATS",
+    "FORMAT_NAMES",
+    "MAX_CONCURRENT_DECODES",
+    "MAX_JPEG_PIXELS",
+    "MAX_PIXELS",
+    "MEAN",
+    "RESIZE",
+    "STD",
+    "ImageRejected",
+    "center_box",
+    "decode_rgb",
+    "normalize",
+    "preprocess",
+    "resized_size",
+]

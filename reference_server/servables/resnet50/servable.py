@@ -181,3 +181,20 @@ def resnet50_servable(weights: pathlib.Path | None = None) -> Servable:
         method(METHOD_TOP5, (OUTPUT, SCORE)),
     )
     return Servable(NAME, {VERSION: method_table(*methods)})
+
+
+__all__ = [
+    "INPUT",
+    "MAX_BATCH",
+    "METHOD",
+    "METHOD_TOP5",
+    "METHOD_V1",
+    "NAME",
+    "OUTPUT",
+    "SCORE",
+    "TOP5_SEPARATOR",
+    "VERSION",
+    "ModelCache",
+    "classify_batch",
+    "resnet50_servable",
+]

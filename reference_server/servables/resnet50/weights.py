@@ -164,3 +164,20 @@ def check_state_dict(state: StateDict) -> None:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+__all__ = [
+    "BN_SUFFIXES",
+    "CLASSES",
+    "EXPANSION",
+    "EXPECTED_SHAPES",
+    "IGNORED_SUFFIX",
+    "SEED",
+    "STAGES",
+    "Entry",
+    "StateDict",
+    "check_state_dict",
+    "load_weights_file",
+    "seeded_state_dict",
+    "validate_weights_file",
+]
