@@ -96,4 +96,5 @@ def test_an_interrupt_pytest_has_seen_is_not_raised_again() -> None:
     excinfo = _interrupt_on_an_unlined_instruction()
     hook = run.pytest_keyboard_interrupt(excinfo)
     next(hook)  # the wrapper's part before pytest's own report
+    assert "KeyboardInterrupt" in str(excinfo.getrepr(funcargs=True))  # now reportable
     run.pytest_runtest_logfinish("after", ("x", None, "x"))  # does not raise
