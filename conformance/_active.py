@@ -76,6 +76,8 @@ from conformance.verify.marks import requirement_of
 _WORKER_KEY = "conformance_context"
 _SUITES_PACKAGE = "conformance.suites"
 _SUITES_FOLDER = Path(__file__).resolve().parent / "suites"
+# Where hypothesis leaves a test's failing examples for its pytest plugin (private to it).
+_HYPOTHESIS_FAILING_EXAMPLES = "_hypothesis_failing_examples"
 
 
 def _harness_error(message: str, config: pytest.Config) -> NoReturn:
@@ -276,6 +278,10 @@ class ConformanceRun:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        # hypothesis's plugin would write a patch adding each failing example to the suite's
+        # source, importing libcst to do so (~1 s of CPU per failing run): the suites are the
+        # harness's, not its user's to patch, and the report carries the failing request.
+        item.__dict__.pop(_HYPOTHESIS_FAILING_EXAMPLES, None)
         report: pytest.TestReport = yield
         requirement_id = dict(item.user_properties).get(PROPERTY_ID)
         if requirement_id is not None and report.when == "call" and not report.skipped:

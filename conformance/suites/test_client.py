@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 from conformance.catalogue import CORE
 from conformance.drive import Endpoint, RunContext, guard
 from conformance.verify import assertions, kit
+from conformance.verify import strategies as gen
 from conformance.verify.hypo import examples
 from conformance.verify.marks import not_applicable, requirement
 from conformance.verify.wire import RPC_TIMEOUT_S
@@ -142,7 +143,7 @@ def test_numeric_mapping(
 @examples(20)
 @given(
     value=st.one_of(
-        st.text(max_size=20),
+        gen.texts(max_size=20),
         st.binary(max_size=20),
         st.booleans(),
         st.integers(-(2**63), 2**63 - 1),

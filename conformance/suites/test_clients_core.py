@@ -16,6 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.drive import ClientSession, Stall, Status
+from conformance.verify import strategies as gen
 from conformance.verify.clients import (
     DEAD_SERVER_BOUND_S,
     client_check,
@@ -72,14 +73,14 @@ def plain_values() -> st.SearchStrategy[Any]:
         st.booleans(),
         st.integers(-(2**63), 2**64 - 1),
         st.floats(allow_nan=True, allow_infinity=True),
-        st.text(max_size=12),
+        gen.texts(max_size=12),
         st.binary(max_size=12),
     )
 
 
 def names() -> st.SearchStrategy[str]:
     # "error" is left out: a result holding only "error" is an instance's failure.
-    return st.text(min_size=1, max_size=6).filter(lambda n: n != "error")
+    return gen.texts(min_size=1, max_size=6).filter(lambda n: n != "error")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,8 +196,8 @@ def test_request_instances(session: ClientSession) -> None:
 def test_request_spec(session: ClientSession) -> None:
     session.server("tcp").respond(echo)
     strategy = st.tuples(
-        st.text(min_size=1, max_size=10),
-        st.text(min_size=1, max_size=10),
+        gen.texts(min_size=1, max_size=10),
+        gen.texts(min_size=1, max_size=10),
         st.one_of(st.just(0), st.integers(1, 3), st.integers(0, 2**53 - 1)),
     )
 
@@ -238,7 +239,8 @@ def test_reply_arrays(session: ClientSession) -> None:
 def text_tensors(draw: Any) -> pb.Tensor:
     if draw(st.booleans()):
         items = [
-            t.encode("utf-8") for t in draw(st.lists(st.text(max_size=10), min_size=1, max_size=3))
+            t.encode("utf-8")
+            for t in draw(st.lists(gen.texts(max_size=10), min_size=1, max_size=3))
         ]
         code = codec.STRING.code
     else:
@@ -290,7 +292,7 @@ def test_reply_request_error(session: ClientSession) -> None:
 
     strategy = st.tuples(
         st.integers(1, 2**62).filter(bool),
-        st.text(min_size=1, max_size=40),
+        gen.texts(min_size=1, max_size=40),
         st.integers(1, 3),
         st.sampled_from([0, 0, 1, 2]),
     )
@@ -317,7 +319,7 @@ def test_reply_mixed(session: ClientSession) -> None:
         exchange = session.call("tcp", [{"x": {"int": str(i)}} for i in range(len(pattern))])
         expect_results(exchange, expected)
 
-    entry = st.tuples(st.booleans(), st.text(min_size=1, max_size=20))
+    entry = st.tuples(st.booleans(), gen.texts(min_size=1, max_size=20))
     mixed = st.lists(entry, min_size=2, max_size=5).filter(
         lambda p: any(ok for ok, _ in p) and not all(ok for ok, _ in p)
     )

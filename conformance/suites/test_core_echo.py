@@ -130,8 +130,8 @@ def test_version_select_add(conformance_server: Target, version: int) -> None:
 
 
 def _specs() -> st.SearchStrategy[pb.ServableSpec]:
-    names = st.one_of(st.sampled_from([kit.CONFORMANCE, kit.ADD]), st.text(max_size=12))
-    methods = st.one_of(st.sampled_from([kit.ECHO, kit.FAIL, kit.ADD_CAST]), st.text(max_size=12))
+    names = st.one_of(st.sampled_from([kit.CONFORMANCE, kit.ADD]), gen.texts(max_size=12))
+    methods = st.one_of(st.sampled_from([kit.ECHO, kit.FAIL, kit.ADD_CAST]), gen.texts(max_size=12))
     versions = st.one_of(st.sampled_from([0, 1, 2, 3]), st.integers(0, 2**64 - 1))
     return st.builds(pb.ServableSpec, name=names, method_name=methods, version_number=versions)
 
@@ -176,7 +176,7 @@ def test_status_ok(conformance_server: Target) -> None:
 @given(
     x=gen.tensors(),
     extras=st.dictionaries(
-        st.text(min_size=1, max_size=8).filter(lambda n: n != "x"),
+        gen.texts(min_size=1, max_size=8).filter(lambda n: n != "x"),
         gen.tensors(),
         min_size=1,
         max_size=3,

@@ -27,7 +27,7 @@ def _echo_instances(count: int) -> list[dict[str, pb.Tensor]]:
 
 @requirement("CORE-UNKNOWN-SERVABLE")
 @examples(20)
-@given(name=st.text(max_size=20).filter(lambda n: n not in kit.SERVABLES and n != "resnet50"))
+@given(name=gen.texts(max_size=20).filter(lambda n: n not in kit.SERVABLES and n != "resnet50"))
 def test_unknown_servable(conformance_server: Target, name: str) -> None:
     request = make_request(name, kit.ECHO, _echo_instances(1))
     reply = conformance_server.predict(request)
@@ -37,7 +37,7 @@ def test_unknown_servable(conformance_server: Target, name: str) -> None:
 
 @requirement("CORE-UNKNOWN-METHOD")
 @examples(20)
-@given(servable=st.sampled_from(sorted(kit.SERVABLES)), method=st.text(max_size=20))
+@given(servable=st.sampled_from(sorted(kit.SERVABLES)), method=gen.texts(max_size=20))
 def test_unknown_method(conformance_server: Target, servable: str, method: str) -> None:
     if method in kit.SERVABLES[servable]:
         method += "-unknown"

@@ -22,6 +22,7 @@ from conformance.catalogue import Level
 from conformance.catalogue import robustness as bound
 from conformance.drive import Endpoint
 from conformance.verify import assertions, kit, oracle
+from conformance.verify import strategies as gen
 from conformance.verify.oracle import MUST, SHOULD
 from protos import ms_service_pb2 as pb
 
@@ -47,7 +48,7 @@ _ODD_TEXT = ["", "\x00", "x\x00y", "é" * 3, " x", "x" * 10_000, "../../etc/pass
 
 @functools.cache  # built once: hypothesis validates each new strategy
 def _odd_texts() -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(_ODD_TEXT), st.text(max_size=40))
+    return st.one_of(st.sampled_from(_ODD_TEXT), gen.texts(max_size=40))
 
 
 def _meets_no_defect(dims: list[int]) -> bool:

@@ -127,15 +127,15 @@ def wide_texts(draw: st.DrawFn, max_length: int = 70000) -> str:
     """Any text UTF-8 can carry (no lone surrogates), with awkward characters mixed in, at a
     length around a boundary (in characters or in UTF-8 bytes) or any length."""
     unit = draw(
-        st.lists(
-            st.sampled_from(AWKWARD) | st.characters(codec="utf-8"), min_size=1, max_size=6
-        ).map("".join)
+        st.lists(st.sampled_from(AWKWARD) | gen.UTF8_CHARACTERS, min_size=1, max_size=6).map(
+            "".join
+        )
     )
     target = draw(st.sampled_from([b for b in TEXT_BOUNDARIES if b <= max_length]))
     text = (unit * (target // len(unit) + 1))[:target]
     if draw(st.booleans()):  # the boundary in UTF-8 bytes rather than characters
         text = text.encode()[:target].decode("utf-8", "ignore")  # a cut character dropped
-    return text + draw(st.text(st.characters(codec="utf-8"), max_size=3))
+    return text + draw(gen.texts(max_size=3))
 
 
 def wide_string_tensors(max_length: int = 70000) -> st.SearchStrategy[pb.Tensor]:
@@ -207,7 +207,7 @@ def error_patterns(count: int, max_error: int = 64) -> st.SearchStrategy[list[st
     ``max_error`` UTF-8 bytes, whole characters: within what a MUST-level check can find
     verbatim, docs/protocol.md#truncation counting bytes)."""
     errors = st.lists(
-        st.sampled_from(AWKWARD) | st.characters(codec="utf-8"), min_size=1, max_size=max_error
+        st.sampled_from(AWKWARD) | gen.UTF8_CHARACTERS, min_size=1, max_size=max_error
     ).map(lambda parts: "".join(parts).encode()[:max_error].decode("utf-8", "ignore"))
     return st.lists(st.one_of(st.just(""), st.just(""), errors), min_size=count, max_size=count)
 
@@ -281,7 +281,7 @@ def requests(
         for name in INPUTS[method]:
             instance.items[name].CopyFrom(_good_input(draw, method, name, max_bytes))
         if draw(st.integers(0, 4)) == 0:  # an input no method declares
-            instance.items[draw(st.text(max_size=4))].CopyFrom(draw(gen.tensors()))
+            instance.items[draw(gen.texts(max_size=4))].CopyFrom(draw(gen.tensors()))
     if count and defect in ("missing", "near-input", "malformed", "non-utf8"):
         instance = request.instances[draw(st.integers(0, count - 1))]
         name = draw(st.sampled_from(INPUTS[method]))
