@@ -24,7 +24,7 @@ from pathlib import Path
 
 from conformance.reporting import Report, RequirementOutcome, Verdict
 
-__all__ = ["Certification", "certify"]
+__all__ = ["Certification", "certify", "certify_arguments"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,12 @@ class Certification:
         profiles = self.report.profiles if self.report is not None else {}
         return {name: p.verdict for name, p in profiles.items()}
 
+    @classmethod
+    def read(cls, exit_status: int, output: str, report: Path) -> Certification:
+        """A finished run's outcome, with the JSON report it wrote at ``report`` (if any)."""
+        typed = Report.from_json(json.loads(report.read_text())) if report.exists() else None
+        return cls(exit_status, output, typed)
+
 
 def certify(
     *,
@@ -64,20 +70,35 @@ def certify(
     testee ``client_cmd``; ``args`` are more command-line arguments (``--expect-failures F``,
     ``-k EXPR``, ``--tls-ca F``...). The run's folder is a fresh temporary one: give commands
     with absolute paths."""
-    command = [sys.executable, "-m", "conformance", "-q"]
-    if server_cmd is not None:
-        command += ["--server-cmd", server_cmd]
-    if target is not None:
-        command += ["--target", target]
-    if client_cmd is not None:
-        command += ["--client-cmd", client_cmd]
-    for profile in profiles:
-        command += ["--profile", profile]
     with tempfile.TemporaryDirectory(prefix="conformance-") as folder:
         report = Path(folder) / "report.json"
+        command = [sys.executable, "-m", "conformance"]
+        command += certify_arguments(
+            server_cmd=server_cmd, target=target, client_cmd=client_cmd, profiles=profiles
+        )
         command += [*args, "--json-report", str(report)]
         done = subprocess.run(
             command, cwd=folder, capture_output=True, text=True, timeout=timeout_s, check=False
         )
-        typed = Report.from_json(json.loads(report.read_text())) if report.exists() else None
-    return Certification(done.returncode, done.stdout + done.stderr, typed)
+        return Certification.read(done.returncode, done.stdout + done.stderr, report)
+
+
+def certify_arguments(
+    *,
+    server_cmd: str | None = None,
+    target: str | None = None,
+    client_cmd: str | None = None,
+    profiles: Sequence[str] = (),
+) -> list[str]:
+    """The ``conformance`` arguments ``certify`` starts with, before its ``args`` and its
+    ``--json-report``: for a caller that starts the command its own way."""
+    arguments = ["-q"]
+    if server_cmd is not None:
+        arguments += ["--server-cmd", server_cmd]
+    if target is not None:
+        arguments += ["--target", target]
+    if client_cmd is not None:
+        arguments += ["--client-cmd", client_cmd]
+    for profile in profiles:
+        arguments += ["--profile", profile]
+    return arguments

@@ -18,9 +18,9 @@ from typing import cast
 
 import pytest
 from client_mutants.catalogue import MUTANTS, ClientMutant
-from support import ahead
+from support import ahead, zygote
 
-from conformance.api import Certification, certify
+from conformance.api import Certification
 from conformance.catalogue import CLIENT_PROFILE_NAMES
 from conformance.verify.clients import CLIENT_BY_ID
 
@@ -32,15 +32,16 @@ def command(name: str) -> str:
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(TESTEE))} {name}"
 
 
+@pytest.mark.slow
 def test_control_passes_every_client_profile() -> None:
-    done = certify(client_cmd=command("none"), timeout_s=RUN_TIMEOUT_S)
+    done = zygote.certify(client_cmd=command("none"), timeout_s=RUN_TIMEOUT_S)
     assert done.exit_status == 0, done.output[-3000:]
     assert done.verdicts == {p: "passed" for p in CLIENT_PROFILE_NAMES}
 
 
 def run(mutant: ClientMutant) -> Certification:
     args = [word for i in mutant.trips for word in ("--requirement", i)]
-    return certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
+    return zygote.certify(client_cmd=command(mutant.name), args=args, timeout_s=RUN_TIMEOUT_S)
 
 
 def _param(mutant: ClientMutant) -> object:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import zygote
 
-from conformance.api import certify
 from conformance.verify import hostile, kit, malformed, oracle
 from conformance.verify import strategies as gen
 from conformance.verify import wide_strategies as wide
@@ -124,7 +124,7 @@ def test_a_server_copying_an_upstream_defect_fails_no_must_for_it(
     command += "--address {address} --device cpu"
     musts = ["CORE-CONCURRENT-MIXED", "ROBUSTNESS-HOSTILE-REQUESTS"]
     args = [f"--requirement={r}" for r in [*musts, *should]]
-    result = certify(server_cmd=command, args=args, timeout_s=180)
+    result = zygote.certify(server_cmd=command, args=args, timeout_s=180)
     expected = {**dict.fromkeys(musts, "passed"), **dict.fromkeys(should, "failed")}
     got = {r: result.outcomes[r] for r in expected}
     assert got == expected, result.output[-3000:]

@@ -15,7 +15,6 @@ in the background (support.ahead), rather than each keeping a worker idle in tur
 
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import shlex
@@ -50,10 +49,6 @@ STOP_GRACE_S = 15.0  # the harness stops its servers on SIGTERM within ~8 s
 # the purely client-side ones included, has a server that breaks it (see the meta-test).
 EXEMPT: dict[str, str] = {}
 
-# The harness runs: forks of one process that has imported the harness's libraries once.
-_ZYGOTE = zygote.Zygote(ROOT)
-atexit.register(_ZYGOTE.close)
-
 
 @dataclass
 class Run:
@@ -87,8 +82,9 @@ def certify(
         argv += [f"--profile={profile}" for profile in profiles]
     # Unminimised failing examples: the verdict is the same, minimising costs calls.
     argv += ["--json-report", str(report), "-q", "--no-shrink", *entry.harness_args]
-    pid = _ZYGOTE.start(argv, out)
-    finished = _ZYGOTE.wait(pid, out, RUN_TIMEOUT_S)
+    # A fork of one process that has imported the harness's libraries once (support.zygote).
+    pid = zygote.shared().start(argv, out)
+    finished = zygote.shared().wait(pid, out, RUN_TIMEOUT_S)
     if finished is None:
         zygote.stop(pid, STOP_GRACE_S)  # SIGTERM first: the harness stops its servers
         output = (out / "harness-output.txt").read_text(errors="replace")
@@ -136,7 +132,7 @@ def _control_runs() -> list[Any]:
         groups = [("core",) if "core" in profiles else (), waiting, rest]
         for group in filter(None, groups):
             run = functools.partial(certify_ahead, control, group, ())
-            marks = [pytest.mark.ahead.with_args(run)] if group == waiting else []
+            marks = [pytest.mark.ahead.with_args(run) if group == waiting else pytest.mark.slow]
             name = f"{control.name}-{'-'.join(group)}"
             runs.append(pytest.param(control, group, id=name, marks=marks))
     return runs

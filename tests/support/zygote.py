@@ -1,10 +1,15 @@
 """Harness runs forked from a process that has already imported the harness's libraries.
 
 A ``conformance`` run spends about half a second of CPU importing numpy, hypothesis, pytest,
-cryptography and grpc before it does anything; tests/test_mutants.py makes over a hundred such
-runs. A zygote imports them once; each run is a fork of it that then does exactly what
-``python -m conformance ARGS`` does: the conformance package itself is imported after the fork,
-as the command imports it, so pytest rewrites the suites' asserts as usual.
+cryptography and grpc before it does anything; the mutant meta-tests make about 150 such runs.
+A zygote imports them once; each run is a fork of it that then does exactly what
+``python -m conformance ARGS`` does in the run's folder: the conformance package itself is
+imported after the fork, as the command imports it (the installed one, under tox: the zygote's
+own folder is not on its path), so pytest rewrites the suites' asserts as usual.
+
+``certify`` is conformance.api.certify on the process's shared zygote: the same arguments, a
+fresh folder, the same Certification. The run's environment is the zygote's (the process's when
+it first certified), so a test that sets a variable for its run uses conformance.api.certify.
 
 The zygote stays single-threaded (no grpc channel, no BLAS pool) so that forking it is safe. It
 ignores SIGCHLD, so its children are reaped by the kernel; each run writes its exit status to a
@@ -13,15 +18,21 @@ file as its last act, and a run that left none was killed. A run is watched by i
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from conformance.api import Certification, certify_arguments
 
 # Imported once by the zygote: the libraries, never the project's own packages.
 PRELOAD = (
@@ -42,6 +53,7 @@ POLL_S = 0.05
 
 _ZYGOTE = r"""
 import importlib, json, os, signal, sys
+del sys.path[0]  # its folder (""): a run imports the installed harness, as the command would
 os.environ["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS thread pool in the process that forks
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
@@ -103,12 +115,12 @@ class Zygote:
             )
         return self._process
 
-    def start(self, argv: list[str], folder: Path) -> int:
-        """Fork a run of ``conformance ARGV``; its output and status go to files in ``folder``.
-        Returns its pid."""
+    def start(self, argv: list[str], folder: Path, cwd: Path | None = None) -> int:
+        """Fork a run of ``conformance ARGV`` in ``cwd`` (default: the zygote's); its output
+        and status go to files in ``folder``. Returns its pid."""
         job = {
             "argv": argv,
-            "cwd": str(self._cwd),
+            "cwd": str(cwd or self._cwd),
             "output": str(folder / "harness-output.txt"),
             "status": str(folder / "harness-status.txt"),
         }
@@ -166,3 +178,34 @@ def stop(pid: int, grace_s: float) -> None:
         deadline = time.monotonic() + wait_s
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(POLL_S)
+
+
+_SHARED: Zygote | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared() -> Zygote:
+    """The process's zygote, started at its first run, closed at exit."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = Zygote(Path(tempfile.gettempdir()))
+            atexit.register(_SHARED.close)
+        return _SHARED
+
+
+def certify(*, args: Sequence[str] = (), timeout_s: float = 600.0, **command: Any) -> Certification:
+    """conformance.api.certify, forked from the shared zygote."""
+    argv = certify_arguments(**command)  # server_cmd, target, client_cmd, profiles
+    with tempfile.TemporaryDirectory(prefix="conformance-") as name:
+        folder = Path(name)
+        report = folder / "report.json"
+        zygote = shared()
+        pid = zygote.start([*argv, *args, "--json-report", str(report)], folder, cwd=folder)
+        finished = zygote.wait(pid, folder, timeout_s)
+        if finished is None:
+            stop(pid, 15.0)
+            raise subprocess.TimeoutExpired(["conformance", *argv, *args], timeout_s)
+        if finished.status is None:
+            raise RuntimeError(f"the run was killed:\n{finished.output[-3000:]}")
+        return Certification.read(finished.status, finished.output, report)
