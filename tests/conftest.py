@@ -13,7 +13,7 @@
                    marked ``gpu``, skipped without a working GPU)
 
 Tests marked ``ahead(run)`` have their slow, mostly waiting run started in the background when
-the session starts (support.ahead).
+the session starts, and run last; tests marked ``slow`` run first (support.ahead).
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ from reference_server import ReferenceServer
 
 def pytest_configure(config: pytest.Config) -> None:
     ahead.configure(config)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which it keeps within groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    ahead.order(items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -292,6 +292,7 @@ def test_a_stall_ends_when_released() -> None:
 # --- through the harness: the reference client, the worked example ---------------------------
 
 
+@pytest.mark.slow
 def test_the_reference_client_is_certified_in_every_client_profile() -> None:
     """``conformance --client-cmd 'python -m reference_client.testee'`` exits 0."""
     done = certify(client_cmd=f"{PY} -m reference_client.testee", timeout_s=300)
@@ -305,6 +306,7 @@ def test_the_reference_client_is_certified_in_every_client_profile() -> None:
     assert set(done.report.profiles) == set(CLIENT_PROFILE_NAMES)
 
 
+@pytest.mark.slow
 def test_the_example_testee_passes_every_client_requirement() -> None:
     """docs/client-conformance.md's worked example: grpc + protobuf only, no async."""
     example = shlex.quote(str(ROOT / "examples" / "testee_minimal.py"))

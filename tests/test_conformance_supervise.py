@@ -21,7 +21,7 @@ from test_mutants import certify
     ("name", "what"),
     [
         ("strict-zero-instances-crash", "its process exited"),
-        ("strict-zero-instances-hang", "got no answer"),
+        pytest.param("strict-zero-instances-hang", "got no answer", marks=pytest.mark.slow),
     ],
 )
 def test_the_check_that_broke_the_server_alone_fails(name: str, what: str, tmp_path: Path) -> None:

@@ -10,6 +10,9 @@ which makes its own scratch folders) and takes the run's outcome with ``result(r
 the run's return value, or its exception. Each run is the same call its test would make; only
 when it starts changes.
 
+``order`` moves the tests of these runs to the end of the session (and the tests marked
+``slow`` to its start).
+
 Under xdist every worker sees every test: each run is claimed by one worker (an exclusive file
 in the session's shared temporary folder), made there, and its outcome written there (pickled)
 for whichever worker runs its test.
@@ -122,6 +125,18 @@ def _shared_folder(config: pytest.Config) -> Path | None:
 def configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARK}(run): start run() when the session starts")
     config.stash[_KEY] = Ahead(_shared_folder(config))
+
+
+def order(items: list[pytest.Item]) -> None:
+    """The tests marked ``slow`` first and those of background runs last, each group in the
+    order it came in (pytest-randomly's shuffle): a long test that came last would leave the
+    other worker idle for its length, and a background run's test that came early would wait
+    for it; at the end of the session the runs have had the whole session to finish."""
+    items.sort(key=lambda item: (item.get_closest_marker(MARK) is not None) - _slow(item))
+
+
+def _slow(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None
 
 
 def collection_finish(session: pytest.Session) -> None:
