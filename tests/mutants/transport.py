@@ -8,11 +8,9 @@ import datetime as dt
 import os
 import ssl
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from mutants.catalogue import mutant
 from mutants.core_echo import byte_swap
@@ -22,6 +20,9 @@ from protos import ms_service_pb2 as pb
 from reference_server.behaviour import Behaviour
 from reference_server.server import ReferenceServer
 from reference_server.tls import SSLConfig
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 Args = argparse.Namespace
 MIB = 1 << 20
@@ -148,6 +149,8 @@ def tls_plaintext_too(args: Args, behaviour: Behaviour) -> None:
 
 
 def _names(certificate: x509.Certificate) -> set[str]:
+    from cryptography import x509
+
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -160,6 +163,10 @@ def _valid_pair_beside(certificate: str, host: str) -> tuple[str, str] | None:
     """Another (certificate, key) PEM pair in ``certificate``'s folder from the same issuer,
     valid now and naming ``host``: what a server that mixes up its certificate files would find
     (a pair from another CA in the folder, such as the client profiles', is not its own)."""
+    # cryptography is imported here: every other mutant's server start would pay for it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     folder = os.path.dirname(os.path.abspath(certificate))
     with open(certificate, "rb") as file:
         issuer = x509.load_pem_x509_certificate(file.read()).issuer
