@@ -168,6 +168,7 @@ def test_control_passes(
 ) -> None:
     run = _run(request, lambda: certify(control, profiles, (), tmp_path))
     assert run.status == 0, f"control {control.name} is not conformant: {run.explain()}"
+    assert "Warning:" not in run.output, run.explain()  # a clean run prints no Python warning
     verdicts = {name: p["verdict"] for name, p in run.report["profiles"].items()}
     assert verdicts == dict.fromkeys(profiles, "passed"), verdicts
 

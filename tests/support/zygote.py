@@ -61,13 +61,16 @@ del os.environ["OPENBLAS_NUM_THREADS"]
 # hypothesis's table of Unicode categories, which each run would build again in its own scratch
 # home (~0.15 s): built once here, in a throwaway home, and inherited by every fork.
 import shutil, tempfile
-from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.configuration import notice_initialization_restarted, set_hypothesis_home_dir
 from hypothesis.internal import charmap
 home = tempfile.mkdtemp()
 set_hypothesis_home_dir(home)
 charmap.charmap()
 set_hypothesis_home_dir(None)
 shutil.rmtree(home)
+# Forget the disk access, which hypothesis's pytest plugin would otherwise report in each run
+# (HypothesisSideeffectWarning): it happened here, before any run.
+notice_initialization_restarted(warn=False)
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 requests, replies = sys.stdin.buffer, sys.stdout
 for line in requests:
