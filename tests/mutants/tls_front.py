@@ -57,6 +57,7 @@ class Front:
         self.backend = backend
         self.on_refused = on_refused
         self.plaintext_too = plaintext_too
+        self.served = False  # a TLS handshake completed
         self._listener = socket.create_server((host.strip("[]"), int(port)))
         threading.Thread(target=self._accept, name="tls-front", daemon=True).start()
 
@@ -83,9 +84,12 @@ class Front:
             try:
                 secured = self.context.wrap_socket(connection, server_side=True)
             except OSError:  # ssl.SSLError included: the handshake was refused or broken
-                if self.on_refused is not None:
+                # Only once it has served: on a loaded machine the readiness probe's first
+                # handshake can break off at its deadline, which is no refusal to stop after.
+                if self.on_refused is not None and self.served:
                     self.on_refused(self)
                 return
+            self.served = True
             with secured:
                 relay(secured, self.backend)
 
