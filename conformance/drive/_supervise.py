@@ -36,6 +36,7 @@ from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
 HEALTH_TIMEOUT_S = 10.0  # generous: a correct server answers a tiny echo in milliseconds
+EXIT_GRACE_S = 2.0  # a server whose echo failed and that is exiting is gone within this
 _STOP_GRACE_S = 8.0
 _HEALTH_DATA = b"\x00\x00\xc0\x3f\x00\x00\x00\x80\x00\x00\x20\xc1"  # float32 1.5, -0.0, -10.0
 
@@ -187,7 +188,12 @@ class Supervisor:
         hung = hung_mark(server.health.address)
         if hung is not None:  # a call got no answer: what it left behind may hold the server
             return "a request of this check got no answer: " + hung.removeprefix("not sent: ")
-        return health_problem(server.health)
+        problem = health_problem(server.health)
+        # A crashing server closes its sockets a moment before its process ends: the echo
+        # then finds the port refused while the process still runs. Named by what happened.
+        if problem is not None and pid is not None and _exits_within(pid, EXIT_GRACE_S):
+            return "its process exited"
+        return problem
 
     def _restart(self, server: Supervised, problem: str) -> bool:
         pid = self.current_pid(server.name)
@@ -223,6 +229,15 @@ class Supervisor:
                 _stop_group(pid)
 
 
+def _exits_within(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while is_running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _stop_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
@@ -236,6 +251,7 @@ def _stop_group(pid: int) -> None:
 
 
 __all__ = [
+    "EXIT_GRACE_S",
     "HEALTH_TIMEOUT_S",
     "Incident",
     "Supervised",
