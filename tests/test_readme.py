@@ -83,7 +83,7 @@ def test_command_is_in_the_readme(command: str) -> None:
 def test_install_and_test_commands_match_ci() -> None:
     block = _readme_block_after("## Install and test")
     install, test = block.strip().splitlines()
-    assert (install, test) == ("python3 -m pip install tox", "tox -e py311")
+    assert (install, test) == ("python3 -m pip install tox tox-uv", "tox -e py311")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert install in ci.splitlines()
     # The same command; CI may add pytest options after `--` (--durations=25: the slowest tests).
