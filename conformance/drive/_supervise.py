@@ -36,7 +36,9 @@ from protos import ms_service_pb2 as pb
 from protos import ms_service_pb2_grpc
 
 HEALTH_TIMEOUT_S = 10.0  # generous: a correct server answers a tiny echo in milliseconds
-EXIT_GRACE_S = 2.0  # a server whose echo failed and that is exiting is gone within this
+EXIT_GRACE_S = 2.0  # a server whose echo found its port refused, if exiting, is gone by then
+_ENDED = "a well-formed echo ended with gRPC "
+_UNAVAILABLE = _ENDED + grpc.StatusCode.UNAVAILABLE.name
 _STOP_GRACE_S = 8.0
 _HEALTH_DATA = b"\x00\x00\xc0\x3f\x00\x00\x00\x80\x00\x00\x20\xc1"  # float32 1.5, -0.0, -10.0
 
@@ -62,7 +64,7 @@ def health_problem(endpoint: Endpoint, timeout_s: float = HEALTH_TIMEOUT_S) -> s
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 return f"no answer to a well-formed echo within {timeout_s:g} s"
-            return f"a well-formed echo ended with gRPC {exc.code().name}: {exc.details()}"
+            return f"{_ENDED}{exc.code().name}: {exc.details()}"
     errors = [e for e in reply.error_msg if e.error_code != 0]
     if errors:
         text = errors[0].error_msg.decode("utf-8", "replace")
@@ -191,7 +193,8 @@ class Supervisor:
         problem = health_problem(server.health)
         # A crashing server closes its sockets a moment before its process ends: the echo
         # then finds the port refused while the process still runs. Named by what happened.
-        if problem is not None and pid is not None and _exits_within(pid, EXIT_GRACE_S):
+        refused = problem is not None and problem.startswith(_UNAVAILABLE)
+        if refused and pid is not None and _exits_within(pid, EXIT_GRACE_S):
             return "its process exited"
         return problem
 

@@ -127,7 +127,7 @@ def tls_echo_altered(args: Args, behaviour: Behaviour) -> None:
 
 @mutant(
     "tls-stops-after-refusal",
-    "after refusing one TLS handshake the server stops listening",
+    "after refusing one TLS handshake (once it has served) the server stops listening",
     # Not TLS-REFUSE-WRONG-HOST: gRPC clients check the host name after a handshake that
     # succeeded, so the server sees no refusal there.
     trips=TLS_REFUSALS + MTLS_REFUSALS,

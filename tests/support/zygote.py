@@ -50,10 +50,12 @@ PRELOAD = (
     "pygments.lexers",
 )
 POLL_S = 0.05
+STOP_GRACE_S = 15.0  # a harness stops its servers on SIGTERM within ~8 s
 
 _ZYGOTE = r"""
 import importlib, json, os, signal, sys
-del sys.path[0]  # its folder (""): a run imports the installed harness, as the command would
+if sys.path[:1] == [""]:  # its folder: a run imports the installed harness, as the command would
+    del sys.path[0]
 os.environ["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS thread pool in the process that forks
 for name in json.loads(sys.argv[1]):
     try:
@@ -220,7 +222,7 @@ def certify(*, args: Sequence[str] = (), timeout_s: float = 600.0, **command: An
         pid = zygote.start([*argv, *args, "--json-report", str(report)], folder, cwd=folder)
         finished = zygote.wait(pid, folder, timeout_s)
         if finished is None:
-            stop(pid, 15.0)
+            stop(pid, STOP_GRACE_S)
             raise subprocess.TimeoutExpired(["conformance", *argv, *args], timeout_s)
         if finished.status is None:
             raise RuntimeError(f"the run was killed:\n{finished.output[-3000:]}")
