@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import cast
 
 import pytest
 from mutants.catalogue import everything
-from support import ahead
-from test_mutants import Run, certify, certify_ahead
+from test_mutants import certify, certify_ahead, run_of
 
 # The hanging server's run mostly waits out the health echo's deadline: in the background.
 _HANG = "strict-zero-instances-hang"
@@ -34,10 +32,7 @@ _HANG_RUN = functools.partial(certify_ahead, everything()[_HANG], ("strict",), (
 def test_the_check_that_broke_the_server_alone_fails(
     name: str, what: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if name == _HANG:
-        run = cast(Run, ahead.result(request))
-    else:
-        run = certify(everything()[name], ("strict",), (), tmp_path)
+    run = run_of(request, lambda: certify(everything()[name], ("strict",), (), tmp_path))
     assert run.status == 1, run.explain()
     assert run.failed() == {"STRICT-ZERO-INSTANCES"}, run.explain()
     incidents = run.report["server_incidents"]

@@ -151,7 +151,7 @@ def _name(control: Mutant, profiles: tuple[str, ...]) -> str:
     return f"{control.name}-{'-'.join(profiles)}"
 
 
-def _run(request: pytest.FixtureRequest, make: Callable[[], Run]) -> Run:
+def run_of(request: pytest.FixtureRequest, make: Callable[[], Run]) -> Run:
     """The test's run: started ahead (its outcome), or made here."""
     if request.node.get_closest_marker(ahead.MARK) is not None:
         return cast(Run, ahead.result(request))
@@ -160,7 +160,7 @@ def _run(request: pytest.FixtureRequest, make: Callable[[], Run]) -> Run:
 
 @pytest.mark.parametrize("entry", [_param(m) for m in mutants()])
 def test_mutant_is_caught(entry: Mutant, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    run = _run(request, lambda: certify(entry, entry.profiles, entry.trips, tmp_path))
+    run = run_of(request, lambda: certify(entry, entry.profiles, entry.trips, tmp_path))
     what = f"{entry.name} ({entry.description})"
     if run.status != 1:
         raise NotCaught(f"{what}: expected exit status 1; {run.explain()}")
@@ -183,7 +183,7 @@ def test_control_passes(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    run = _run(request, lambda: certify(control, profiles, requirements, tmp_path))
+    run = run_of(request, lambda: certify(control, profiles, requirements, tmp_path))
     assert run.status == 0, f"control {control.name} is not conformant: {run.explain()}"
     assert "Warning:" not in run.output, run.explain()  # a clean run prints no Python warning
     if requirements:
